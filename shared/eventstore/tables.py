@@ -1,0 +1,108 @@
+"""Tables of the event-sourcing kernel, present in every service's database."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+# SQLite only aliases ROWID (and so auto-increments) for a column typed exactly INTEGER.
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
+kernel_metadata = MetaData()
+
+streams = Table(
+    "es_streams",
+    kernel_metadata,
+    Column("stream", String(160), primary_key=True),
+    Column("version", Integer, nullable=False),
+    # Fixed at the stream's first event so a stream never spans partitions, even when the
+    # org of later events changes (a member who transfers keeps their stream's key).
+    Column("partition_key", String(64), nullable=False),
+)
+
+events = Table(
+    "es_events",
+    kernel_metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("event_id", Uuid, nullable=False, unique=True),
+    Column("stream", String(160), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("type", String(80), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("actor_ref", String(64), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    Column("unit_id", String(64)),
+    Column("branch_id", String(64)),
+    Column("year", Integer),
+    Column("correlation_id", Uuid, nullable=False),
+    Column("causation_id", Uuid),
+    Column("partition_key", String(64), nullable=False),
+    Column("data", Text, nullable=False),
+    UniqueConstraint("stream", "sequence", name="uq_es_events_stream_sequence"),
+)
+
+# The gap-safe outbox: a row per stored-but-unpublished event, written in the appending
+# transaction and deleted once the broker acknowledged it. A transaction that commits late
+# simply shows up late here; nothing depends on positions being committed in order.
+outbox = Table(
+    "es_outbox",
+    kernel_metadata,
+    Column("position", Position, primary_key=True, autoincrement=False),
+)
+
+relay_state = Table(
+    "es_relay",
+    kernel_metadata,
+    Column("topic", String(200), primary_key=True),
+    # The broker's id of the topic last published to: a different id means the topic was
+    # recreated (the embedded broker restarted, or Kafka lost it) and everything is resent.
+    Column("topic_id", String(64)),
+    Column("owner", String(120)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("published_total", BigInteger, nullable=False, default=0),
+)
+
+# Read side: where each consumer is, stored in the same transaction as its projection rows.
+consumer_offsets = Table(
+    "cp_offsets",
+    kernel_metadata,
+    Column("consumer", String(120), primary_key=True),
+    Column("topic", String(200), primary_key=True),
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("next_offset", BigInteger, nullable=False),
+    Column("topic_id", String(64)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+consumer_streams = Table(
+    "cp_streams",
+    kernel_metadata,
+    Column("consumer", String(120), primary_key=True),
+    Column("stream", String(160), primary_key=True),
+    Column("last_sequence", Integer, nullable=False),
+)
+
+dead_letters = Table(
+    "cp_dead_letters",
+    kernel_metadata,
+    Column("id", Position, primary_key=True, autoincrement=True),
+    Column("consumer", String(120), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_cp_dead_letters_consumer", "consumer"),
+)

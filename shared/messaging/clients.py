@@ -1,0 +1,48 @@
+"""Kafka client settings per profile (BROKER.md: what the embedded broker needs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class KafkaClientProfile:
+    bootstrap: str
+    # Tansu holds a group join for ~session_timeout/2, so the embedded profile keeps it short;
+    # Apache Kafka refuses sessions under 6 s by default.
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+    # aiokafka's idempotent producer cannot start against Tansu (InitProducerId v0 fails).
+    enable_idempotence: bool = True
+    client_id: str = "suxing"
+
+    @classmethod
+    def embedded(cls, bootstrap: str, client_id: str = "suxing") -> KafkaClientProfile:
+        return cls(
+            bootstrap=bootstrap,
+            session_timeout_ms=3_000,
+            heartbeat_interval_ms=1_000,
+            enable_idempotence=False,
+            client_id=client_id,
+        )
+
+    def producer_kwargs(self) -> dict[str, Any]:
+        return {
+            "bootstrap_servers": self.bootstrap,
+            "client_id": self.client_id,
+            "acks": "all",
+            "enable_idempotence": self.enable_idempotence,
+            "linger_ms": 5,
+            "max_batch_size": 512 * 1024,
+            "request_timeout_ms": 30_000,
+        }
+
+    def consumer_kwargs(self) -> dict[str, Any]:
+        return {
+            "session_timeout_ms": self.session_timeout_ms,
+            "heartbeat_interval_ms": self.heartbeat_interval_ms,
+            # Never "latest": our offsets live in the database, and Tansu's wrong high
+            # watermark makes "latest" re-deliver old records anyway.
+            "auto_offset_reset": "earliest",
+        }

@@ -1,0 +1,342 @@
+"""The checkpointed consumer: exactly-once effects on top of at-least-once delivery.
+
+For each batch of records, in ONE database transaction:
+  1. lock this consumer's offset rows for the batch's partitions (a rebalanced-away instance
+     still finishing a batch and the new owner then serialize instead of both applying);
+  2. skip records below the stored offset (already applied), decode the rest;
+  3. skip events whose stream sequence is not above the stream's last applied sequence
+     (redelivered or republished events are no-ops);
+  4. apply the remaining events to projection tables;
+  5. store the next offset per partition and the last sequence per stream.
+A record that cannot be decoded or applied is published to ``<topic>.dlq`` with the reason
+(before the commit: a crash in between re-sends it, it is never lost) and recorded in
+``cp_dead_letters``; the batch carries on.
+
+The transport is separate (:mod:`shared.messaging.subscriber`): anything that hands over
+records with topic/partition/offset can drive :meth:`CheckpointedConsumer.process`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.contracts import EventRegistry, UnknownEventType
+from shared.db import Database
+from shared.eventstore.store import StoredEvent
+from shared.eventstore.tables import consumer_offsets, consumer_streams, dead_letters
+from shared.messaging.codec import DecodeError, decode_envelope
+
+log = logging.getLogger(__name__)
+
+
+class Record(Protocol):
+    """The parts of a Kafka record we use (aiokafka's ConsumerRecord has them)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
+
+
+@dataclass(frozen=True)
+class SimpleRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] = ()
+
+
+Apply = Callable[[AsyncSession, StoredEvent], Awaitable[None]]
+DeadLetterSink = Callable[[Record, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    record: Record
+    reason: str
+
+
+@dataclass
+class BatchResult:
+    applied: int = 0
+    duplicates: int = 0
+    already_done: int = 0
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    record: Record
+    event: StoredEvent
+
+
+def upsert(
+    session: AsyncSession, table: Any, rows: list[dict[str, Any]], keys: Iterable[str]
+) -> Any:
+    """INSERT .. ON CONFLICT (keys) DO UPDATE for SQLite and PostgreSQL."""
+    dialect = session.get_bind().dialect.name
+    keys = list(keys)
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = builder(table).values(rows)
+    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    return session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates))
+
+
+class CheckpointedConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        db: Database,
+        registry: EventRegistry,
+        apply: Apply,
+        dead_letter_sink: DeadLetterSink | None = None,
+        topic_ids: dict[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self.db = db
+        self.registry = registry
+        self.apply = apply
+        self.dead_letter_sink = dead_letter_sink
+        # The broker's current topic ids, stored with each offset so that a recreated topic
+        # (new id) is read from the start instead of from a stale offset.
+        self.topic_ids = topic_ids or {}
+        self.last_applied_at: datetime | None = None
+
+    async def stored_offsets(self, topic: str) -> dict[int, int]:
+        """Next offset to read per partition; partitions of a recreated topic are omitted."""
+        async with self.db.reading() as session:
+            rows = await session.execute(
+                select(
+                    consumer_offsets.c.partition,
+                    consumer_offsets.c.next_offset,
+                    consumer_offsets.c.topic_id,
+                ).where(consumer_offsets.c.consumer == self.name, consumer_offsets.c.topic == topic)
+            )
+            current = self.topic_ids.get(topic)
+            return {
+                partition: offset
+                for partition, offset, topic_id in rows
+                if current is None or topic_id is None or topic_id == current
+            }
+
+    async def process(self, records: Sequence[Record]) -> BatchResult:
+        """Apply a batch exactly once. Infrastructure errors propagate (nothing committed)."""
+        if not records:
+            return BatchResult()
+        try:
+            async with self.db.transaction() as session:
+                result = await self._process(session, records, isolate=False)
+        except _ApplyFailed:
+            # Some event's apply raised: redo the batch with a savepoint per event so that
+            # only the poison event is set aside.
+            async with self.db.transaction() as session:
+                result = await self._process(session, records, isolate=True)
+        if result.applied:
+            self.last_applied_at = datetime.now(UTC)
+        return result
+
+    async def _process(
+        self, session: AsyncSession, records: Sequence[Record], *, isolate: bool
+    ) -> BatchResult:
+        result = BatchResult()
+        partitions = sorted({(r.topic, r.partition) for r in records})
+        stored = await self._lock_offsets(session, partitions)
+
+        fresh: list[Record] = []
+        for record in records:
+            if record.offset < stored.get((record.topic, record.partition), -1):
+                result.already_done += 1
+            else:
+                fresh.append(record)
+
+        decoded: list[_Decoded] = []
+        for record in fresh:
+            try:
+                decoded.append(_Decoded(record, self._decode(record)))
+            except (DecodeError, UnknownEventType, ValueError) as exc:
+                result.dead.append(DeadLetter(record, str(exc)))
+
+        last_seq = await self._last_sequences(session, {d.event.envelope.stream for d in decoded})
+        touched: dict[str, int] = {}
+        for item in decoded:
+            envelope = item.event.envelope
+            last = last_seq.get(envelope.stream, 0)
+            if envelope.sequence <= last:
+                result.duplicates += 1
+                continue
+            if envelope.sequence != last + 1:
+                log.warning(
+                    "%s: stream %s jumps from %d to %d (events missing upstream?)",
+                    self.name,
+                    envelope.stream,
+                    last,
+                    envelope.sequence,
+                )
+            try:
+                if isolate:
+                    async with session.begin_nested():
+                        await self.apply(session, item.event)
+                else:
+                    await self.apply(session, item.event)
+            except Exception as exc:
+                if not isolate:
+                    raise _ApplyFailed from exc
+                result.dead.append(
+                    DeadLetter(item.record, f"apply failed: {type(exc).__name__}: {exc}")
+                )
+                continue
+            last_seq[envelope.stream] = envelope.sequence
+            touched[envelope.stream] = envelope.sequence
+            result.applied += 1
+
+        if touched:
+            await upsert(
+                session,
+                consumer_streams,
+                [
+                    {"consumer": self.name, "stream": s, "last_sequence": q}
+                    for s, q in sorted(touched.items())
+                ],
+                ["consumer", "stream"],
+            )
+        now = datetime.now(UTC)
+        next_offsets: dict[tuple[str, int], int] = {}
+        for record in records:
+            tp = (record.topic, record.partition)
+            next_offsets[tp] = max(next_offsets.get(tp, 0), record.offset + 1)
+        await upsert(
+            session,
+            consumer_offsets,
+            [
+                {
+                    "consumer": self.name,
+                    "topic": topic,
+                    "partition": partition,
+                    "next_offset": max(offset, stored.get((topic, partition), 0)),
+                    "topic_id": self.topic_ids.get(topic),
+                    "updated_at": now,
+                }
+                for (topic, partition), offset in sorted(next_offsets.items())
+            ],
+            ["consumer", "topic", "partition"],
+        )
+        if result.dead:
+            await self._dead_letter(session, result.dead, now)
+        return result
+
+    def _decode(self, record: Record) -> StoredEvent:
+        envelope = decode_envelope(record.value, record.headers)
+        event = self.registry.decode(envelope.type, envelope.version, envelope.data)
+        return StoredEvent(position=-1, envelope=envelope, event=event)
+
+    async def _lock_offsets(
+        self, session: AsyncSession, partitions: list[tuple[str, int]]
+    ) -> dict[tuple[str, int], int]:
+        # Create missing rows first so the lock below always has a row to hold: two instances
+        # racing on a partition's first batch would otherwise both apply it.
+        now = datetime.now(UTC)
+        dialect = session.get_bind().dialect.name
+        builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        await session.execute(
+            builder(consumer_offsets)
+            .values(
+                [
+                    {
+                        "consumer": self.name,
+                        "topic": topic,
+                        "partition": partition,
+                        "next_offset": 0,
+                        "topic_id": self.topic_ids.get(topic),
+                        "updated_at": now,
+                    }
+                    for topic, partition in partitions
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
+        stmt = (
+            select(
+                consumer_offsets.c.topic,
+                consumer_offsets.c.partition,
+                consumer_offsets.c.next_offset,
+                consumer_offsets.c.topic_id,
+            )
+            .where(
+                consumer_offsets.c.consumer == self.name,
+                tuple_(consumer_offsets.c.topic, consumer_offsets.c.partition).in_(partitions),
+            )
+            .with_for_update()
+        )
+        stored: dict[tuple[str, int], int] = {}
+        for topic, partition, offset, topic_id in await session.execute(stmt):
+            current = self.topic_ids.get(topic)
+            if current is not None and topic_id is not None and topic_id != current:
+                continue  # offsets of a topic that no longer exists mean nothing
+            stored[(topic, partition)] = offset
+        return stored
+
+    async def _last_sequences(self, session: AsyncSession, names: set[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        ordered = sorted(names)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            rows = await session.execute(
+                select(consumer_streams.c.stream, consumer_streams.c.last_sequence).where(
+                    consumer_streams.c.consumer == self.name,
+                    consumer_streams.c.stream.in_(chunk),
+                )
+            )
+            found.update({stream: seq for stream, seq in rows})
+        return found
+
+    async def _dead_letter(
+        self, session: AsyncSession, dead: list[DeadLetter], now: datetime
+    ) -> None:
+        for item in dead:
+            log.error(
+                "%s: %s[%d]@%d sent to the dead-letter topic: %s",
+                self.name,
+                item.record.topic,
+                item.record.partition,
+                item.record.offset,
+                item.reason,
+            )
+            if self.dead_letter_sink is not None:
+                await self.dead_letter_sink(item.record, item.reason)
+        await session.execute(
+            insert(dead_letters),
+            [
+                {
+                    "consumer": self.name,
+                    "topic": d.record.topic,
+                    "partition": d.record.partition,
+                    "offset": d.record.offset,
+                    "reason": d.reason[:4000],
+                    "recorded_at": now,
+                }
+                for d in dead
+            ],
+        )
+
+
+class _ApplyFailed(Exception):
+    pass

@@ -1,0 +1,208 @@
+"""The runtime every service shares: database, event store, outbox relay, optional projection
+consumer, health endpoints and error mapping. A service's ``app.py`` describes itself with a
+:class:`ServiceSpec` and calls :func:`create_service_app` (its one composition root)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from sqlalchemy import MetaData
+
+from shared.contracts import REGISTRY, EventRegistry
+from shared.contracts.topics import all_topics, service_topic
+from shared.db import Database
+from shared.errors import DomainError
+from shared.eventstore import EventStore, kernel_metadata
+from shared.eventstore.relay import OutboxRelay, outbox_backlog
+from shared.messaging import admin
+from shared.messaging.consumer import Apply, CheckpointedConsumer
+from shared.messaging.subscriber import CheckpointedSubscriber
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    metadata: Sequence[MetaData] = ()
+    routers: Sequence[APIRouter] = ()
+    consumes: Sequence[str] = ()
+    projection: Apply | None = None
+    registry: EventRegistry = field(default_factory=lambda: REGISTRY)
+
+
+class Runtime:
+    """Everything a running service holds; lives on ``app.state.runtime``."""
+
+    def __init__(self, spec: ServiceSpec, settings: Settings) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.db = Database(settings.resolved_database_url())
+        self.store = EventStore(spec.registry)
+        self.topic = service_topic(spec.name)
+        self.kafka = settings.kafka()
+        self.broker = KafkaBroker(self.kafka.bootstrap, client_id=self.kafka.client_id)
+        self.relay = OutboxRelay(
+            db=self.db,
+            topic=self.topic,
+            producer_kwargs=self.kafka.producer_kwargs(),
+            topic_id_lookup=self._topic_id,
+        )
+        self.consumer: CheckpointedConsumer | None = None
+        self.subscriber: CheckpointedSubscriber | None = None
+        if spec.projection is not None and spec.consumes:
+            self.consumer = CheckpointedConsumer(
+                name=spec.name,
+                db=self.db,
+                registry=spec.registry,
+                apply=spec.projection,
+            )
+            self.subscriber = CheckpointedSubscriber(
+                broker=self.broker,
+                consumer=self.consumer,
+                topics=list(spec.consumes),
+                group_id=settings.group_id(spec.name),
+                profile=self.kafka,
+                topic_ids=self._topic_ids,
+            )
+        self._relay_task: asyncio.Task[None] | None = None
+        self.started_at = datetime.now(UTC)
+
+    async def _topic_ids(self, names: Sequence[str]) -> dict[str, str]:
+        return await asyncio.to_thread(admin.topic_ids, self.kafka.bootstrap, list(names))
+
+    async def _topic_id(self, topic: str) -> str | None:
+        ids = await self._topic_ids([topic])
+        if topic not in ids:
+            await self.ensure_topics()
+            ids = await self._topic_ids([topic])
+        return ids.get(topic)
+
+    async def ensure_topics(self) -> None:
+        specs = all_topics(self.settings.topic_partitions, self.settings.topic_replication)
+        await asyncio.to_thread(admin.ensure_topics, self.kafka.bootstrap, specs)
+
+    async def start(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.db.create_all([kernel_metadata, *self.spec.metadata])
+        await self.ensure_topics()
+        await self.relay.start()
+        self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-relay")
+        if self.subscriber is not None:
+            await self.subscriber.start_watch()
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        if self.subscriber is not None:
+            await self.subscriber.stop_watch()
+        await self.broker.stop()
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
+        await self.relay.stop()
+        await self.db.dispose()
+
+    async def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            await self.db.ping()
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["relay"] = (
+            "ok" if self.relay.stats.last_error is None else self.relay.stats.last_error
+        )
+        try:
+            async with self.db.reading() as session:
+                backlog, oldest = await outbox_backlog(session)
+            checks["outbox_backlog"] = backlog
+            checks["outbox_oldest"] = oldest.isoformat() if oldest else None
+        except Exception as exc:
+            checks["outbox_backlog"] = f"unknown: {type(exc).__name__}"
+        if self.subscriber is not None:
+            checks["consumer"] = {
+                "batches": self.subscriber.batches,
+                "failures": self.subscriber.failures,
+            }
+        return checks
+
+
+def _error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": code, "message": message, **extra}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(_error_body(exc.code, exc.message), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            fields.append({"field": ".".join(loc) or "body", "reason": err.get("msg", "")})
+        summary = "；".join(f"{f['field']}：{f['reason']}" for f in fields)
+        return JSONResponse(
+            _error_body("invalid_input", f"请求内容有误：{summary}", fields=fields),
+            status_code=422,
+        )
+
+
+def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
+    runtime = Runtime(spec, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=f"Suxing {spec.name}", version="0.1.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    @app.get("/health/live", tags=["health"])
+    async def live() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @app.get("/health/ready", tags=["health"])
+    async def ready() -> JSONResponse:
+        checks = await runtime.readiness()
+        ok = checks.get("database") == "ok"
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "service": spec.name, "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def serve(spec_factory: Any, settings: Settings | None = None) -> None:
+    """Run one service under uvicorn (``python -m services.<name>``)."""
+    import uvicorn
+
+    settings = settings or Settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = spec_factory(settings)
+    uvicorn.run(app, host=settings.host, port=settings.resolved_port(), log_level="warning")

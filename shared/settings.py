@@ -1,0 +1,91 @@
+"""One validated settings class for every Suxing process, built at start-up (never at import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.contracts.topics import SERVICES
+from shared.messaging.clients import KafkaClientProfile
+
+DEFAULT_SECRET = "suxing-embedded-dev-secret-change-me"
+SERVICE_PORTS = {"pledges": 8101, "reviews": 8102, "scoring": 8103, "portal": 8100}
+
+
+class Settings(BaseSettings):
+    """Environment variables with the ``SUXING_`` prefix, e.g. ``SUXING_DATABASE_URL``."""
+
+    model_config = SettingsConfigDict(env_prefix="SUXING_", extra="ignore")
+
+    profile: Literal["embedded", "production"] = "embedded"
+    service: str = Field(default="pledges", description="which service this process runs")
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; embedded default: SQLite in data_dir"
+    )
+    broker_url: str | None = Field(default=None, description="Kafka bootstrap servers")
+    broker_bin: str | None = Field(default=None, description="Tansu binary override")
+    topic_partitions: int = Field(default=3, ge=1, le=256)
+    topic_replication: int = Field(default=1, ge=1, le=5)
+    group_suffix: str = Field(default="", description="appended to consumer group ids (tests)")
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=1, le=65535)
+    jwt_secret: str = DEFAULT_SECRET
+    jwt_public_key: str | None = Field(
+        default=None, description="identity provider's PEM public key (production)"
+    )
+    jwt_issuer: str = "suxing"
+    jwt_audience: str = "suxing"
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _production_is_explicit(self) -> Settings:
+        if self.profile != "production":
+            return self
+        missing = []
+        if not self.database_url:
+            missing.append("SUXING_DATABASE_URL")
+        if not self.broker_url:
+            missing.append("SUXING_BROKER_URL")
+        if missing:
+            raise ValueError(
+                "the production profile needs explicit settings: " + ", ".join(missing)
+            )
+        if self.jwt_public_key is None and self.jwt_secret == DEFAULT_SECRET:
+            raise ValueError(
+                "the production profile refuses the default SUXING_JWT_SECRET: set "
+                "SUXING_JWT_PUBLIC_KEY (identity provider) or a strong SUXING_JWT_SECRET"
+            )
+        if self.jwt_public_key is None and len(self.jwt_secret) < 32:
+            raise ValueError("SUXING_JWT_SECRET must be at least 32 characters in production")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return self.profile == "embedded"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service}.db').as_posix()}"
+
+    def resolved_port(self) -> int:
+        return self.port or SERVICE_PORTS.get(self.service, 8100)
+
+    def kafka(self) -> KafkaClientProfile:
+        if not self.broker_url:
+            raise ValueError("SUXING_BROKER_URL is not set (suxing up sets it in embedded mode)")
+        client_id = f"suxing-{self.service}"
+        if self.embedded:
+            return KafkaClientProfile.embedded(self.broker_url, client_id)
+        return KafkaClientProfile(bootstrap=self.broker_url, client_id=client_id)
+
+    def group_id(self, consumer: str) -> str:
+        return f"suxing.{consumer}{self.group_suffix}"
+
+
+def known_service(name: str) -> bool:
+    return name in SERVICES

@@ -1,0 +1,58 @@
+"""A real consumer process for kill -9 tests: ``python -m tests.support.counter_consumer``.
+
+Runs the checkpointed FastStream subscriber with the test projection until killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from faststream.kafka import KafkaBroker
+
+from shared.db import Database
+from shared.eventstore import kernel_metadata
+from shared.messaging import admin
+from shared.messaging.clients import KafkaClientProfile
+from shared.messaging.consumer import CheckpointedConsumer
+from shared.messaging.subscriber import CheckpointedSubscriber
+from tests.support.events import TEST_REGISTRY
+from tests.support.projection import apply, test_metadata
+
+
+async def main(args: argparse.Namespace) -> None:
+    db = Database(args.db)
+    await db.create_all([kernel_metadata, test_metadata])
+    profile = KafkaClientProfile.embedded(args.bootstrap)
+    broker = KafkaBroker(args.bootstrap)
+    consumer = CheckpointedConsumer(name=args.name, db=db, registry=TEST_REGISTRY, apply=apply)
+
+    async def ids(names: list[str]) -> dict[str, str]:
+        return await asyncio.to_thread(admin.topic_ids, args.bootstrap, names)
+
+    runner = CheckpointedSubscriber(
+        broker=broker,
+        consumer=consumer,
+        topics=[args.topic],
+        group_id=args.group,
+        profile=profile,
+        topic_ids=ids,
+        max_records=args.max_records,
+    )
+    await runner.start_watch()
+    await broker.start()
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--group", required=True)
+    parser.add_argument("--name", default="counter")
+    parser.add_argument("--max-records", type=int, default=50)
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(main(parser.parse_args()))
