@@ -1,0 +1,107 @@
+"""The scoring service's pure domain: policy, card computation, bands, publication, statistics.
+
+No I/O and no clock: times and ids come in as arguments, and every result is exact
+(``Decimal`` out, ``Fraction`` inside), so replaying the log gives identical numbers.
+"""
+
+from services.scoring.domain.bands import (
+    BAND_LABELS,
+    CONSEQUENCE_LABELS,
+    BandOutcome,
+    Consequence,
+    band_for,
+    band_of,
+    outcome_of,
+)
+from services.scoring.domain.card import (
+    PERIOD_LABELS,
+    PERIOD_STATUS_LABELS,
+    REVIEW_LABELS,
+    REVIEW_PERIODS,
+    CardResult,
+    MemberScores,
+    PeriodResult,
+    PeriodStatus,
+    ReviewResult,
+    compute_card,
+)
+from services.scoring.domain.policy import (
+    DEFAULT_ADOPTED_POLICY,
+    DEFAULT_POLICY,
+    DEFAULT_POLICY_ID,
+    AdoptedPolicy,
+    PolicyYear,
+    PolicyYearEvent,
+    adopt_policy,
+    evolve_policy_year,
+    policy_in_force,
+    policy_stream,
+    replay_policy_year,
+)
+from services.scoring.domain.publication import (
+    BranchResults,
+    BranchResultsEvent,
+    Objection,
+    branch_results_stream,
+    decide_objection,
+    evolve_branch_results,
+    finalize_results,
+    member_composite,
+    publish_results,
+    raise_objection,
+    replay_branch_results,
+)
+from services.scoring.domain.rounding import round_half_up
+from services.scoring.domain.statistics import (
+    BandDistribution,
+    SatisfactionTally,
+    band_distribution,
+    satisfaction_tally,
+)
+
+__all__ = [
+    "BAND_LABELS",
+    "CONSEQUENCE_LABELS",
+    "DEFAULT_ADOPTED_POLICY",
+    "DEFAULT_POLICY",
+    "DEFAULT_POLICY_ID",
+    "PERIOD_LABELS",
+    "PERIOD_STATUS_LABELS",
+    "REVIEW_LABELS",
+    "REVIEW_PERIODS",
+    "AdoptedPolicy",
+    "BandDistribution",
+    "BandOutcome",
+    "BranchResults",
+    "BranchResultsEvent",
+    "CardResult",
+    "Consequence",
+    "MemberScores",
+    "Objection",
+    "PeriodResult",
+    "PeriodStatus",
+    "PolicyYear",
+    "PolicyYearEvent",
+    "ReviewResult",
+    "SatisfactionTally",
+    "adopt_policy",
+    "band_distribution",
+    "band_for",
+    "band_of",
+    "branch_results_stream",
+    "compute_card",
+    "decide_objection",
+    "evolve_branch_results",
+    "evolve_policy_year",
+    "finalize_results",
+    "member_composite",
+    "outcome_of",
+    "policy_in_force",
+    "policy_stream",
+    "publish_results",
+    "raise_objection",
+    "replay_branch_results",
+    "replay_policy_year",
+    "round_half_up",
+    "satisfaction_tally",
+]

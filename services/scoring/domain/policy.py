@@ -1,0 +1,123 @@
+"""The scoring policy in force for a year: an aggregate per year, stream ``scoring-policy-{year}``.
+
+Its state also knows which branches have finalized the year: the handler folds the year's
+``YearResultsFinalized`` events (from the branch-results streams) into it, because a policy
+may not change under results that are already final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from services.scoring.commands import AdoptScoringPolicy
+from shared.contracts.scoring import (
+    BallotMinimums,
+    BandThresholds,
+    ReviewWeights,
+    ScoringPolicy,
+    ScoringPolicyAdopted,
+    YearResultsFinalized,
+)
+from shared.errors import Conflict
+
+DEFAULT_POLICY_ID = "default"
+
+DEFAULT_POLICY = ScoringPolicy(
+    weights=ReviewWeights(peer=Decimal("0.30"), mass=Decimal("0.40"), branch=Decimal("0.30")),
+    bands=BandThresholds(
+        unqualified_below=Decimal("60"),
+        yellow_card_below=Decimal("75"),
+        criticism_below=Decimal("85"),
+        no_awards_below=Decimal("95"),
+    ),
+    # The branch review is given by the branch committee, or by the secretary alone in a
+    # branch too small to have a committee: its reviewers are known, so a minimum that
+    # protects anonymity would only leave small branches without a composite.
+    min_ballots=BallotMinimums(peer=3, mass=3, branch=1),
+    mass_paired_share=Decimal("0.50"),
+    mass_single_part_counts=True,
+    satisfaction_threshold=Decimal("60"),
+    probationary_members_vote=False,
+    notice_days=7,
+)
+"""The seed's policy (DOMAIN.md): weights 30/40/30, bands 60/75/85/95, halves 50/50."""
+
+
+class AdoptedPolicy(BaseModel):
+    """A policy with the id it was adopted under; cards and publications cite the id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    policy_id: str
+    policy: ScoringPolicy
+
+
+DEFAULT_ADOPTED_POLICY = AdoptedPolicy(policy_id=DEFAULT_POLICY_ID, policy=DEFAULT_POLICY)
+
+
+def policy_stream(year: int) -> str:
+    return f"scoring-policy-{year}"
+
+
+@dataclass(frozen=True)
+class PolicyYear:
+    year: int
+    adopted: AdoptedPolicy | None = None
+    used_policy_ids: frozenset[str] = frozenset()
+    finalized_branches: frozenset[str] = frozenset()
+
+
+PolicyYearEvent = ScoringPolicyAdopted | YearResultsFinalized
+
+
+def adopt_policy(state: PolicyYear | None, command: AdoptScoringPolicy) -> ScoringPolicyAdopted:
+    if state is not None:
+        _same_year(state, command.year)
+        if state.finalized_branches:
+            raise Conflict(
+                f"{command.year}年度已有 {len(state.finalized_branches)} 个支部的评议结果定稿，"
+                "不能再更改本年度的评分办法"
+            )
+        if command.policy_id in state.used_policy_ids:
+            raise Conflict(
+                f"评分办法编号“{command.policy_id}”在{command.year}年度已经使用过，请换一个编号"
+            )
+    return ScoringPolicyAdopted(
+        year=command.year, policy_id=command.policy_id, policy=command.policy
+    )
+
+
+def evolve_policy_year(state: PolicyYear | None, event: PolicyYearEvent) -> PolicyYear:
+    current = state if state is not None else PolicyYear(year=event.year)
+    _same_year(current, event.year)
+    if isinstance(event, ScoringPolicyAdopted):
+        return replace(
+            current,
+            adopted=AdoptedPolicy(policy_id=event.policy_id, policy=event.policy),
+            used_policy_ids=current.used_policy_ids | {event.policy_id},
+        )
+    return replace(current, finalized_branches=current.finalized_branches | {event.branch_id})
+
+
+def replay_policy_year(events: Iterable[PolicyYearEvent]) -> PolicyYear | None:
+    state: PolicyYear | None = None
+    for event in events:
+        state = evolve_policy_year(state, event)
+    return state
+
+
+def policy_in_force(state: PolicyYear | None) -> AdoptedPolicy:
+    """The last policy adopted for the year, or the seed's when none was."""
+    if state is None or state.adopted is None:
+        return DEFAULT_ADOPTED_POLICY
+    return state.adopted
+
+
+def _same_year(state: PolicyYear, year: int) -> None:
+    # A mismatch means the caller loaded the wrong stream: a bug, not a user error.
+    if state.year != year:
+        raise ValueError(f"policy stream of {state.year} given an event or command of {year}")

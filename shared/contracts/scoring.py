@@ -1,0 +1,310 @@
+"""Event payloads of the scoring service and the value objects they embed.
+
+Scores are ``Decimal`` normalised to exactly two decimal places (70.5 is stored as "70.50"):
+pydantic writes a ``Decimal`` as a JSON string, so an event's bytes, and a replay of it, are
+the same on every machine. No model here has a default for a domain value: a default would
+silently give an old event a meaning it never had once the default changed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from itertools import pairwise
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from shared.contracts.events import Event
+from shared.contracts.registry import event_type
+
+_CENT = Decimal("0.01")
+
+
+class ReviewKind(StrEnum):
+    PEER = "peer"
+    MASS = "mass"
+    BRANCH = "branch"
+
+
+class Period(StrEnum):
+    """Review periods: peer reviews are quarterly, mass and branch reviews half-yearly."""
+
+    Q1 = "Q1"
+    Q2 = "Q2"
+    Q3 = "Q3"
+    Q4 = "Q4"
+    H1 = "H1"
+    H2 = "H2"
+
+
+QUARTERS = (Period.Q1, Period.Q2, Period.Q3, Period.Q4)
+HALF_YEARS = (Period.H1, Period.H2)
+
+
+class Band(StrEnum):
+    """Composite bands, most severe first (DOMAIN.md section 3)."""
+
+    UNQUALIFIED = "unqualified"
+    YELLOW_CARD = "yellow_card"
+    CRITICISM = "criticism"
+    NO_AWARDS = "no_awards"
+    GOOD_STANDING = "good_standing"
+
+
+class ObjectionOutcome(StrEnum):
+    CONFIRMED = "confirmed"
+    ADJUSTED = "adjusted"
+
+
+def _score(value: Decimal) -> Decimal:
+    if not value.is_finite() or value < 0 or value > 100:
+        raise ValueError("分数必须在 0 到 100 之间")
+    if value != value.quantize(_CENT):
+        raise ValueError("分数最多保留两位小数")
+    # A negative zero would serialise as "-0.00" and break byte-identical replays.
+    return Decimal("0.00") if value.is_zero() else value.quantize(_CENT)
+
+
+def _weight(value: Decimal) -> Decimal:
+    if not value.is_finite() or value <= 0 or value > 1:
+        raise ValueError("权重必须大于 0 且不超过 100%")
+    if value != value.quantize(Decimal("0.0001")):
+        raise ValueError("权重最多精确到 0.01%")
+    return value
+
+
+def _reason(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("理由不能为空")
+    if len(value) > 500:
+        raise ValueError("理由不能超过 500 字")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("时间必须带时区（UTC）")
+    return value.astimezone(UTC)
+
+
+Score = Annotated[Decimal, AfterValidator(_score)]
+"""A score on the 100-point scale, 0 to 100, exactly two decimal places."""
+Weight = Annotated[Decimal, AfterValidator(_weight)]
+"""A share in (0, 1], e.g. 0.30 for 30%."""
+Reason = Annotated[str, AfterValidator(_reason)]
+Ref = Annotated[str, Field(min_length=1, max_length=64)]
+Year = Annotated[int, Field(ge=2000, le=2100)]
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+def _percent(share: Decimal) -> str:
+    """A share as a readable percentage for messages: 0.95 -> "95"."""
+    return f"{(share * 100).normalize():f}"
+
+
+class ValueObject(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReviewWeights(ValueObject):
+    """Weight of each review's annual result in the composite; they sum to exactly 1."""
+
+    peer: Weight
+    mass: Weight
+    branch: Weight
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> Self:
+        total = self.peer + self.mass + self.branch
+        if total != 1:
+            raise ValueError(f"三项评议权重之和必须为 100%，当前为 {_percent(total)}%")
+        return self
+
+    def of(self, review: ReviewKind) -> Decimal:
+        return {
+            ReviewKind.PEER: self.peer,
+            ReviewKind.MASS: self.mass,
+            ReviewKind.BRANCH: self.branch,
+        }[review]
+
+
+class BandThresholds(ValueObject):
+    """Upper bounds (exclusive) of the bands; a composite at or above the last is good."""
+
+    unqualified_below: Score
+    yellow_card_below: Score
+    criticism_below: Score
+    no_awards_below: Score
+
+    @model_validator(mode="after")
+    def _strictly_increasing(self) -> Self:
+        bounds = (
+            self.unqualified_below,
+            self.yellow_card_below,
+            self.criticism_below,
+            self.no_awards_below,
+        )
+        if bounds[0] <= 0 or any(low >= high for low, high in pairwise(bounds)):
+            raise ValueError(
+                "分档界限必须大于 0 且依次递增：不合格 < 亮黄牌 < 党内批评 < 不能参评创先争优"
+            )
+        return self
+
+
+class BallotMinimums(ValueObject):
+    """Fewest ballots a review period needs for its result to count and be shown."""
+
+    peer: int
+    mass: int
+    branch: int
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Self:
+        if (
+            min(self.peer, self.mass, self.branch) < 1
+            or max(self.peer, self.mass, self.branch) > 1000
+        ):
+            raise ValueError("每期最少票数必须在 1 到 1000 之间")
+        return self
+
+    def of(self, review: ReviewKind) -> int:
+        return {
+            ReviewKind.PEER: self.peer,
+            ReviewKind.MASS: self.mass,
+            ReviewKind.BRANCH: self.branch,
+        }[review]
+
+
+class ScoringPolicy(ValueObject):
+    """How a year's cards are scored. Adopted as data (an event), so replays are exact.
+
+    ``mass_paired_share`` is the share of the paired employees' part in a mass-review period
+    when both parts have ballots (the all-staff part has the rest). When only one part has
+    ballots, ``mass_single_part_counts`` says whether that part alone is the period result.
+    """
+
+    weights: ReviewWeights
+    bands: BandThresholds
+    min_ballots: BallotMinimums
+    mass_paired_share: Decimal
+    mass_single_part_counts: bool
+    satisfaction_threshold: Score
+    probationary_members_vote: bool
+    notice_days: int
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Self:
+        share = self.mass_paired_share
+        if not share.is_finite() or not 0 < share < 1:
+            raise ValueError("结对群众评议所占比例必须大于 0 且小于 100%")
+        if not 1 <= self.notice_days <= 30:
+            raise ValueError("公示期必须在 1 到 30 天之间")
+        return self
+
+
+@event_type("ScoringPolicyAdopted", 1)
+class ScoringPolicyAdopted(Event):
+    """The organization department adopted a scoring policy for a year."""
+
+    year: Year
+    policy_id: Ref
+    policy: ScoringPolicy
+
+
+class MemberResult(ValueObject):
+    """A member's published result. No composite means reviews are missing, never zero."""
+
+    member_id: Ref
+    composite: Score | None
+    band: Band | None
+    missing: tuple[ReviewKind, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if (self.composite is None) != (self.band is None):
+            raise ValueError("综合得分与档次必须同时给出或同时为空")
+        if self.composite is None and not self.missing:
+            raise ValueError("没有综合得分时必须说明缺少哪项评议")
+        if self.composite is not None and self.missing:
+            raise ValueError("有综合得分时不应列出缺少的评议")
+        return self
+
+
+class FinalMemberResult(MemberResult):
+    adjusted: bool
+    """Whether the committee changed the published result after an objection."""
+
+
+def _unique_members(results: tuple[MemberResult, ...]) -> None:
+    ids = [result.member_id for result in results]
+    if len(ids) != len(set(ids)):
+        raise ValueError("同一党员的结果只能出现一次")
+
+
+@event_type("BranchResultsPublished", 1)
+class BranchResultsPublished(Event):
+    """The branch committee made the year's results public; objections are open until
+    ``notice_ends_at`` (exclusive). ``bands`` are the thresholds the bands came from, so an
+    adjustment during the notice period is banded the same way."""
+
+    branch_id: Ref
+    year: Year
+    policy_id: Ref
+    bands: BandThresholds
+    notice_starts_at: UtcDatetime
+    notice_ends_at: UtcDatetime
+    results: tuple[MemberResult, ...]
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        if self.notice_ends_at <= self.notice_starts_at:
+            raise ValueError("公示期结束时间必须晚于开始时间")
+        _unique_members(self.results)
+        return self
+
+
+@event_type("ResultObjectionRaised", 1)
+class ResultObjectionRaised(Event):
+    branch_id: Ref
+    year: Year
+    objection_id: Ref
+    member_id: Ref
+    reason: Reason
+
+
+@event_type("ResultObjectionDecided", 1)
+class ResultObjectionDecided(Event):
+    """The committee's decision on an objection; ``result`` is the member's result after it."""
+
+    branch_id: Ref
+    year: Year
+    objection_id: Ref
+    outcome: ObjectionOutcome
+    reason: Reason | None
+    result: MemberResult
+
+    @model_validator(mode="after")
+    def _adjustment_explained(self) -> Self:
+        if self.outcome is ObjectionOutcome.ADJUSTED and (
+            self.reason is None or self.result.composite is None
+        ):
+            raise ValueError("调整结果必须给出理由和新的综合得分")
+        return self
+
+
+@event_type("YearResultsFinalized", 1)
+class YearResultsFinalized(Event):
+    """The branch's results for the year are final; awards and HR act on these."""
+
+    branch_id: Ref
+    year: Year
+    policy_id: Ref
+    results: tuple[FinalMemberResult, ...]
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        _unique_members(self.results)
+        return self
