@@ -6,7 +6,7 @@ For each batch of records, in ONE database transaction:
   2. skip records below the stored offset (already applied), decode the rest;
   3. skip events whose stream sequence is not above the stream's last applied sequence
      (redelivered or republished events are no-ops);
-  4. apply the remaining events to projection tables;
+  4. apply the remaining events to projection tables, as one batch;
   5. store the next offset per partition and the last sequence per stream.
 A record that cannot be decoded or applied is published to ``<topic>.dlq`` with the reason
 (before the commit: a crash in between re-sends it, it is never lost) and recorded in
@@ -64,7 +64,12 @@ class SimpleRecord:
     headers: Sequence[tuple[str, bytes]] = ()
 
 
-Apply = Callable[[AsyncSession, StoredEvent], Awaitable[None]]
+Apply = Callable[[AsyncSession, Sequence[StoredEvent]], Awaitable[None]]
+"""Applies a batch of new events (in log order) to projection tables inside the session.
+
+Projections should work per batch (aggregate in memory, write once): that is what makes a
+rebuild run near the broker's consume rate. When a batch fails, the consumer retries it one
+event at a time, each in a savepoint, so only the failing event is dead-lettered."""
 DeadLetterSink = Callable[[Record, str], Awaitable[None]]
 
 
@@ -176,37 +181,17 @@ class CheckpointedConsumer:
                 result.dead.append(DeadLetter(record, str(exc)))
 
         last_seq = await self._last_sequences(session, {d.event.envelope.stream for d in decoded})
-        touched: dict[str, int] = {}
-        for item in decoded:
-            envelope = item.event.envelope
-            last = last_seq.get(envelope.stream, 0)
-            if envelope.sequence <= last:
-                result.duplicates += 1
-                continue
-            if envelope.sequence != last + 1:
-                log.warning(
-                    "%s: stream %s jumps from %d to %d (events missing upstream?)",
-                    self.name,
-                    envelope.stream,
-                    last,
-                    envelope.sequence,
-                )
+        if isolate:
+            applied = await self._apply_one_by_one(session, decoded, last_seq, result)
+        else:
+            pending = [item for item in decoded if self._is_next(item, last_seq, result)]
             try:
-                if isolate:
-                    async with session.begin_nested():
-                        await self.apply(session, item.event)
-                else:
-                    await self.apply(session, item.event)
+                await self.apply(session, [item.event for item in pending])
             except Exception as exc:
-                if not isolate:
-                    raise _ApplyFailed from exc
-                result.dead.append(
-                    DeadLetter(item.record, f"apply failed: {type(exc).__name__}: {exc}")
-                )
-                continue
-            last_seq[envelope.stream] = envelope.sequence
-            touched[envelope.stream] = envelope.sequence
-            result.applied += 1
+                raise _ApplyFailed from exc
+            applied = pending
+        touched = {i.event.envelope.stream: i.event.envelope.sequence for i in applied}
+        result.applied = len(applied)
 
         if touched:
             await upsert(
@@ -242,6 +227,50 @@ class CheckpointedConsumer:
         if result.dead:
             await self._dead_letter(session, result.dead, now)
         return result
+
+    def _is_next(self, item: _Decoded, last_seq: dict[str, int], result: BatchResult) -> bool:
+        """Dedupe by stream sequence; advances ``last_seq`` when the event is new."""
+        envelope = item.event.envelope
+        last = last_seq.get(envelope.stream, 0)
+        if envelope.sequence <= last:
+            result.duplicates += 1
+            return False
+        if envelope.sequence != last + 1:
+            log.warning(
+                "%s: stream %s jumps from %d to %d (events missing upstream?)",
+                self.name,
+                envelope.stream,
+                last,
+                envelope.sequence,
+            )
+        last_seq[envelope.stream] = envelope.sequence
+        return True
+
+    async def _apply_one_by_one(
+        self,
+        session: AsyncSession,
+        decoded: list[_Decoded],
+        last_seq: dict[str, int],
+        result: BatchResult,
+    ) -> list[_Decoded]:
+        """Each event in its own savepoint; a failing one is dead-lettered and does not
+        advance its stream, so only what was really applied counts as applied."""
+        applied: list[_Decoded] = []
+        for item in decoded:
+            before = last_seq.get(item.event.envelope.stream, 0)
+            if not self._is_next(item, last_seq, result):
+                continue
+            try:
+                async with session.begin_nested():
+                    await self.apply(session, [item.event])
+            except Exception as exc:
+                last_seq[item.event.envelope.stream] = before
+                result.dead.append(
+                    DeadLetter(item.record, f"apply failed: {type(exc).__name__}: {exc}")
+                )
+                continue
+            applied.append(item)
+        return applied
 
     def _decode(self, record: Record) -> StoredEvent:
         envelope = decode_envelope(record.value, record.headers)

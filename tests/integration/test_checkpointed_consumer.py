@@ -210,7 +210,9 @@ async def test_consumer_killed_at_random_moments_applies_each_event_exactly_once
         "--group",
         group,
         "--max-records",
-        "25",
+        "10",
+        "--delay",
+        "0.03",
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     kills = 0

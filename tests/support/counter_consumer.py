@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from faststream.kafka import KafkaBroker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
-from shared.eventstore import kernel_metadata
+from shared.eventstore import StoredEvent, kernel_metadata
 from shared.messaging import admin
 from shared.messaging.clients import KafkaClientProfile
 from shared.messaging.consumer import CheckpointedConsumer
@@ -26,7 +28,13 @@ async def main(args: argparse.Namespace) -> None:
     await db.create_all([kernel_metadata, test_metadata])
     profile = KafkaClientProfile.embedded(args.bootstrap)
     broker = KafkaBroker(args.bootstrap)
-    consumer = CheckpointedConsumer(name=args.name, db=db, registry=TEST_REGISTRY, apply=apply)
+
+    async def slow_apply(session: AsyncSession, batch: Sequence[StoredEvent]) -> None:
+        await apply(session, batch)
+        # Widen the window between applying and committing, where a kill hurts most.
+        await asyncio.sleep(args.delay)
+
+    consumer = CheckpointedConsumer(name=args.name, db=db, registry=TEST_REGISTRY, apply=slow_apply)
 
     async def ids(names: list[str]) -> dict[str, str]:
         return await asyncio.to_thread(admin.topic_ids, args.bootstrap, names)
@@ -54,5 +62,6 @@ if __name__ == "__main__":
     parser.add_argument("--group", required=True)
     parser.add_argument("--name", default="counter")
     parser.add_argument("--max-records", type=int, default=50)
+    parser.add_argument("--delay", type=float, default=0.0)
     logging.basicConfig(level=logging.WARNING)
     asyncio.run(main(parser.parse_args()))
