@@ -1,0 +1,82 @@
+"""Reviewer pseudonyms: how ballots stay anonymous yet amendable and countable.
+
+A pseudonym is HMAC-SHA256 under a key the reviews service holds per period and never
+publishes. Person ids are few and guessable, so a plain hash of one would be reversed by
+hashing the roster; the key is what makes the pseudonym opaque, hence the minimum key length.
+
+What each party can see:
+
+- Events (and so Kafka, scoring, other subscribers, the rated members) carry only the
+  pseudonym, the ballot's branch and the scores. The ballot's stream name is built from the
+  pseudonym too. The handler must also keep the reviewer out of the envelope: ballot events
+  are recorded with the pseudonym as ``actor.ref``, never the person's id.
+- The service, holding the key, recomputes the pseudonym of the authenticated reviewer to
+  load their own ballot and amend it; it stores no table linking ids to scores.
+- Turnout and reminders ("who has not yet voted") need only the set of pseudonyms that have
+  a ballot in the period, never the scores: ``not_yet_voted`` hashes each eligible reviewer
+  and checks membership in that set. It runs inside the service, on the roster the service
+  already has, so nothing linking a person to a ballot is ever written down or published.
+- Rotating the key per period means pseudonyms of different periods cannot be matched, so
+  one reviewer's ballots cannot be followed from quarter to quarter. Destroying a period's
+  key once its results are final makes even the service unable to link ballots to people.
+
+The paired employee's ballot gets a pseudonym of its own. The rated member knows who their
+paired employee is, so a paired ballot is attributable by nature; with the same pseudonym
+as that employee's all-staff ballot it would also reveal how they rated everyone else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Collection, Iterable
+
+from shared.contracts.reviews import BallotRole
+
+MIN_KEY_BYTES = 32
+
+_REVIEWER = b"suxing/reviews/reviewer/v1"
+_PAIRED = b"suxing/reviews/paired-reviewer/v1"
+
+
+def reviewer_pseudonym(key: bytes, period_id: str, reviewer_id: str) -> str:
+    """The reviewer's pseudonym in a period: the same for the same inputs, unrelated across
+    periods, and not computable without ``key``."""
+    return _pseudonym(_REVIEWER, key, period_id, reviewer_id)
+
+
+def ballot_pseudonym(key: bytes, period_id: str, reviewer_id: str, role: BallotRole) -> str:
+    """The pseudonym a ballot in ``role`` carries: the reviewer's pseudonym, except for the
+    paired employee's ballot, which must not be linkable to the same person's other ballot."""
+    if role is BallotRole.PAIRED:
+        return _pseudonym(_PAIRED, key, period_id, reviewer_id)
+    return reviewer_pseudonym(key, period_id, reviewer_id)
+
+
+def not_yet_voted(
+    key: bytes,
+    period_id: str,
+    role: BallotRole,
+    *,
+    eligible_reviewer_ids: Iterable[str],
+    voted_pseudonyms: Collection[str],
+) -> tuple[str, ...]:
+    """The eligible reviewers without a ballot in ``role``, in the order given (for
+    reminders). ``voted_pseudonyms`` are the pseudonyms of the period's ballots in that role.
+    """
+    return tuple(
+        reviewer_id
+        for reviewer_id in eligible_reviewer_ids
+        if ballot_pseudonym(key, period_id, reviewer_id, role) not in voted_pseudonyms
+    )
+
+
+def _pseudonym(purpose: bytes, key: bytes, period_id: str, reviewer_id: str) -> str:
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"the pseudonym key must have at least {MIN_KEY_BYTES} bytes")
+    # Length prefixes keep ("P-1", "2x") and ("P-12", "x") from hashing the same bytes.
+    message = b"".join(
+        len(part).to_bytes(4, "big") + part
+        for part in (purpose, period_id.encode("utf-8"), reviewer_id.encode("utf-8"))
+    )
+    return hmac.new(key, message, hashlib.sha256).hexdigest()

@@ -1,0 +1,216 @@
+"""Event payloads of the reviews service (DOMAIN.md section 3, "一卡四评").
+
+Anonymity is part of this contract, not a convention: no payload here has a field that can
+hold a reviewer's person id. A ballot names its reviewer only by ``reviewer_pseudonym``, a
+keyed hash that is meaningless without the reviews service's per-period key, and the field
+accepts nothing but such a hash, so a raw id cannot slip in by mistake. The rated members
+are named by id: they are the subjects of the review, and their results are public.
+
+Ballot events repeat the period's review kind (through ``role``), ``period`` and ``year``,
+so a subscriber can use a ballot without having seen the period's opening, which travels on
+another stream and may reach it later.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.contracts.events import Event
+from shared.contracts.registry import event_type
+from shared.contracts.scoring import (
+    HALF_YEARS,
+    QUARTERS,
+    Period,
+    Ref,
+    ReviewKind,
+    Score,
+    UtcDatetime,
+    Year,
+)
+
+Pseudonym = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+"""A reviewer's keyed pseudonym: 64 lowercase hex digits (HMAC-SHA256)."""
+Comment = Annotated[str, Field(min_length=1, max_length=500)]
+
+REVIEW_KIND_LABELS: dict[ReviewKind, str] = {
+    ReviewKind.PEER: "党员互评",
+    ReviewKind.MASS: "群众评议",
+    ReviewKind.BRANCH: "党支部评议",
+}
+
+PERIOD_LABELS: dict[Period, str] = {
+    Period.Q1: "第一季度",
+    Period.Q2: "第二季度",
+    Period.Q3: "第三季度",
+    Period.Q4: "第四季度",
+    Period.H1: "上半年",
+    Period.H2: "下半年",
+}
+
+PERIODS_OF_KIND: dict[ReviewKind, tuple[Period, ...]] = {
+    ReviewKind.PEER: QUARTERS,
+    ReviewKind.MASS: HALF_YEARS,
+    ReviewKind.BRANCH: HALF_YEARS,
+}
+"""Peer reviews are held per quarter, mass and branch reviews per half-year."""
+
+
+class ScopeLevel(StrEnum):
+    """Whose members a review period covers."""
+
+    COMPANY = "company"
+    UNIT = "unit"
+    BRANCH = "branch"
+
+    @property
+    def label(self) -> str:
+        return _SCOPE_LABELS[self]
+
+
+_SCOPE_LABELS = {
+    ScopeLevel.COMPANY: "全公司",
+    ScopeLevel.UNIT: "二级党委",
+    ScopeLevel.BRANCH: "党支部",
+}
+
+
+class BallotRole(StrEnum):
+    """In which capacity a ballot is cast. The mass review has two: every employee of the
+    branch rates all its members, and an employee paired with a member by an agreement also
+    rates that member as the paired employee."""
+
+    PEER = "peer"
+    ALL_STAFF = "all_staff"
+    PAIRED = "paired"
+    BRANCH = "branch"
+
+    @property
+    def label(self) -> str:
+        return _ROLE_LABELS[self]
+
+    @property
+    def kind(self) -> ReviewKind:
+        return _ROLE_KINDS[self]
+
+
+_ROLE_LABELS = {
+    BallotRole.PEER: "党员互评",
+    BallotRole.ALL_STAFF: "群众评议（全体员工）",
+    BallotRole.PAIRED: "群众评议（结对员工）",
+    BallotRole.BRANCH: "党支部评议",
+}
+
+_ROLE_KINDS = {
+    BallotRole.PEER: ReviewKind.PEER,
+    BallotRole.ALL_STAFF: ReviewKind.MASS,
+    BallotRole.PAIRED: ReviewKind.MASS,
+    BallotRole.BRANCH: ReviewKind.BRANCH,
+}
+
+
+class ClosingReason(StrEnum):
+    CLOSED_BY_ORGANIZER = "closed_by_organizer"
+    DEADLINE_PASSED = "deadline_passed"
+
+    @property
+    def label(self) -> str:
+        return _CLOSING_LABELS[self]
+
+
+_CLOSING_LABELS = {
+    ClosingReason.CLOSED_BY_ORGANIZER: "组织者结束评议",
+    ClosingReason.DEADLINE_PASSED: "已过截止时间",
+}
+
+
+class ValueObject(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReviewScope(ValueObject):
+    """The company, one unit, or one branch. A branch scope also names its unit, so that
+    whether two scopes overlap can be decided from the scopes alone."""
+
+    level: ScopeLevel
+    unit_id: Ref | None
+    branch_id: Ref | None
+
+    @model_validator(mode="after")
+    def _ids_fit_level(self) -> Self:
+        expected = {
+            ScopeLevel.COMPANY: (False, False),
+            ScopeLevel.UNIT: (True, False),
+            ScopeLevel.BRANCH: (True, True),
+        }[self.level]
+        if (self.unit_id is not None, self.branch_id is not None) != expected:
+            raise ValueError(
+                "评议范围不完整：二级党委范围须给出二级党委，党支部范围须给出党支部及其二级党委"
+            )
+        return self
+
+
+class BallotScore(ValueObject):
+    """One member's score on a ballot, with the reviewer's optional comment (for the branch
+    review, the committee's assessment)."""
+
+    member_id: Ref
+    score: Score
+    comment: Comment | None
+
+
+@event_type("ReviewPeriodOpened", 1)
+class ReviewPeriodOpened(Event):
+    period_id: Ref
+    kind: ReviewKind
+    period: Period
+    year: Year
+    scope: ReviewScope
+    deadline: UtcDatetime | None
+
+    @model_validator(mode="after")
+    def _period_fits_kind(self) -> Self:
+        if self.period not in PERIODS_OF_KIND[self.kind]:
+            raise ValueError(f"{REVIEW_KIND_LABELS[self.kind]}没有{PERIOD_LABELS[self.period]}")
+        return self
+
+
+@event_type("ReviewPeriodClosed", 1)
+class ReviewPeriodClosed(Event):
+    """No ballot may be cast or amended in the period from now on; it never reopens."""
+
+    period_id: Ref
+    reason: ClosingReason
+
+
+class _Ballot(Event):
+    """A whole ballot as it now stands; the scores are sorted by member id so equal ballots
+    have equal bytes."""
+
+    period_id: Ref
+    period: Period
+    year: Year
+    branch_id: Ref
+    role: BallotRole
+    reviewer_pseudonym: Pseudonym
+    scores: tuple[BallotScore, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_score_per_member(self) -> Self:
+        members = [entry.member_id for entry in self.scores]
+        if members != sorted(set(members)):
+            raise ValueError("选票中每名党员只能出现一次，并按党员编号排序")
+        return self
+
+
+@event_type("BallotCast", 1)
+class BallotCast(_Ballot):
+    """A reviewer's first ballot in a period, in one role."""
+
+
+@event_type("BallotAmended", 1)
+class BallotAmended(_Ballot):
+    """The reviewer cast again before the period closed: this ballot replaces the earlier
+    one as a whole (a member left out now has no score from this reviewer)."""
