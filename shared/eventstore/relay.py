@@ -126,12 +126,15 @@ class OutboxRelay:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
-        async with self.db.transaction() as session:
-            await session.execute(
-                update(relay_state)
-                .where(relay_state.c.topic == self.topic, relay_state.c.owner == self.owner)
-                .values(owner=None, lease_until=None)
-            )
+        try:
+            async with self.db.transaction() as session:
+                await session.execute(
+                    update(relay_state)
+                    .where(relay_state.c.topic == self.topic, relay_state.c.owner == self.owner)
+                    .values(owner=None, lease_until=None)
+                )
+        except Exception as exc:  # the lease then simply expires
+            log.warning("could not release the relay lease for %s: %s", self.topic, exc)
 
     async def run(self) -> None:
         """Publish until stopped; errors are logged and retried with backoff, never fatal."""
