@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from shared.db import Database
 from shared.eventstore import EventStore, kernel_metadata
 from shared.eventstore.relay import OutboxRelay, outbox_backlog
-from shared.eventstore.tables import outbox
+from shared.eventstore.tables import outbox, relay_state
 from shared.messaging import admin
 from shared.messaging.clients import KafkaClientProfile
 from shared.messaging.embedded_broker import EmbeddedBroker
@@ -225,3 +226,29 @@ async def test_only_one_relay_holds_the_lease(db: Database, broker: EmbeddedBrok
         assert await drain(second) == 1  # released on stop: the second takes over
     finally:
         await second.stop()
+
+
+async def test_a_relay_whose_lease_expired_is_replaced(
+    db: Database, broker: EmbeddedBroker, topic: str
+):
+    await append(db, "expiry", 2)
+    crashed = make_relay(db, broker, topic)
+    await crashed.start()
+    assert await crashed.run_once() == 2
+    # The first relay's process dies without releasing the lease; time passes.
+    async with db.transaction() as s:
+        await s.execute(
+            update(relay_state)
+            .where(relay_state.c.topic == topic)
+            .values(lease_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    await append(db, "expiry", 3)
+    successor = make_relay(db, broker, topic)
+    await successor.start()
+    try:
+        assert await drain(successor) == 3
+        assert await crashed.run_once() == 0  # the old owner must not publish any more
+    finally:
+        await successor.stop()
+        crashed.owner = "gone"  # its stop must not release the successor's lease
+        await crashed.stop()
