@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts import REGISTRY, Actor, Envelope, Event, EventRegistry, Org
 from shared.contracts.encoding import canonical_json
 from shared.errors import ConcurrencyError
+from shared.eventstore.rows import GENESIS, chain_hash
 from shared.eventstore.tables import events, outbox, streams
 
 
@@ -96,46 +97,55 @@ class EventStore:
         if expected_version == 0:
             if not partition_key:
                 raise ValueError(f"a partition key is needed to start stream {stream!r}")
-            key = partition_key
-            try:
-                await session.execute(
-                    insert(streams).values(stream=stream, version=new_version, partition_key=key)
-                )
-            except IntegrityError:
-                raise ConcurrencyError(f"记录 {stream} 已被他人创建，请刷新后重试") from None
+            key, prev_hash = partition_key, GENESIS
         else:
-            row = (
+            head = (
                 await session.execute(
                     update(streams)
                     .where(streams.c.stream == stream, streams.c.version == expected_version)
                     .values(version=new_version)
-                    .returning(streams.c.partition_key)
+                    .returning(streams.c.partition_key, streams.c.head_hash)
                 )
             ).first()
-            if row is None:
+            if head is None:
                 raise ConcurrencyError(f"记录 {stream} 已被他人修改，请刷新后重试")
-            key = row[0]
+            key, prev_hash = head[0], head[1]
 
         rows: list[dict[str, Any]] = []
         for offset, event in enumerate(events_, start=1):
-            rows.append(
-                {
-                    "event_id": uuid.uuid4(),
-                    "stream": stream,
-                    "sequence": expected_version + offset,
-                    "type": event.type_name,
-                    "version": event.schema_version,
-                    "occurred_at": meta.occurred_at.astimezone(UTC),
-                    "actor_ref": meta.actor.ref,
-                    "actor_role": meta.actor.role,
-                    "unit_id": meta.org.unit,
-                    "branch_id": meta.org.branch,
-                    "year": meta.year,
-                    "correlation_id": meta.correlation_id,
-                    "causation_id": meta.causation_id,
-                    "partition_key": key,
-                    "data": canonical_json(event.model_dump(mode="json")).decode("utf-8"),
-                }
+            row: dict[str, Any] = {
+                "event_id": uuid.uuid4(),
+                "stream": stream,
+                "sequence": expected_version + offset,
+                "type": event.type_name,
+                "version": event.schema_version,
+                "occurred_at": meta.occurred_at.astimezone(UTC),
+                "actor_ref": meta.actor.ref,
+                "actor_role": meta.actor.role,
+                "unit_id": meta.org.unit,
+                "branch_id": meta.org.branch,
+                "year": meta.year,
+                "correlation_id": meta.correlation_id,
+                "causation_id": meta.causation_id,
+                "partition_key": key,
+                "data": canonical_json(event.model_dump(mode="json")).decode("utf-8"),
+                "prev_hash": prev_hash,
+            }
+            row["hash"] = prev_hash = chain_hash(prev_hash, row)
+            rows.append(row)
+
+        if expected_version == 0:
+            try:
+                await session.execute(
+                    insert(streams).values(
+                        stream=stream, version=new_version, partition_key=key, head_hash=prev_hash
+                    )
+                )
+            except IntegrityError:
+                raise ConcurrencyError(f"记录 {stream} 已被他人创建，请刷新后重试") from None
+        else:
+            await session.execute(
+                update(streams).where(streams.c.stream == stream).values(head_hash=prev_hash)
             )
         positions = (
             (await session.execute(insert(events).returning(events.c.position), rows))

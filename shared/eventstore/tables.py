@@ -29,6 +29,8 @@ streams = Table(
     # Fixed at the stream's first event so a stream never spans partitions, even when the
     # org of later events changes (a member who transfers keeps their stream's key).
     Column("partition_key", String(64), nullable=False),
+    # Hash of the stream's latest event: the head of its tamper-evident chain.
+    Column("head_hash", String(64), nullable=False),
 )
 
 events = Table(
@@ -50,6 +52,9 @@ events = Table(
     Column("causation_id", Uuid),
     Column("partition_key", String(64), nullable=False),
     Column("data", Text, nullable=False),
+    # Tamper evidence: sha256(prev_hash + canonical JSON of this event), chained per stream.
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
     UniqueConstraint("stream", "sequence", name="uq_es_events_stream_sequence"),
 )
 

@@ -4,38 +4,18 @@ and filtering without parsing the body."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC
 from typing import Any
 
 from shared.contracts import Envelope, canonical_json
+from shared.eventstore.rows import row_body
 
 CONTENT_TYPE = b"application/json"
 
 
 def encode_record(row: Mapping[Any, Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """A stored event row -> (key, value, headers)."""
-    # Built by hand rather than through the Envelope model: this runs once per published
-    # event, and the row was validated when it was appended. A unit test pins the two equal.
-    occurred = row["occurred_at"]
-    if occurred.tzinfo is None:
-        occurred = occurred.replace(tzinfo=UTC)
-    causation = row["causation_id"]
-    body = {
-        "event_id": str(row["event_id"]),
-        "type": row["type"],
-        "version": row["version"],
-        "stream": row["stream"],
-        "sequence": row["sequence"],
-        "occurred_at": occurred.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "actor": {"ref": row["actor_ref"], "role": row["actor_role"]},
-        "org": {"unit": row["unit_id"], "branch": row["branch_id"]},
-        "year": row["year"],
-        "correlation_id": str(row["correlation_id"]),
-        "causation_id": None if causation is None else str(causation),
-        "data": json.loads(row["data"]),
-    }
+    body = row_body(row)
     headers = [
         ("content-type", CONTENT_TYPE),
         ("type", str(row["type"]).encode()),
