@@ -21,3 +21,9 @@ __all__ = [
     "canonical_json",
     "event_type",
 ]
+
+# Every service's events are registered whenever contracts are imported: a consumer must never
+# dead-letter a valid event only because nothing happened to import its module.
+from shared.contracts import pledges, reviews, scoring
+
+__all__ += ["pledges", "reviews", "scoring"]
