@@ -24,6 +24,6 @@ __all__ = [
 
 # Every service's events are registered whenever contracts are imported: a consumer must never
 # dead-letter a valid event only because nothing happened to import its module.
-from shared.contracts import pledges, reviews, scoring
+from shared.contracts import kernel, pledges, reviews, scoring
 
-__all__ += ["pledges", "reviews", "scoring"]
+__all__ += ["kernel", "pledges", "reviews", "scoring"]

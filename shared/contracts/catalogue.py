@@ -22,9 +22,10 @@ CATALOGUE_DIR = Path(__file__).resolve().parents[2] / "docs" / "events"
 _OWNER = {"pledges": "pledges", "reviews": "reviews", "scoring": "scoring"}
 
 
-def _owner(model: type) -> str:
+def _owner(model: type) -> str | None:
+    """The service whose topic carries the event; None for kernel events (every topic)."""
     module = model.__module__.rsplit(".", 1)[-1]
-    return _OWNER.get(module, module)
+    return _OWNER.get(module)
 
 
 def _dump(value: Any) -> str:
@@ -38,10 +39,11 @@ def render(registry: EventRegistry = REGISTRY) -> dict[str, str]:
     for type_name, version, model in registry.types():
         schema = model.model_json_schema()
         schema["$id"] = f"suxing:event:{type_name}:v{version}"
-        schema["x-suxing-topic"] = service_topic(_owner(model))
+        owner = _owner(model)
+        schema["x-suxing-topic"] = service_topic(owner) if owner else "*"
         files[f"{type_name}.v{version}.schema.json"] = _dump(schema)
         doc = (model.__doc__ or "").strip().splitlines()
-        rows.append((_owner(model), type_name, version, doc[0] if doc else ""))
+        rows.append((owner or "*", type_name, version, doc[0] if doc else ""))
     lines = [
         "# Event catalogue",
         "",
@@ -51,9 +53,10 @@ def render(registry: EventRegistry = REGISTRY) -> dict[str, str]:
         "JSON, keyed by the stream's home branch. See `docs/compatibility.md`.",
         "",
     ]
-    for service in SERVICES:
+    for service in (*SERVICES, "*"):
+        heading = "every topic (kernel)" if service == "*" else f"`{service_topic(service)}`"
         lines += [
-            f"## `{service_topic(service)}`",
+            f"## {heading}",
             "",
             "| event | version | meaning |",
             "| --- | ---: | --- |",

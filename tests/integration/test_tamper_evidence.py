@@ -3,14 +3,17 @@ the first broken link. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import delete, select, update
 
 from shared.db import Database
 from shared.eventstore import EventStore, kernel_metadata
 from shared.eventstore.integrity import verify_log
-from shared.eventstore.rows import GENESIS
-from shared.eventstore.tables import events
+from shared.eventstore.rows import GENESIS, chain_hash
+from shared.eventstore.seal import seal_log, verify_seals
+from shared.eventstore.tables import events, streams
 from tests.support.events import TEST_REGISTRY, CounterIncremented, CounterReset, meta
 
 pytestmark = pytest.mark.integration
@@ -95,3 +98,42 @@ async def test_a_truncated_stream_tail_is_named(db: Database):
         report = await verify_log(s)
     assert [(b.stream, b.sequence, b.position) for b in report.broken] == [("a", 5, None)]
     assert "head" in report.broken[0].reason
+
+
+async def test_a_consistently_rewritten_stream_still_fails_its_seal(db: Database):
+    """Rewriting a stream AND recomputing its chain passes verify_log, but not the seal."""
+    async with db.transaction() as s:
+        seal = await seal_log(s, service="pledges", now=datetime.now(UTC))
+        assert seal is not None and seal.streams == 3 and seal.events == 18
+        assert await seal_log(s, service="pledges", now=datetime.now(UTC)) is None
+    async with db.reading() as s:
+        assert await verify_seals(s, service="pledges") == (1, [])
+
+    # A forger changes stream "a" and re-chains it so that every hash is consistent again.
+    async with db.transaction() as s:
+        rows = (
+            (
+                await s.execute(
+                    select(events).where(events.c.stream == "a").order_by(events.c.sequence)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        prev = GENESIS
+        for row in rows:
+            forged = dict(row)
+            forged["data"] = forged["data"].replace('"note":"张三"', '"note":"李四"')
+            forged["prev_hash"] = prev
+            forged["hash"] = prev = chain_hash(prev, forged)
+            await s.execute(
+                update(events)
+                .where(events.c.position == row["position"])
+                .values(data=forged["data"], prev_hash=forged["prev_hash"], hash=forged["hash"])
+            )
+        await s.execute(update(streams).where(streams.c.stream == "a").values(head_hash=prev))
+    async with db.reading() as s:
+        assert (await verify_log(s)).ok  # the chain alone cannot tell
+        checked, problems = await verify_seals(s, service="pledges")
+    assert checked == 1
+    assert len(problems) == 1 and "no longer matches its seal" in problems[0].reason

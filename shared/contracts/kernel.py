@@ -1,0 +1,23 @@
+"""Events the kernel itself writes into every service's log."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.contracts.events import Event
+from shared.contracts.registry import event_type
+
+
+@event_type("LogSealed", 1)
+class LogSealed(Event):
+    """A digest over the heads of every stream of a service's log up to a position.
+
+    Published on the service's topic, so subscribers hold a copy the service cannot rewrite:
+    recomputing a whole stream's hash chain after tampering would no longer match the seal.
+    """
+
+    service: str = Field(min_length=1, max_length=40)
+    up_to_position: int = Field(ge=0)
+    streams: int = Field(ge=0)
+    events: int = Field(ge=0)
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$")
