@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from sqlalchemy import MetaData
 
+from shared.auth import TokenVerifier
 from shared.contracts import REGISTRY, EventRegistry
 from shared.contracts.topics import all_topics, service_topic
 from shared.db import Database
@@ -53,7 +54,10 @@ class Runtime:
         self.store = EventStore(spec.registry)
         self.topic = service_topic(spec.name)
         self.kafka = settings.kafka()
-        self.broker = KafkaBroker(self.kafka.bootstrap, client_id=self.kafka.client_id)
+        # FastStream logs every batch at INFO by default; per-batch lines belong in DEBUG.
+        self.broker = KafkaBroker(
+            self.kafka.bootstrap, client_id=self.kafka.client_id, log_level=logging.DEBUG
+        )
         self.relay = OutboxRelay(
             db=self.db,
             topic=self.topic,
@@ -140,6 +144,32 @@ class Runtime:
         return checks
 
 
+def token_verifier(settings: Settings) -> TokenVerifier:
+    """HS256 with the shared secret in the embedded profile (``suxing token`` signs with it);
+    the identity provider's public key when one is configured (RS256, or ES256 for an EC key)."""
+    key = settings.jwt_public_key
+    if key is None:
+        return TokenVerifier(
+            settings.jwt_secret,
+            algorithm="HS256",
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        public = load_pem_public_key(key.encode())
+    except ValueError as exc:
+        raise ValueError(f"SUXING_JWT_PUBLIC_KEY is not a PEM public key: {exc}") from exc
+    algorithm: Literal["RS256", "ES256"] = (
+        "ES256" if isinstance(public, EllipticCurvePublicKey) else "RS256"
+    )
+    return TokenVerifier(
+        key, algorithm=algorithm, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+
+
 def _error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": code, "message": message, **extra}
 
@@ -176,6 +206,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     app = FastAPI(title=f"Suxing {spec.name}", version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
     app.state.settings = settings
+    app.state.token_verifier = token_verifier(settings)
     install_error_handlers(app)
 
     @app.get("/health/live", tags=["health"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -40,6 +41,55 @@ def up(
         console=console,
     )
     raise typer.Exit(code)
+
+
+roster_app = typer.Typer(help="The roster (花名册) of the pledges service.")
+app.add_typer(roster_app, name="roster")
+
+
+@roster_app.command("import")
+def roster_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="UTF-8 CSV file")],
+    url: Annotated[str, typer.Option(help="the pledges service")] = "http://127.0.0.1:8101",
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="SUXING_TOKEN", help="bearer token; default: an embedded operator's"),
+    ] = None,
+) -> None:
+    """Import a roster file: checked line by line, applied all or nothing, idempotent."""
+    from shared.settings import Settings
+    from suxing_cli.roster import import_file
+
+    raise typer.Exit(import_file(file, url=url, token=token, settings=Settings(), console=console))
+
+
+@app.command()
+def token(
+    person: Annotated[str, typer.Option(help="person id (the token's subject)")],
+    roles: Annotated[
+        str, typer.Option(help="comma-separated: member, employee, branch_committee, ...")
+    ],
+    branch: Annotated[str | None, typer.Option(help="the person's branch id")] = None,
+    unit: Annotated[str | None, typer.Option(help="the person's unit id")] = None,
+    name: Annotated[str | None, typer.Option(help="display name; default: the person id")] = None,
+) -> None:
+    """Print a bearer token signed with the embedded profile's secret."""
+    from shared.settings import Settings
+    from suxing_cli.roster import issue_token
+
+    try:
+        value = issue_token(
+            Settings(),
+            person=person,
+            name=name,
+            roles=[r.strip() for r in roles.split(",") if r.strip()],
+            branch=branch,
+            unit=unit,
+        )
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    typer.echo(value)
 
 
 if __name__ == "__main__":

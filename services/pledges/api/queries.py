@@ -1,0 +1,86 @@
+"""Read routes, backed by the query tables. The published pledges are public."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.pledges.api.deps import Now, ReadSession
+from services.pledges.handlers.base import BEIJING
+from services.pledges.projections import queries
+from services.pledges.projections.views import (
+    LedgerView,
+    NeedView,
+    OverduePledge,
+    PledgeView,
+    PublicPledgeView,
+)
+from shared.auth import CurrentPrincipal
+
+router = APIRouter(tags=["queries"])
+_NOT_FOUND: dict[int | str, dict[str, str]] = {
+    403: {"description": "another branch's internal records"},
+    404: {"description": "unknown id"},
+}
+YearQuery = Annotated[int | None, Query(ge=2000, le=2100, description="年度；不填为全部")]
+MonthQuery = Annotated[
+    str,
+    Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="台账月份 YYYY-MM", examples=["2024-03"]),
+]
+
+
+@router.get("/pledges/{pledge_id}", summary="承诺详情", responses=_NOT_FOUND)
+async def get_pledge(pledge_id: str, session: ReadSession, reader: CurrentPrincipal) -> PledgeView:
+    return await queries.pledge(session, pledge_id, reader=reader)
+
+
+@router.get("/members/{person_id}/pledges", summary="党员的承诺", responses=_NOT_FOUND)
+async def member_pledges(
+    person_id: str, session: ReadSession, reader: CurrentPrincipal, year: YearQuery = None
+) -> list[PledgeView]:
+    return await queries.member_pledges(session, person_id, reader=reader, year=year)
+
+
+@router.get("/branches/{branch_id}/ledger", summary="支部月度承诺台账", responses=_NOT_FOUND)
+async def branch_ledger(
+    branch_id: str, month: MonthQuery, session: ReadSession, reader: CurrentPrincipal
+) -> LedgerView:
+    return await queries.branch_ledger(session, branch_id, month, reader=reader)
+
+
+@router.get("/branches/{branch_id}/needs", summary="需求及其对应承诺", responses=_NOT_FOUND)
+async def branch_needs(
+    branch_id: str,
+    session: ReadSession,
+    reader: CurrentPrincipal,
+    year: Annotated[int, Query(ge=2000, le=2100, description="年度")],
+) -> list[NeedView]:
+    return await queries.branch_needs(session, branch_id, year=year, reader=reader)
+
+
+@router.get(
+    "/branches/{branch_id}/pledges/overdue", summary="逾期未完成的承诺", responses=_NOT_FOUND
+)
+async def overdue_pledges(
+    branch_id: str,
+    session: ReadSession,
+    reader: CurrentPrincipal,
+    now: Now,
+    on: Annotated[date | None, Query(description="按哪一天计算；默认今天")] = None,
+) -> list[OverduePledge]:
+    return await queries.overdue_pledges(
+        session, branch_id, on=on or now.astimezone(BEIJING).date(), reader=reader
+    )
+
+
+@router.get(
+    "/public/branches/{branch_id}/pledges",
+    summary="支部公开的承诺（公开，无需登录）",
+    responses=_NOT_FOUND,
+)
+async def published_pledges(
+    branch_id: str, session: ReadSession, year: YearQuery = None
+) -> list[PublicPledgeView]:
+    return await queries.published_pledges(session, branch_id, year=year)

@@ -1,0 +1,183 @@
+"""Steps 2 to 5 of the pledge: declare, revise, approve (定诺), agreement, publish; withdraw."""
+
+from __future__ import annotations
+
+from typing import Unpack
+
+from services.pledges.commands import (
+    ApprovePledge,
+    DeclarePledge,
+    PublishPledge,
+    RequestRevision,
+    RevisePledge,
+    SignAgreement,
+    WithdrawPledge,
+)
+from services.pledges.domain import (
+    NeedState,
+    PersonState,
+    decide_approve_pledge,
+    decide_declare_pledge,
+    decide_lock_area,
+    decide_publish_pledge,
+    decide_request_revision,
+    decide_revise_pledge,
+    decide_sign_agreement,
+    decide_withdraw_pledge,
+    evolve_member_year,
+    evolve_need,
+    evolve_person,
+    evolve_pledge,
+    member_year_stream,
+    need_stream,
+    person_stream,
+    pledge_stream,
+)
+from services.pledges.handlers.access import committee_of, member_for_self
+from services.pledges.handlers.base import (
+    CommandResult,
+    Dependencies,
+    IdempotencyKey,
+    UnitOfWork,
+    unit_of_work,
+)
+from services.pledges.handlers.pledge_steps import (
+    append_to_pledge,
+    link_needs,
+    load_pledge,
+    pledge_step,
+    unlink_needs,
+)
+from shared.contracts.pledges import PledgeApproved
+
+
+async def _needs(uow: UnitOfWork, need_ids: tuple[str, ...]) -> list[NeedState]:
+    found = [await uow.load(need_stream(need_id), evolve_need) for need_id in need_ids]
+    return [need.state for need in found if need.state is not None]
+
+
+async def _person(uow: UnitOfWork, person_id: str | None) -> PersonState | None:
+    if person_id is None:
+        return None
+    return (await uow.load(person_stream(person_id), evolve_person)).state
+
+
+async def declare_pledge(
+    command: DeclarePledge,
+    *,
+    idempotency: IdempotencyKey | None = None,
+    **deps: Unpack[Dependencies],
+) -> CommandResult:
+    async with unit_of_work(**deps) as uow:
+        role = member_for_self(uow.principal, command.member_id, action="申报本人的承诺")
+        if (replay := await uow.replayed(idempotency)) is not None:
+            return replay
+        pledge = await uow.load(pledge_stream(command.pledge_id), evolve_pledge)
+        member = await _person(uow, command.member_id)
+        member_year = await uow.load(
+            member_year_stream(command.member_id, command.year), evolve_member_year
+        )
+        events = decide_declare_pledge(
+            pledge.state,
+            command,
+            member=member,
+            member_year=member_year.state,
+            needs=await _needs(uow, command.need_ids),
+            paired_employee=await _person(uow, command.paired_employee_id),
+            today=uow.today,
+        )
+        assert member is not None, "the domain refuses a declaration by an unknown member"
+        stored = await uow.append(
+            pledge,
+            events,
+            role=role,
+            org=await uow.org_of_branch(member.branch_id),
+            partition_key=member.branch_id,
+            year=command.year,
+        )
+        await link_needs(uow, command.pledge_id, command.need_ids, role, stored[0])
+        result = uow.result(command.pledge_id, pledge.stream)
+        await uow.remember(idempotency, result)
+        return result
+
+
+async def revise_pledge(command: RevisePledge, **deps: Unpack[Dependencies]) -> CommandResult:
+    async with unit_of_work(**deps) as uow:
+        pledge, state = await load_pledge(uow, command.pledge_id)
+        role = member_for_self(uow.principal, state.member_id, action="修改本人的承诺")
+        member_year = await uow.load(
+            member_year_stream(state.member_id, state.year), evolve_member_year
+        )
+        events = decide_revise_pledge(
+            state,
+            command,
+            member_year=member_year.state,
+            needs=await _needs(uow, command.need_ids),
+            paired_employee=await _person(uow, command.paired_employee_id),
+            today=uow.today,
+        )
+        stored = await append_to_pledge(uow, pledge, events, role)
+        dropped = [n for n in state.terms.need_ids if n not in command.need_ids]
+        await unlink_needs(uow, command.pledge_id, dropped, role, stored[0])
+        await link_needs(uow, command.pledge_id, command.need_ids, role, stored[0])
+        return uow.result(command.pledge_id, pledge.stream)
+
+
+async def withdraw_pledge(command: WithdrawPledge, **deps: Unpack[Dependencies]) -> CommandResult:
+    async with unit_of_work(**deps) as uow:
+        pledge, state = await load_pledge(uow, command.pledge_id)
+        role = member_for_self(uow.principal, state.member_id, action="撤回本人的承诺")
+        stored = await append_to_pledge(uow, pledge, decide_withdraw_pledge(state, command), role)
+        await unlink_needs(uow, command.pledge_id, state.terms.need_ids, role, stored[0])
+        return uow.result(command.pledge_id, pledge.stream)
+
+
+async def approve_pledge(command: ApprovePledge, **deps: Unpack[Dependencies]) -> CommandResult:
+    async with unit_of_work(**deps) as uow:
+        pledge, state = await load_pledge(uow, command.pledge_id)
+        role = committee_of(uow.principal, state.branch_id, action="审核承诺（定诺）")
+        member_year = await uow.load(
+            member_year_stream(state.member_id, state.year), evolve_member_year
+        )
+        events = decide_approve_pledge(state, command, member_year=member_year.state)
+        stored = await append_to_pledge(uow, pledge, events, role)
+        approved = stored[0].event
+        assert isinstance(approved, PledgeApproved)
+        # The first approval of the year fixes the member's area (see domain.areas).
+        await uow.append(
+            member_year,
+            decide_lock_area(member_year.state, approved),
+            role=role,
+            org=await uow.org_of_branch(state.branch_id),
+            partition_key=state.branch_id,
+            year=state.year,
+            caused_by=stored[0],
+        )
+        return uow.result(command.pledge_id, pledge.stream)
+
+
+async def request_revision(command: RequestRevision, **deps: Unpack[Dependencies]) -> CommandResult:
+    return await pledge_step(
+        command.pledge_id,
+        lambda principal, state: committee_of(principal, state.branch_id, action="退回承诺修改"),
+        lambda state, _: decide_request_revision(state, command),
+        **deps,
+    )
+
+
+async def sign_agreement(command: SignAgreement, **deps: Unpack[Dependencies]) -> CommandResult:
+    return await pledge_step(
+        command.pledge_id,
+        lambda principal, state: committee_of(principal, state.branch_id, action="登记结对协议书"),
+        lambda state, uow: decide_sign_agreement(state, command, today=uow.today),
+        **deps,
+    )
+
+
+async def publish_pledge(command: PublishPledge, **deps: Unpack[Dependencies]) -> CommandResult:
+    return await pledge_step(
+        command.pledge_id,
+        lambda principal, state: committee_of(principal, state.branch_id, action="公开承诺"),
+        lambda state, uow: decide_publish_pledge(state, command, today=uow.today),
+        **deps,
+    )

@@ -1,0 +1,164 @@
+"""Roster handlers: units, branches, people and committee appointments.
+
+The ``apply_*`` functions decide and append within a unit of work the caller holds, so the
+CSV import runs a whole file through them in one transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Unpack
+
+from services.pledges.commands import (
+    AppointCommitteeMember,
+    RecordDeparture,
+    RegisterBranch,
+    RegisterPerson,
+    RegisterUnit,
+    RemoveCommitteeMember,
+    TransferPerson,
+)
+from services.pledges.domain import (
+    PersonState,
+    branch_stream,
+    decide_appoint_committee_member,
+    decide_record_departure,
+    decide_register_branch,
+    decide_register_person,
+    decide_register_unit,
+    decide_remove_committee_member,
+    decide_transfer_person,
+    evolve_branch,
+    evolve_person,
+    evolve_unit,
+    person_stream,
+    unit_stream,
+)
+from services.pledges.handlers.access import roster_manager
+from services.pledges.handlers.base import (
+    Aggregate,
+    CommandResult,
+    Dependencies,
+    UnitOfWork,
+    unit_of_work,
+)
+from shared.auth import Role
+from shared.contracts import Event, Org
+
+
+async def apply_register_unit(uow: UnitOfWork, command: RegisterUnit, role: Role) -> CommandResult:
+    unit = await uow.load(unit_stream(command.unit_id), evolve_unit)
+    events = decide_register_unit(unit.state, command)
+    await uow.append(
+        unit, events, role=role, org=Org(unit=command.unit_id), partition_key=command.unit_id
+    )
+    return uow.result(command.unit_id, unit.stream)
+
+
+async def apply_register_branch(
+    uow: UnitOfWork, command: RegisterBranch, role: Role
+) -> CommandResult:
+    unit = await uow.load(unit_stream(command.unit_id), evolve_unit)
+    branch = await uow.load(branch_stream(command.branch_id), evolve_branch)
+    events = decide_register_branch(branch.state, command, unit=unit.state)
+    await uow.append(
+        branch,
+        events,
+        role=role,
+        org=Org(unit=command.unit_id, branch=command.branch_id),
+        partition_key=command.branch_id,
+    )
+    return uow.result(command.branch_id, branch.stream)
+
+
+async def apply_register_person(
+    uow: UnitOfWork, command: RegisterPerson, role: Role
+) -> CommandResult:
+    branch = await uow.load(branch_stream(command.branch_id), evolve_branch)
+    person = await uow.load(person_stream(command.person_id), evolve_person)
+    events = decide_register_person(person.state, command, branch=branch.state)
+    await _append_person(uow, person, events, role, home=command.branch_id)
+    return uow.result(command.person_id, person.stream)
+
+
+async def apply_appoint_committee_member(
+    uow: UnitOfWork, command: AppointCommitteeMember, role: Role
+) -> CommandResult:
+    person = await uow.load(person_stream(command.person_id), evolve_person)
+    events = decide_appoint_committee_member(person.state, command)
+    await _append_person(uow, person, events, role)
+    return uow.result(command.person_id, person.stream)
+
+
+async def _append_person(
+    uow: UnitOfWork,
+    person: Aggregate[PersonState],
+    events: list[Event],
+    role: Role,
+    *,
+    home: str | None = None,
+) -> None:
+    branch_id = person.state.branch_id if person.state is not None else home
+    assert branch_id is not None, "a new person's stream needs the branch they join"
+    await uow.append(
+        person,
+        events,
+        role=role,
+        org=await uow.org_of_branch(branch_id),
+        partition_key=branch_id,
+    )
+
+
+async def register_unit(command: RegisterUnit, **deps: Unpack[Dependencies]) -> CommandResult:
+    async with unit_of_work(**deps) as uow:
+        role = roster_manager(uow.principal, action="登记二级党委")
+        return await apply_register_unit(uow, command, role)
+
+
+async def register_branch(command: RegisterBranch, **deps: Unpack[Dependencies]) -> CommandResult:
+    async with unit_of_work(**deps) as uow:
+        role = roster_manager(uow.principal, action="登记党支部")
+        return await apply_register_branch(uow, command, role)
+
+
+async def register_person(command: RegisterPerson, **deps: Unpack[Dependencies]) -> CommandResult:
+    async with unit_of_work(**deps) as uow:
+        role = roster_manager(uow.principal, action="登记人员")
+        return await apply_register_person(uow, command, role)
+
+
+async def appoint_committee_member(
+    command: AppointCommitteeMember, **deps: Unpack[Dependencies]
+) -> CommandResult:
+    async with unit_of_work(**deps) as uow:
+        role = roster_manager(uow.principal, action="任命支部委员")
+        return await apply_appoint_committee_member(uow, command, role)
+
+
+async def remove_committee_member(
+    command: RemoveCommitteeMember, **deps: Unpack[Dependencies]
+) -> CommandResult:
+    async with unit_of_work(**deps) as uow:
+        role = roster_manager(uow.principal, action="免去支部委员")
+        person = await uow.load(person_stream(command.person_id), evolve_person)
+        await _append_person(
+            uow, person, decide_remove_committee_member(person.state, command), role
+        )
+        return uow.result(command.person_id, person.stream)
+
+
+async def transfer_person(command: TransferPerson, **deps: Unpack[Dependencies]) -> CommandResult:
+    async with unit_of_work(**deps) as uow:
+        role = roster_manager(uow.principal, action="办理人员调动")
+        person = await uow.load(person_stream(command.person_id), evolve_person)
+        to_branch = await uow.load(branch_stream(command.to_branch_id), evolve_branch)
+        events = decide_transfer_person(person.state, command, to_branch=to_branch.state)
+        await _append_person(uow, person, events, role)
+        return uow.result(command.person_id, person.stream)
+
+
+async def record_departure(command: RecordDeparture, **deps: Unpack[Dependencies]) -> CommandResult:
+    async with unit_of_work(**deps) as uow:
+        role = roster_manager(uow.principal, action="登记人员离开")
+        person = await uow.load(person_stream(command.person_id), evolve_person)
+        await _append_person(uow, person, decide_record_departure(person.state, command), role)
+        return uow.result(command.person_id, person.stream)

@@ -1,0 +1,86 @@
+"""Step 6 of the pledge: the monthly ledger (台账) and acceptance (验收)."""
+
+from __future__ import annotations
+
+from typing import Unpack
+
+from services.pledges.commands import (
+    AcceptPledge,
+    CorrectLedgerEntry,
+    RecordLedgerEntry,
+    RequestAcceptance,
+    ReturnPledge,
+)
+from services.pledges.domain import (
+    decide_accept_pledge,
+    decide_correct_ledger_entry,
+    decide_record_ledger_entry,
+    decide_request_acceptance,
+    decide_return_pledge,
+)
+from services.pledges.handlers.access import committee_of, member_for_self
+from services.pledges.handlers.base import CommandResult, Dependencies, unit_of_work
+from services.pledges.handlers.pledge_steps import (
+    append_to_pledge,
+    load_pledge,
+    mark_needs_solved,
+    pledge_step,
+)
+from shared.contracts.pledges import PledgeAccepted
+
+
+async def record_ledger_entry(
+    command: RecordLedgerEntry, **deps: Unpack[Dependencies]
+) -> CommandResult:
+    return await pledge_step(
+        command.pledge_id,
+        lambda principal, state: committee_of(principal, state.branch_id, action="记录承诺台账"),
+        lambda state, uow: decide_record_ledger_entry(state, command, today=uow.today),
+        **deps,
+    )
+
+
+async def correct_ledger_entry(
+    command: CorrectLedgerEntry, **deps: Unpack[Dependencies]
+) -> CommandResult:
+    return await pledge_step(
+        command.pledge_id,
+        lambda principal, state: committee_of(principal, state.branch_id, action="更正承诺台账"),
+        lambda state, _: decide_correct_ledger_entry(state, command),
+        **deps,
+    )
+
+
+async def request_acceptance(
+    command: RequestAcceptance, **deps: Unpack[Dependencies]
+) -> CommandResult:
+    return await pledge_step(
+        command.pledge_id,
+        lambda principal, state: member_for_self(
+            principal, state.member_id, action="为本人的承诺申请验收"
+        ),
+        lambda state, uow: decide_request_acceptance(state, command, today=uow.today),
+        **deps,
+    )
+
+
+async def return_pledge(command: ReturnPledge, **deps: Unpack[Dependencies]) -> CommandResult:
+    return await pledge_step(
+        command.pledge_id,
+        lambda principal, state: committee_of(principal, state.branch_id, action="退回验收申请"),
+        lambda state, _: decide_return_pledge(state, command),
+        **deps,
+    )
+
+
+async def accept_pledge(command: AcceptPledge, **deps: Unpack[Dependencies]) -> CommandResult:
+    async with unit_of_work(**deps) as uow:
+        pledge, state = await load_pledge(uow, command.pledge_id)
+        role = committee_of(uow.principal, state.branch_id, action="验收承诺")
+        events = decide_accept_pledge(state, command, today=uow.today)
+        stored = await append_to_pledge(uow, pledge, events, role)
+        accepted = stored[0].event
+        assert isinstance(accepted, PledgeAccepted)
+        # An accepted pledge solves the needs it answers (see domain.planning).
+        await mark_needs_solved(uow, accepted, role, stored[0])
+        return uow.result(command.pledge_id, pledge.stream)

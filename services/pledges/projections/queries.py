@@ -1,0 +1,268 @@
+"""Queries over the query tables. Each one reads; none decides."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.pledges import persistence as t
+from services.pledges.domain import PledgeStatus
+from services.pledges.projections.views import (
+    LedgerRow,
+    LedgerView,
+    NeedPledge,
+    NeedView,
+    OverduePledge,
+    PledgeView,
+    PublicPledgeView,
+)
+from shared.auth import Principal, Role
+from shared.contracts.pledges import LedgerAssessment, ResponsibilityArea
+from shared.errors import Forbidden, NotFound
+
+_PUBLIC = (
+    PledgeStatus.PUBLISHED,
+    PledgeStatus.ACCEPTANCE_REQUESTED,
+    PledgeStatus.RETURNED,
+    PledgeStatus.ACCEPTED,
+)
+_PLEDGE_COLUMNS = (*t.pledges.c, t.people.c.name.label("member_name"))
+
+
+def may_read_branch(reader: Principal, branch_id: str) -> bool:
+    """The staff of a branch see its internal records; the organization department and
+    operators see every branch's. What is published is for everyone (``published_pledges``)."""
+    return reader.branch_id == branch_id or not reader.roles.isdisjoint(
+        {Role.ORG_ADMIN, Role.OPERATOR}
+    )
+
+
+def _require_reader(reader: Principal, branch_id: str) -> None:
+    if not may_read_branch(reader, branch_id):
+        raise Forbidden("只能查看本支部的记录")
+
+
+def _pledges_with_names() -> Any:
+    return select(*_PLEDGE_COLUMNS).select_from(
+        t.pledges.outerjoin(t.people, t.people.c.person_id == t.pledges.c.member_id)
+    )
+
+
+def _pledge_view(row: RowMapping) -> PledgeView:
+    status = PledgeStatus(row["status"])
+    return PledgeView(
+        **{k: v for k, v in row.items() if k in PledgeView.model_fields},
+        status_label=status.label,
+        area_label=ResponsibilityArea(row["area"]).label,
+    )
+
+
+async def pledge(session: AsyncSession, pledge_id: str, *, reader: Principal) -> PledgeView:
+    row = (
+        (await session.execute(_pledges_with_names().where(t.pledges.c.pledge_id == pledge_id)))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"承诺“{pledge_id}”不存在")
+    if row["member_id"] != reader.person_id:
+        _require_reader(reader, row["branch_id"])
+    return _pledge_view(row)
+
+
+async def member_pledges(
+    session: AsyncSession, person_id: str, *, reader: Principal, year: int | None = None
+) -> list[PledgeView]:
+    branch_id = await session.scalar(
+        select(t.people.c.branch_id).where(t.people.c.person_id == person_id)
+    )
+    if branch_id is not None:
+        if person_id != reader.person_id:
+            _require_reader(reader, branch_id)
+        query = _pledges_with_names().where(t.pledges.c.member_id == person_id)
+        if year is not None:
+            query = query.where(t.pledges.c.year == year)
+        rows = await session.execute(query.order_by(t.pledges.c.declared_at))
+        return [_pledge_view(row) for row in rows.mappings()]
+    raise NotFound(f"人员“{person_id}”不存在")
+
+
+async def _require_branch(session: AsyncSession, branch_id: str) -> None:
+    found = await session.scalar(
+        select(t.branches.c.branch_id).where(t.branches.c.branch_id == branch_id)
+    )
+    if found is None:
+        raise NotFound(f"党支部“{branch_id}”不存在")
+
+
+async def published_pledges(
+    session: AsyncSession, branch_id: str, *, year: int | None = None
+) -> list[PublicPledgeView]:
+    await _require_branch(session, branch_id)
+    query = _pledges_with_names().where(
+        t.pledges.c.branch_id == branch_id, t.pledges.c.status.in_([s.value for s in _PUBLIC])
+    )
+    if year is not None:
+        query = query.where(t.pledges.c.year == year)
+    rows = await session.execute(query.order_by(t.pledges.c.published_on, t.pledges.c.pledge_id))
+    return [
+        PublicPledgeView(
+            pledge_id=row["pledge_id"],
+            member_name=row["member_name"],
+            year=row["year"],
+            area_label=ResponsibilityArea(row["area"]).label,
+            item=row["item"],
+            content=row["content"],
+            quantity=row["quantity"],
+            quality_standard=row["quality_standard"],
+            due_date=row["due_date"],
+            status_label=PledgeStatus(row["status"]).label,
+            published_on=row["published_on"],
+            channels=row["channels"] or [],
+        )
+        for row in rows.mappings()
+    ]
+
+
+async def branch_ledger(
+    session: AsyncSession, branch_id: str, month: str, *, reader: Principal
+) -> LedgerView:
+    """Every pledge of the branch public by the end of ``month`` and tracked in it: the
+    ledger lists it whether or not its entry for the month has been recorded yet."""
+    await _require_branch(session, branch_id)
+    _require_reader(reader, branch_id)
+    year, number = int(month[:4]), int(month[5:7])
+    month_end = date(year, number, calendar.monthrange(year, number)[1])
+    entry = t.ledger.alias("entry")
+    query = (
+        select(*_PLEDGE_COLUMNS, entry.c.assessment, entry.c.note, entry.c.correction_reason)
+        .select_from(
+            t.pledges.outerjoin(t.people, t.people.c.person_id == t.pledges.c.member_id).outerjoin(
+                entry, and_(entry.c.pledge_id == t.pledges.c.pledge_id, entry.c.month == month)
+            )
+        )
+        .where(
+            t.pledges.c.branch_id == branch_id,
+            t.pledges.c.year == year,
+            t.pledges.c.status.in_([s.value for s in _PUBLIC]),
+            t.pledges.c.published_on <= month_end,
+            # An accepted pledge leaves the ledger after the month it was accepted in.
+            or_(
+                t.pledges.c.accepted_on.is_(None),
+                t.pledges.c.accepted_on >= month_end.replace(day=1),
+            ),
+        )
+        .order_by(t.people.c.name, t.pledges.c.pledge_id)
+    )
+    rows = [
+        LedgerRow(
+            pledge_id=row["pledge_id"],
+            member_id=row["member_id"],
+            member_name=row["member_name"],
+            item=row["item"],
+            status=row["status"],
+            due_date=row["due_date"],
+            assessment=row["assessment"],
+            assessment_label=(
+                LedgerAssessment(row["assessment"]).label if row["assessment"] else None
+            ),
+            note=row["note"],
+            correction_reason=row["correction_reason"],
+        )
+        for row in (await session.execute(query)).mappings()
+    ]
+    return LedgerView(
+        branch_id=branch_id,
+        month=month,
+        rows=rows,
+        not_recorded=sum(1 for row in rows if row.assessment is None),
+    )
+
+
+async def branch_needs(
+    session: AsyncSession, branch_id: str, *, year: int, reader: Principal
+) -> list[NeedView]:
+    await _require_branch(session, branch_id)
+    _require_reader(reader, branch_id)
+    need_rows = (
+        (
+            await session.execute(
+                select(t.needs)
+                .where(t.needs.c.branch_id == branch_id, t.needs.c.year == year)
+                .order_by(t.needs.c.submitted_at, t.needs.c.need_id)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    links = await session.execute(
+        select(
+            t.need_pledges.c.need_id,
+            t.pledges.c.pledge_id,
+            t.pledges.c.member_id,
+            t.pledges.c.item,
+            t.pledges.c.status,
+        )
+        .select_from(
+            t.need_pledges.join(t.pledges, t.pledges.c.pledge_id == t.need_pledges.c.pledge_id)
+        )
+        .where(t.need_pledges.c.need_id.in_([row["need_id"] for row in need_rows]))
+        .order_by(t.pledges.c.pledge_id)
+    )
+    answers: dict[str, list[NeedPledge]] = {}
+    for link in links.mappings():
+        answers.setdefault(link["need_id"], []).append(
+            NeedPledge(
+                pledge_id=link["pledge_id"],
+                member_id=link["member_id"],
+                item=link["item"],
+                status=link["status"],
+            )
+        )
+    return [
+        NeedView(
+            need_id=row["need_id"],
+            branch_id=row["branch_id"],
+            year=row["year"],
+            employee_id=row["employee_id"],
+            problem=row["problem"],
+            suggested_area=row["suggested_area"],
+            area=row["area"],
+            area_label=ResponsibilityArea(row["area"]).label if row["area"] else None,
+            solved=row["solved_by"] is not None,
+            solved_by=row["solved_by"],
+            solved_on=row["solved_on"],
+            pledges=answers.get(row["need_id"], []),
+        )
+        for row in need_rows
+    ]
+
+
+async def overdue_pledges(
+    session: AsyncSession, branch_id: str, *, on: date, reader: Principal
+) -> list[OverduePledge]:
+    """The same rule as ``domain.is_overdue``, as a query: public, past due, not accepted,
+    and not applied for acceptance by the due date."""
+    await _require_branch(session, branch_id)
+    _require_reader(reader, branch_id)
+    query = _pledges_with_names().where(
+        t.pledges.c.branch_id == branch_id,
+        t.pledges.c.due_date < on,
+        or_(
+            t.pledges.c.status.in_([PledgeStatus.PUBLISHED.value, PledgeStatus.RETURNED.value]),
+            and_(
+                t.pledges.c.status == PledgeStatus.ACCEPTANCE_REQUESTED.value,
+                t.pledges.c.acceptance_requested_on > t.pledges.c.due_date,
+            ),
+        ),
+    )
+    rows = await session.execute(query.order_by(t.pledges.c.due_date, t.pledges.c.pledge_id))
+    return [
+        OverduePledge(pledge=view, days_overdue=(on - view.due_date).days)
+        for view in (_pledge_view(row) for row in rows.mappings())
+    ]

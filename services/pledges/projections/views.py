@@ -1,0 +1,110 @@
+"""What the queries answer: the read models as the API shows them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class PledgeView(_View):
+    pledge_id: str
+    member_id: str
+    member_name: str | None = Field(description="姓名（来自花名册）")
+    branch_id: str
+    year: int
+    status: str = Field(description="declared, revision_requested, approved, ...")
+    status_label: str
+    area: str
+    area_label: str
+    item: str
+    content: str
+    quantity: str
+    quality_standard: str
+    due_date: date
+    need_ids: list[str]
+    paired_employee_id: str | None
+    revision_reasons: list[str] | None
+    agreement: dict[str, Any] | None
+    channels: list[str] | None
+    published_on: date | None
+    acceptance_summary: str | None
+    acceptance_requested_on: date | None
+    return_reasons: list[str] | None
+    accepted_on: date | None
+    acceptance_comment: str | None
+    withdrawal_reason: str | None
+    declared_at: datetime
+    updated_at: datetime
+    version: int = Field(description="the pledge stream's version after the last event")
+
+
+class PublicPledgeView(_View):
+    """What every member of staff may see of a published pledge."""
+
+    pledge_id: str
+    member_name: str | None
+    year: int
+    area_label: str
+    item: str
+    content: str
+    quantity: str
+    quality_standard: str
+    due_date: date
+    status_label: str
+    published_on: date | None
+    channels: list[str]
+
+
+class LedgerRow(_View):
+    pledge_id: str
+    member_id: str
+    member_name: str | None
+    item: str
+    status: str
+    due_date: date
+    assessment: str | None = Field(description="on_track, behind, done; null: not yet recorded")
+    assessment_label: str | None
+    note: str | None
+    correction_reason: str | None
+
+
+class LedgerView(_View):
+    """The branch's pledge ledger (台账) for one month: every pledge being tracked then."""
+
+    branch_id: str
+    month: str
+    rows: list[LedgerRow]
+    not_recorded: int = Field(description="pledges without an entry for the month yet")
+
+
+class NeedPledge(_View):
+    pledge_id: str
+    member_id: str
+    item: str
+    status: str
+
+
+class NeedView(_View):
+    need_id: str
+    branch_id: str
+    year: int
+    employee_id: str
+    problem: str
+    suggested_area: str | None
+    area: str | None
+    area_label: str | None
+    solved: bool
+    solved_by: str | None
+    solved_on: date | None
+    pledges: list[NeedPledge]
+
+
+class OverduePledge(_View):
+    pledge: PledgeView
+    days_overdue: int
