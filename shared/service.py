@@ -30,6 +30,7 @@ from shared.messaging import admin
 from shared.messaging.consumer import Apply, CheckpointedConsumer
 from shared.messaging.subscriber import CheckpointedSubscriber
 from shared.settings import Settings
+from shared.validation import chinese_reason
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = []
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-            fields.append({"field": ".".join(loc) or "body", "reason": err.get("msg", "")})
+            fields.append({"field": ".".join(loc) or "body", "reason": chinese_reason(err)})
         summary = "；".join(f"{f['field']}：{f['reason']}" for f in fields)
         return JSONResponse(
             _error_body("invalid_input", f"请求内容有误：{summary}", fields=fields),
