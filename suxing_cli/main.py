@@ -92,5 +92,19 @@ def token(
     typer.echo(value)
 
 
+def _register_operator_commands() -> None:
+    from suxing_cli import ops
+
+    app.add_typer(ops.topics_app, name="topics")
+    app.command("lag")(ops.lag)
+    app.command("republish")(ops.republish)
+    app.command("verify-log")(ops.verify_log_command)
+    app.command("seal")(ops.seal)
+    app.command("tail")(ops.tail)
+    app.command("export")(ops.export)
+
+
+_register_operator_commands()
+
 if __name__ == "__main__":
     app()
