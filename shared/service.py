@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -109,16 +109,32 @@ class Runtime:
             await self.subscriber.start_watch()
         await self.broker.start()
 
-    async def stop(self) -> None:
+    async def stop(self, step_timeout: float = 15.0) -> None:
+        """Stop in order; a step that hangs (a client waiting on a dead broker) is abandoned
+        after ``step_timeout`` so that shutdown always finishes. Nothing is lost: unpublished
+        events stay in the outbox and unapplied records are read again from stored offsets."""
+
+        async def step(name: str, action: Awaitable[object]) -> None:
+            try:
+                async with asyncio.timeout(step_timeout):
+                    await action
+            except TimeoutError:
+                log.warning(
+                    "%s: stopping %s took over %.0fs; abandoned", self.spec.name, name, step_timeout
+                )
+            except Exception as exc:
+                log.warning("%s: stopping %s failed: %s", self.spec.name, name, exc)
+
         if self.subscriber is not None:
-            await self.subscriber.stop_watch()
-        await self.broker.stop()
+            await step("topic watch", self.subscriber.stop_watch())
+        await step("consumers", self.broker.stop())
         if self._relay_task is not None:
+            self.relay.request_stop()
             self._relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._relay_task
-        await self.relay.stop()
-        await self.db.dispose()
+                await step("relay loop", self._relay_task)
+        await step("relay", self.relay.stop())
+        await step("database", self.db.dispose())
 
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}

@@ -120,9 +120,13 @@ class OutboxRelay:
         self._producer = AIOKafkaProducer(**self.producer_kwargs)
         await self._producer.start()
 
-    async def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Make ``run`` return at its next step (before the producer is closed)."""
         self._stopping.set()
         self._wake.set()
+
+    async def stop(self) -> None:
+        self.request_stop()
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -157,8 +161,11 @@ class OutboxRelay:
                 await self._sleep(self.idle_seconds if self._wake.is_set() else 0.5)
 
     async def _sleep(self, seconds: float) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that arrives as the inner wait completes, and the relay would never stop.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
         self._wake.clear()
 
     async def run_once(self) -> int:
