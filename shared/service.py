@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import MetaData
 
 from shared.auth import TokenVerifier
@@ -29,6 +30,7 @@ from shared.eventstore.relay import OutboxRelay, outbox_backlog
 from shared.messaging import admin
 from shared.messaging.consumer import Apply, CheckpointedConsumer
 from shared.messaging.subscriber import CheckpointedSubscriber
+from shared.metrics import Metrics
 from shared.settings import Settings
 from shared.validation import chinese_reason
 
@@ -157,6 +159,12 @@ class Runtime:
             checks["consumer"] = {
                 "batches": self.subscriber.batches,
                 "failures": self.subscriber.failures,
+                "stuck": self.subscriber.stuck,
+                "last_applied_at": (
+                    self.consumer.last_applied_at.isoformat()
+                    if self.consumer and self.consumer.last_applied_at
+                    else None
+                ),
             }
         return checks
 
@@ -230,10 +238,22 @@ def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     async def live() -> dict[str, str]:
         return {"status": "ok", "service": spec.name}
 
+    metrics = Metrics(runtime)
+
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    async def prometheus_metrics() -> Response:
+        return Response(await metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
     @app.get("/health/ready", tags=["health"])
     async def ready() -> JSONResponse:
+        """Ready = database reachable, broker reachable (the relay's last pass worked) and
+        the consumer, if any, not stuck."""
         checks = await runtime.readiness()
-        ok = checks.get("database") == "ok"
+        ok = (
+            checks.get("database") == "ok"
+            and checks.get("relay") == "ok"
+            and not (isinstance(checks.get("consumer"), dict) and checks["consumer"]["stuck"])
+        )
         return JSONResponse(
             {"status": "ok" if ok else "unavailable", "service": spec.name, "checks": checks},
             status_code=200 if ok else 503,

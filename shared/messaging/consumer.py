@@ -19,6 +19,7 @@ records with topic/partition/offset can drive :meth:`CheckpointedConsumer.proces
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -87,6 +88,28 @@ class BatchResult:
     dead: list[DeadLetter] = field(default_factory=list)
 
 
+@dataclass
+class ConsumerStats:
+    """Running totals since the process started (exported as Prometheus metrics)."""
+
+    batches: int = 0
+    records: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    seconds: float = 0.0
+    last_batch_seconds: float = 0.0
+
+    def record(self, result: BatchResult, records: int, seconds: float) -> None:
+        self.batches += 1
+        self.records += records
+        self.applied += result.applied
+        self.duplicates += result.duplicates + result.already_done
+        self.dead_letters += len(result.dead)
+        self.seconds += seconds
+        self.last_batch_seconds = seconds
+
+
 @dataclass(frozen=True)
 class _Decoded:
     record: Record
@@ -125,6 +148,7 @@ class CheckpointedConsumer:
         # (new id) is read from the start instead of from a stale offset.
         self.topic_ids = topic_ids or {}
         self.last_applied_at: datetime | None = None
+        self.stats = ConsumerStats()
 
     async def stored_offsets(self, topic: str) -> dict[int, int]:
         """Next offset to read per partition; partitions of a recreated topic are omitted."""
@@ -147,6 +171,7 @@ class CheckpointedConsumer:
         """Apply a batch exactly once. Infrastructure errors propagate (nothing committed)."""
         if not records:
             return BatchResult()
+        started = time.perf_counter()
         try:
             async with self.db.transaction() as session:
                 result = await self._process(session, records, isolate=False)
@@ -157,6 +182,7 @@ class CheckpointedConsumer:
                 result = await self._process(session, records, isolate=True)
         if result.applied:
             self.last_applied_at = datetime.now(UTC)
+        self.stats.record(result, len(records), time.perf_counter() - started)
         return result
 
     async def _process(

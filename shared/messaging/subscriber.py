@@ -64,6 +64,7 @@ class CheckpointedSubscriber:
         self.retry_seconds = retry_seconds
         self.topic_check_seconds = topic_check_seconds
         self.failures = 0
+        self.failures_in_a_row = 0
         self.batches = 0
         self._watch: asyncio.Task[None] | None = None
         self.subscriber = broker.subscriber(
@@ -134,6 +135,11 @@ class CheckpointedSubscriber:
                 else:
                     await kafka.seek_to_beginning(tp)
 
+    @property
+    def stuck(self) -> bool:
+        """Batches keep failing (database or broker trouble): records wait, nothing applies."""
+        return self.failures_in_a_row >= 3
+
     async def publish_dead_letter(self, record: Record, reason: str) -> None:
         """Send an unreadable or unappliable record to ``<topic>.dlq`` with the reason."""
         headers = {
@@ -154,11 +160,13 @@ class CheckpointedSubscriber:
             # Not a poison message (those are dead-lettered inside): the database or broker
             # failed. Rewind to what is stored and try again after a pause; nothing is skipped.
             self.failures += 1
+            self.failures_in_a_row += 1
             log.warning("%s: batch failed (%s); retrying", self.consumer.name, exc)
             await asyncio.sleep(self.retry_seconds)
             await self.seek_to_stored({TopicPartition(r.topic, r.partition) for r in records})
             return
         self.batches += 1
+        self.failures_in_a_row = 0
         await self._commit_for_observers(records)
 
     async def _commit_for_observers(self, records: Sequence[Record]) -> None:

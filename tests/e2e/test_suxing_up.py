@@ -43,6 +43,9 @@ def test_suxing_up_starts_every_service_and_stops_them_on_ctrl_c(tmp_path: Path)
             assert ready.status_code == 200
             assert ready.json()["checks"]["database"] == "ok"
             assert (data_dir / f"{name}.db").exists()
+            metrics = httpx.get(f"{url}/metrics", timeout=5).text
+            assert f'suxing_outbox_backlog{{service="{name}"}} 0.0' in metrics
+            assert "suxing_relay_published_total" in metrics
         pids = list(stack["pids"].values())
     finally:
         proc.send_signal(signal.SIGINT)
