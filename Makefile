@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-all test-faults lint typecheck fmt clean install
+.PHONY: run test test-all test-faults lint typecheck fmt clean install migration
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -33,6 +33,12 @@ typecheck: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# make migration SERVICE=pledges MSG="add the x table"
+migration: $(STAMP)
+	$(BIN)/python -c 'import sys; from shared.migrations import revision; revision(sys.argv[1], sys.argv[2])' "$(SERVICE)" "$(MSG)"
+	$(BIN)/ruff format services/$(SERVICE)/migrations
+	$(BIN)/ruff check --fix services/$(SERVICE)/migrations
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

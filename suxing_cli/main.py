@@ -92,6 +92,33 @@ def token(
     typer.echo(value)
 
 
+@app.command()
+def migrate(
+    services: Annotated[
+        list[str] | None, typer.Argument(help="services to migrate (default: all)")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="database of the (single) service named")
+    ] = None,
+    revision: Annotated[str, typer.Option(help="target revision")] = "head",
+) -> None:
+    """Upgrade each service's database to the latest (or given) migration."""
+    from shared.migrations import upgrade
+    from shared.settings import Settings
+
+    names = services or list(SERVICES)
+    if database_url and len(names) != 1:
+        raise typer.BadParameter("--database-url needs exactly one service")
+    for name in names:
+        if name not in SERVICES:
+            raise typer.BadParameter(f"unknown service {name!r}")
+        settings = Settings(service=name)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        url = database_url or settings.resolved_database_url()
+        upgrade(name, url, revision)
+        console.print(f"{name}: migrated to {revision}")
+
+
 def _register_operator_commands() -> None:
     from suxing_cli import ops
 

@@ -1,0 +1,5 @@
+"""Alembic environment: see shared/migrations.py."""
+
+from shared.migrations import run_env
+
+run_env()
