@@ -1,0 +1,91 @@
+"""Reading cards and statistics, and exporting them as CSV or Excel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Response
+
+from services.scoring.api.deps import ReadSession
+from services.scoring.exports import (
+    Table,
+    branch_results_table,
+    statistics_table,
+    to_csv,
+    to_xlsx,
+)
+from services.scoring.handlers.access import branch_reader, card_reader, statistics_reader
+from services.scoring.projections.queries import branch_info, branch_results, card_view
+from services.scoring.projections.statistics import statistics, statistics_by_unit
+from services.scoring.projections.views import CardView, StatisticsView
+from shared.auth import CurrentPrincipal
+from shared.errors import InvalidInput, NotFound
+
+router = APIRouter(tags=["查询与导出"])
+
+Scope = Literal["company", "unit", "branch"]
+Format = Literal["csv", "xlsx"]
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _download(table: Table, fmt: Format, filename: str) -> Response:
+    body = to_csv(table) if fmt == "csv" else to_xlsx(table)
+    disposition = f"attachment; filename*=UTF-8''{quote(f'{filename}.{fmt}')}"
+    return Response(body, media_type=_MEDIA[fmt], headers={"Content-Disposition": disposition})
+
+
+@router.get("/members/{member_id}/cards/{year}", response_model=CardView)
+async def read_card(
+    member_id: str, year: int, principal: CurrentPrincipal, session: ReadSession
+) -> CardView:
+    """The member's points card (积分卡) for the year."""
+    card = await card_view(session, member_id, year)
+    if card is None:
+        raise NotFound(f"没有该党员{year}年度的积分卡")
+    card_reader(principal, member_id, card.branch_id)
+    return card
+
+
+@router.get("/statistics/{year}", response_model=StatisticsView)
+async def read_statistics(
+    year: int,
+    principal: CurrentPrincipal,
+    session: ReadSession,
+    scope: Scope = "company",
+    scope_id: Annotated[str | None, Query(alias="id")] = None,
+) -> StatisticsView:
+    """Statistics of the company, a unit (``id`` = unit) or a branch (``id`` = branch)."""
+    if scope != "company" and not scope_id:
+        raise InvalidInput("查看二级党委或党支部的统计时必须给出其编号（id）")
+    statistics_reader(principal, scope, scope_id)
+    view = await statistics(session, scope, None if scope == "company" else scope_id, year)
+    if view is None:
+        raise NotFound("没有找到该二级党委或党支部")
+    return view
+
+
+@router.get("/branches/{branch_id}/results/{year}/export.{fmt}")
+async def export_branch_results(
+    branch_id: str, year: int, fmt: Format, principal: CurrentPrincipal, session: ReadSession
+) -> Response:
+    """The branch's results for the year as CSV or Excel."""
+    branch_reader(principal, branch_id)
+    info = await branch_info(session, branch_id)
+    name = str(info["name"]) if info else branch_id
+    table = branch_results_table(name, year, await branch_results(session, branch_id, year))
+    return _download(table, fmt, f"{branch_id}-{year}-results")
+
+
+@router.get("/statistics/{year}/export.{fmt}")
+async def export_statistics(
+    year: int, fmt: Format, principal: CurrentPrincipal, session: ReadSession
+) -> Response:
+    """The company's statistics for the year, one row per unit and a company total."""
+    statistics_reader(principal, "company", None)
+    company = await statistics(session, "company", None, year)
+    rows = [*await statistics_by_unit(session, year), *([company] if company else [])]
+    return _download(statistics_table(year, rows), fmt, f"statistics-{year}")

@@ -1,0 +1,175 @@
+"""Publication of a branch's results, objections, decisions and finalization."""
+
+from __future__ import annotations
+
+from typing import Unpack
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+
+from services.scoring import domain
+from services.scoring.commands import (
+    DecideObjection,
+    FinalizeYearResults,
+    PublishBranchResults,
+    RaiseObjection,
+)
+from services.scoring.domain import (
+    BranchResults,
+    BranchResultsEvent,
+    branch_results_stream,
+    evolve_branch_results,
+    finalize_results,
+    member_composite,
+)
+from services.scoring.handlers.access import (
+    committee_of,
+    due_checker,
+    finalizer_of,
+    objector,
+)
+from services.scoring.handlers.base import (
+    CommandResult,
+    Dependencies,
+    Loaded,
+    UnitOfWork,
+    load_stream,
+    unit_of_work,
+)
+from services.scoring.handlers.policy import policy_of_year
+from services.scoring.projections.queries import card_results_of_branch
+from shared.auth import Role
+from shared.db import Database
+from shared.errors import Conflict, DomainError
+from shared.eventstore import EventStore
+from shared.eventstore.tables import streams
+
+STREAM_PREFIX = "branch-results-"
+
+
+async def _load(uow: UnitOfWork, branch_id: str, year: int) -> Loaded[BranchResults]:
+    return await uow.load(branch_results_stream(branch_id, year), evolve_branch_results)
+
+
+async def _record(
+    uow: UnitOfWork,
+    loaded: Loaded[BranchResults],
+    event: BranchResultsEvent,
+    *,
+    role: Role,
+    branch_id: str,
+    year: int,
+) -> CommandResult:
+    org = await uow.org_of_branch(branch_id)
+    await uow.append(loaded, [event], role=role, org=org, partition_key=branch_id, year=year)
+    return uow.result(loaded.stream, loaded)
+
+
+async def publish_results(branch_id: str, year: int, **deps: Unpack[Dependencies]) -> CommandResult:
+    """Publish the branch's cards as they stand now, under the policy in force."""
+    role = committee_of(deps["principal"], branch_id, action="公示本支部的评议结果")
+    async with unit_of_work(**deps) as uow:
+        policy = await policy_of_year(uow.session, uow.store, year)
+        cards = await card_results_of_branch(uow.session, branch_id, year)
+        if not cards:
+            raise Conflict(f"本支部{year}年度还没有党员积分卡，暂不能公示")
+        # The cards name the policy they were computed under; the domain refuses a mix with
+        # the policy in force (the projection has not caught up with a newer policy yet).
+        stale = sorted({card.policy_id for _, card in cards} - {policy.policy_id})
+        command = PublishBranchResults(
+            branch_id=branch_id,
+            year=year,
+            policy_id=stale[0] if stale else policy.policy_id,
+            results=tuple(member_composite(member, card) for member, card in cards),
+        )
+        loaded = await _load(uow, branch_id, year)
+        event = domain.publish_results(loaded.state, command, policy=policy, now=uow.now)
+        return await _record(uow, loaded, event, role=role, branch_id=branch_id, year=year)
+
+
+async def raise_objection(command: RaiseObjection, **deps: Unpack[Dependencies]) -> CommandResult:
+    """``command.raised_by`` is the caller; the domain refuses an objection for someone else."""
+    role = objector(deps["principal"])
+    async with unit_of_work(**deps) as uow:
+        loaded = await _load(uow, command.branch_id, command.year)
+        event = domain.raise_objection(loaded.state, command, now=uow.now)
+        result = await _record(
+            uow, loaded, event, role=role, branch_id=command.branch_id, year=command.year
+        )
+        return result.model_copy(update={"id": command.objection_id})
+
+
+async def decide_objection(command: DecideObjection, **deps: Unpack[Dependencies]) -> CommandResult:
+    role = committee_of(deps["principal"], command.branch_id, action="对异议作出决定")
+    async with unit_of_work(**deps) as uow:
+        loaded = await _load(uow, command.branch_id, command.year)
+        event = domain.decide_objection(loaded.state, command)
+        return await _record(
+            uow, loaded, event, role=role, branch_id=command.branch_id, year=command.year
+        )
+
+
+async def finalize(branch_id: str, year: int, **deps: Unpack[Dependencies]) -> CommandResult:
+    role = finalizer_of(deps["principal"], branch_id)
+    command = FinalizeYearResults(branch_id=branch_id, year=year)
+    async with unit_of_work(**deps) as uow:
+        loaded = await _load(uow, branch_id, year)
+        event = finalize_results(loaded.state, command, now=uow.now)
+        return await _record(uow, loaded, event, role=role, branch_id=branch_id, year=year)
+
+
+class Pending(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    branch_id: str
+    year: int
+    reason: str
+
+
+class FinalizeReport(BaseModel):
+    """What the due check did: publications finalized now, and those still waiting."""
+
+    model_config = ConfigDict(frozen=True)
+
+    finalized: list[CommandResult]
+    waiting: list[Pending]
+
+
+async def finalize_due(**deps: Unpack[Dependencies]) -> FinalizeReport:
+    """Finalize every publication whose notice window has closed with nothing undecided;
+    each in its own transaction, so one refusal does not hold the others back."""
+    due_checker(deps["principal"])
+    db, store = deps["db"], deps["store"]
+    async with db.reading() as session:
+        names = (
+            await session.scalars(
+                select(streams.c.stream)
+                .where(streams.c.stream.startswith(STREAM_PREFIX, autoescape=True))
+                .order_by(streams.c.stream)
+            )
+        ).all()
+        states = [
+            (await load_stream(session, store, name, evolve_branch_results)).state for name in names
+        ]
+    finalized: list[CommandResult] = []
+    waiting: list[Pending] = []
+    for state in states:
+        if state is None or state.finalized:
+            continue
+        try:
+            finalized.append(await finalize(state.branch_id, state.year, **deps))
+        except DomainError as refusal:
+            waiting.append(
+                Pending(branch_id=state.branch_id, year=state.year, reason=refusal.message)
+            )
+    return FinalizeReport(finalized=finalized, waiting=waiting)
+
+
+async def read_publication(
+    branch_id: str, year: int, *, db: Database, store: EventStore
+) -> BranchResults | None:
+    async with db.reading() as session:
+        loaded = await load_stream(
+            session, store, branch_results_stream(branch_id, year), evolve_branch_results
+        )
+        return loaded.state

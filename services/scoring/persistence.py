@@ -1,0 +1,186 @@
+"""Projection tables of the scoring service (read models; none of it is the truth).
+
+Every table is named ``sc_{PROJECTION_VERSION}_*``: a later rebuild with changed rules builds
+``sc_v2_*`` beside these from offset 0 while v1 keeps serving, then the service switches.
+Rebuild and live run give identical rows because every key is derived from events (ids,
+years, periods, pseudonyms), every value comes from an event (no wall clock, no
+auto-increment), and the derived tables (cards, branch statistics) are recomputed from the
+fact tables, whose final state does not depend on how records were split into batches.
+
+Decimals (scores) are stored as their canonical two-place strings ("87.50"): exact on both
+databases and byte-identical after a rebuild.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, MetaData, String, Table, Text
+
+PROJECTION_VERSION = "v1"
+PREFIX = f"sc_{PROJECTION_VERSION}_"
+
+metadata = MetaData()
+
+_REF = 64
+_SCORE = 8
+
+
+def _name(table: str) -> str:
+    return f"{PREFIX}{table}"
+
+
+# Facts, as the events state them.
+
+units = Table(
+    _name("units"),
+    metadata,
+    Column("unit_id", String(_REF), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+
+branches = Table(
+    _name("branches"),
+    metadata,
+    Column("branch_id", String(_REF), primary_key=True),
+    Column("unit_id", String(_REF), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+)
+
+people = Table(
+    _name("people"),
+    metadata,
+    Column("person_id", String(_REF), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("branch_id", String(_REF), nullable=False, index=True),
+    Column("membership", String(32), nullable=False),
+    Column("departed_on", Date),
+)
+
+areas = Table(
+    _name("areas"),
+    metadata,
+    Column("person_id", String(_REF), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("area", String(32), nullable=False),
+    # The branch the choice was recorded in (the event's envelope), for the statistics.
+    Column("branch_id", String(_REF), nullable=False),
+    Index(f"ix_{PREFIX}areas_branch_year", "branch_id", "year"),
+)
+
+pledges = Table(
+    _name("pledges"),
+    metadata,
+    Column("pledge_id", String(_REF), primary_key=True),
+    Column("member_id", String(_REF), nullable=False, index=True),
+    Column("branch_id", String(_REF), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("area", String(32), nullable=False),
+    Column("item", String(200), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("quantity", String(200), nullable=False),
+    Column("quality_standard", Text, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("paired_employee_id", String(_REF)),
+    Column("agreement_signed_on", Date),
+    Column("published_on", Date),
+    Column("accepted_on", Date),
+    Column("declared_at", DateTime(timezone=True), nullable=False),
+    Index(f"ix_{PREFIX}pledges_branch_year", "branch_id", "year"),
+)
+
+ledger = Table(
+    _name("ledger"),
+    metadata,
+    Column("pledge_id", String(_REF), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("assessment", String(16), nullable=False),
+    Column("note", Text),
+    Index(f"ix_{PREFIX}ledger_month", "month"),
+)
+
+needs = Table(
+    _name("needs"),
+    metadata,
+    Column("need_id", String(_REF), primary_key=True),
+    Column("branch_id", String(_REF), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("area", String(32)),
+    Column("solved_by", String(_REF)),
+    Column("solved_on", Date),
+    Index(f"ix_{PREFIX}needs_branch_year", "branch_id", "year"),
+)
+
+ballot_scores = Table(
+    _name("ballot_scores"),
+    metadata,
+    # One row per score on the ballot that counts now: an amendment replaces the sheet.
+    Column("period_id", String(_REF), primary_key=True),
+    Column("role", String(16), primary_key=True),
+    Column("pseudonym", String(64), primary_key=True),
+    Column("member_id", String(_REF), primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("period", String(2), nullable=False),
+    Column("branch_id", String(_REF), nullable=False),
+    Column("score", String(_SCORE), nullable=False),
+    Index(f"ix_{PREFIX}ballot_scores_member_year", "member_id", "year"),
+)
+
+policies = Table(
+    _name("policies"),
+    metadata,
+    Column("year", Integer, primary_key=True),
+    Column("policy_id", String(_REF), nullable=False),
+    Column("policy", JSON, nullable=False),
+    Column("sequence", Integer, nullable=False),
+)
+
+# Derived: recomputed from the facts for what a batch touched.
+
+cards = Table(
+    _name("cards"),
+    metadata,
+    Column("member_id", String(_REF), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("branch_id", String(_REF)),
+    Column("area", String(32)),
+    Column("policy_id", String(_REF), nullable=False),
+    Column("peer", String(_SCORE)),
+    Column("mass", String(_SCORE)),
+    Column("branch_review", String(_SCORE)),
+    Column("composite", String(_SCORE)),
+    Column("band", String(32)),
+    Column("missing", JSON, nullable=False),
+    Column("pledges_total", Integer, nullable=False),
+    Column("pledges_completed", Integer, nullable=False),
+    Column("mass_satisfied", Integer, nullable=False),
+    Column("mass_total", Integer, nullable=False),
+    Column("result", Text, nullable=False),
+    Index(f"ix_{PREFIX}cards_branch_year", "branch_id", "year"),
+)
+
+branch_stats = Table(
+    _name("branch_stats"),
+    metadata,
+    Column("branch_id", String(_REF), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("members", Integer, nullable=False),
+    Column("areas", Integer, nullable=False),
+    Column("pairings", Integer, nullable=False),
+    Column("pledges_signed", Integer, nullable=False),
+    Column("pledges_completed", Integer, nullable=False),
+    Column("needs_submitted", Integer, nullable=False),
+    Column("needs_solved", Integer, nullable=False),
+    Column("mass_satisfied", Integer, nullable=False),
+    Column("mass_total", Integer, nullable=False),
+    Column("band_unqualified", Integer, nullable=False),
+    Column("band_yellow_card", Integer, nullable=False),
+    Column("band_criticism", Integer, nullable=False),
+    Column("band_no_awards", Integer, nullable=False),
+    Column("band_good_standing", Integer, nullable=False),
+    Column("without_composite", Integer, nullable=False),
+)
+
+STAT_COUNTS = tuple(
+    column.name for column in branch_stats.columns if column.name not in ("branch_id", "year")
+)
+"""The summable columns: a unit's or the company's statistics are their branches' sums."""

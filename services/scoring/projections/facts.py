@@ -1,0 +1,256 @@
+"""Input facts from the pledges, reviews and scoring topics, applied per batch.
+
+Each event changes rows keyed by ids it carries, in log order, in memory; the changed rows
+are written once at the end. What an event changes also says which cards and branch
+statistics must be recomputed (``Touched``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.scoring import persistence as t
+from services.scoring.projections.pledge_states import (
+    PLEDGE_EVENTS,
+    PledgeStatus,
+    pledge_change,
+    pledge_terms,
+)
+from services.scoring.projections.rows import RowCache, chunks, delete_by_keys, select_by_keys
+from shared.contracts import pledges as pl
+from shared.contracts.reviews import BallotAmended, BallotCast
+from shared.contracts.scoring import ScoringPolicyAdopted
+from shared.eventstore import StoredEvent
+
+log = logging.getLogger(__name__)
+
+Ballot = BallotCast | BallotAmended
+SheetKey = tuple[str, str, str]
+
+
+@dataclass
+class Touched:
+    members: set[tuple[str, int]] = field(default_factory=set)
+    """(member, year) cards to recompute."""
+    people: set[str] = field(default_factory=set)
+    """Roster changes: every existing card of the person."""
+    years: set[int] = field(default_factory=set)
+    """Policy changes: every existing card of the year."""
+    branches: set[tuple[str, int]] = field(default_factory=set)
+    """(branch, year) statistics to recompute."""
+
+
+class FactBatch:
+    def __init__(self) -> None:
+        self.units = RowCache(t.units)
+        self.branches = RowCache(t.branches)
+        self.people = RowCache(t.people)
+        self.areas = RowCache(t.areas)
+        self.pledges = RowCache(t.pledges)
+        self.ledger = RowCache(t.ledger)
+        self.needs = RowCache(t.needs)
+        self.policies = RowCache(t.policies)
+        self.sheets: dict[SheetKey, Ballot] = {}
+        self.touched = Touched()
+
+    def _caches(self) -> tuple[RowCache, ...]:
+        return (
+            self.units,
+            self.branches,
+            self.people,
+            self.areas,
+            self.pledges,
+            self.ledger,
+            self.needs,
+            self.policies,
+        )
+
+    async def apply(self, session: AsyncSession, batch: Sequence[StoredEvent]) -> Touched:
+        for stored in batch:
+            self._want(stored.event)
+        for cache in self._caches():
+            await cache.load(session)
+        for stored in batch:
+            self._apply(stored)
+        for cache in self._caches():
+            await cache.flush(session)
+        await self._replace_sheets(session)
+        return self.touched
+
+    def _want(self, event: Any) -> None:
+        match event:
+            case pl.UnitRegistered() | pl.UnitRenamed():
+                self.units.want(event.unit_id)
+            case pl.BranchRegistered() | pl.BranchRenamed():
+                self.branches.want(event.branch_id)
+            case pl.PersonRegistered() | pl.PersonUpdated() | pl.PersonTransferred():
+                self.people.want(event.person_id)
+            case pl.PersonDeparted():
+                self.people.want(event.person_id)
+            case pl.ResponsibilityAreaChosen() | pl.ResponsibilityAreaChanged():
+                self.areas.want(event.person_id, event.year)
+            case pl.NeedSubmitted() | pl.NeedClassified() | pl.NeedSolved():
+                self.needs.want(event.need_id)
+            case pl.LedgerEntryRecorded() | pl.LedgerEntryCorrected():
+                self.ledger.want(event.pledge_id, event.month)
+                self.pledges.want(event.pledge_id)
+            case ScoringPolicyAdopted():
+                self.policies.want(event.year)
+            case _ if isinstance(event, PLEDGE_EVENTS):
+                self.pledges.want(event.pledge_id)
+
+    def _apply(self, stored: StoredEvent) -> None:
+        event = stored.event
+        match event:
+            case pl.UnitRegistered() | pl.UnitRenamed():
+                self.units.put({"unit_id": event.unit_id, "name": event.name})
+            case pl.BranchRegistered():
+                self.branches.put(
+                    {"branch_id": event.branch_id, "unit_id": event.unit_id, "name": event.name}
+                )
+            case pl.BranchRenamed():
+                self.branches.update(event.branch_id, name=event.name)
+            case pl.PersonRegistered():
+                self.people.put(
+                    {
+                        "person_id": event.person_id,
+                        "name": event.name,
+                        "branch_id": event.branch_id,
+                        "membership": event.membership.value,
+                        "departed_on": None,
+                    }
+                )
+                self.touched.people.add(event.person_id)
+            case pl.PersonUpdated():
+                self.people.update(
+                    event.person_id, name=event.name, membership=event.membership.value
+                )
+                self.touched.people.add(event.person_id)
+            case pl.PersonTransferred():
+                self.people.update(event.person_id, branch_id=event.to_branch_id)
+                self.touched.people.add(event.person_id)
+            case pl.PersonDeparted():
+                self.people.update(event.person_id, departed_on=event.departed_on)
+                self.touched.people.add(event.person_id)
+            case pl.ResponsibilityAreaChosen() | pl.ResponsibilityAreaChanged():
+                branch = stored.envelope.org.branch or ""
+                self.areas.put(
+                    {
+                        "person_id": event.person_id,
+                        "year": event.year,
+                        "area": event.area.value,
+                        "branch_id": branch,
+                    }
+                )
+                self.touched.members.add((event.person_id, event.year))
+                if branch:
+                    self.touched.branches.add((branch, event.year))
+            case pl.NeedSubmitted():
+                self.needs.put(
+                    {
+                        "need_id": event.need_id,
+                        "branch_id": event.branch_id,
+                        "year": event.year,
+                        "area": event.suggested_area.value if event.suggested_area else None,
+                        "solved_by": None,
+                        "solved_on": None,
+                    }
+                )
+                self.touched.branches.add((event.branch_id, event.year))
+            case pl.NeedClassified():
+                self._need(event.need_id, area=event.area.value)
+            case pl.NeedSolved():
+                self._need(event.need_id, solved_by=event.pledge_id, solved_on=event.solved_on)
+            case pl.LedgerEntryRecorded() | pl.LedgerEntryCorrected():
+                if self.pledges.get(event.pledge_id) is not None:
+                    self.ledger.put(
+                        {
+                            "pledge_id": event.pledge_id,
+                            "month": event.month,
+                            "assessment": event.assessment.value,
+                            "note": event.note,
+                        }
+                    )
+            case BallotCast() | BallotAmended():
+                self.sheets[(event.period_id, event.role.value, event.reviewer_pseudonym)] = event
+                for entry in event.scores:
+                    self.touched.members.add((entry.member_id, event.year))
+            case ScoringPolicyAdopted():
+                self._policy(stored, event)
+            case _ if isinstance(event, PLEDGE_EVENTS):
+                self._pledge(stored)
+
+    def _need(self, need_id: str, **values: Any) -> None:
+        row = self.needs.update(need_id, **values)
+        if row is not None:
+            self.touched.branches.add((row["branch_id"], row["year"]))
+
+    def _policy(self, stored: StoredEvent, event: ScoringPolicyAdopted) -> None:
+        current = self.policies.get(event.year)
+        if current is not None and current["sequence"] >= stored.envelope.sequence:
+            return
+        self.policies.put(
+            {
+                "year": event.year,
+                "policy_id": event.policy_id,
+                "policy": event.policy.model_dump(mode="json"),
+                "sequence": stored.envelope.sequence,
+            }
+        )
+        self.touched.years.add(event.year)
+
+    def _pledge(self, stored: StoredEvent) -> None:
+        event: Any = stored.event
+        row: dict[str, Any] | None
+        if isinstance(event, pl.PledgeDeclared):
+            row = {
+                "pledge_id": event.pledge_id,
+                "member_id": event.member_id,
+                "branch_id": event.branch_id,
+                "year": event.year,
+                "status": PledgeStatus.DECLARED,
+                **pledge_terms(event),
+                "agreement_signed_on": None,
+                "published_on": None,
+                "accepted_on": None,
+                "declared_at": stored.envelope.occurred_at,
+            }
+            self.pledges.put(row)
+        else:
+            row = self.pledges.update(event.pledge_id, **pledge_change(event))
+        if row is None:
+            log.warning("scoring: %s for unknown pledge %s", type(event).__name__, event)
+            return
+        self.touched.members.add((row["member_id"], row["year"]))
+        self.touched.branches.add((row["branch_id"], row["year"]))
+
+    async def _replace_sheets(self, session: AsyncSession) -> None:
+        """Each ballot sheet as it now stands replaces the sheet's earlier scores."""
+        if not self.sheets:
+            return
+        columns = ("period_id", "role", "pseudonym")
+        keys = sorted(self.sheets)
+        for old in await select_by_keys(session, t.ballot_scores, columns, keys):
+            self.touched.members.add((old["member_id"], old["year"]))
+        await delete_by_keys(session, t.ballot_scores, columns, keys)
+        rows = [
+            {
+                "period_id": period_id,
+                "role": role,
+                "pseudonym": pseudonym,
+                "member_id": entry.member_id,
+                "year": ballot.year,
+                "period": ballot.period.value,
+                "branch_id": ballot.branch_id,
+                "score": str(entry.score),
+            }
+            for (period_id, role, pseudonym), ballot in sorted(self.sheets.items())
+            for entry in ballot.scores
+        ]
+        for part in chunks(rows):
+            await session.execute(t.ballot_scores.insert(), list(part))

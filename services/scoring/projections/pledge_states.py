@@ -1,0 +1,75 @@
+"""The pledge lifecycle as the card and the board show it: which state each step leaves a
+pledge in (mirrors the pledges contract, DOMAIN.md section 2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.contracts import pledges as pl
+
+
+class PledgeStatus:
+    """The pledge states the card and board show (mirrors the pledges contract's lifecycle)."""
+
+    DECLARED = "declared"
+    REVISION_REQUESTED = "revision_requested"
+    APPROVED = "approved"
+    AGREEMENT_SIGNED = "agreement_signed"
+    PUBLISHED = "published"
+    ACCEPTANCE_REQUESTED = "acceptance_requested"
+    RETURNED = "returned"
+    ACCEPTED = "accepted"
+    WITHDRAWN = "withdrawn"
+
+
+PLEDGE_EVENTS = (
+    pl.PledgeDeclared,
+    pl.PledgeRevisionRequested,
+    pl.PledgeRevised,
+    pl.PledgeApproved,
+    pl.PairingAgreementSigned,
+    pl.PledgePublished,
+    pl.PledgeAcceptanceRequested,
+    pl.PledgeAccepted,
+    pl.PledgeReturned,
+    pl.PledgeWithdrawn,
+)
+
+
+def pledge_terms(event: pl.PledgeDeclared | pl.PledgeRevised) -> dict[str, Any]:
+    return {
+        "area": event.area.value,
+        "item": event.item,
+        "content": event.content,
+        "quantity": event.quantity,
+        "quality_standard": event.quality_standard,
+        "due_date": event.due_date,
+        "paired_employee_id": event.paired_employee_id,
+    }
+
+
+def pledge_change(event: Any) -> dict[str, Any]:
+    match event:
+        case pl.PledgeRevisionRequested():
+            return {"status": PledgeStatus.REVISION_REQUESTED}
+        case pl.PledgeRevised():
+            return {"status": PledgeStatus.DECLARED, **pledge_terms(event)}
+        case pl.PledgeApproved():
+            return {"status": PledgeStatus.APPROVED, "area": event.area.value}
+        case pl.PairingAgreementSigned():
+            return {
+                "status": PledgeStatus.AGREEMENT_SIGNED,
+                "agreement_signed_on": event.signed_on,
+                "paired_employee_id": event.employee_id,
+            }
+        case pl.PledgePublished():
+            return {"status": PledgeStatus.PUBLISHED, "published_on": event.published_on}
+        case pl.PledgeAcceptanceRequested():
+            return {"status": PledgeStatus.ACCEPTANCE_REQUESTED}
+        case pl.PledgeAccepted():
+            return {"status": PledgeStatus.ACCEPTED, "accepted_on": event.accepted_on}
+        case pl.PledgeReturned():
+            return {"status": PledgeStatus.RETURNED}
+        case pl.PledgeWithdrawn():
+            return {"status": PledgeStatus.WITHDRAWN}
+    raise TypeError(f"not a pledge change: {type(event).__name__}")

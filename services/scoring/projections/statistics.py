@@ -1,0 +1,115 @@
+"""Statistics per branch, unit and company (DOMAIN.md section 4): sums of the branches'
+counts, with rates recomputed from the sums so a small branch weighs what it counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.scoring import persistence as t
+from services.scoring.domain import BAND_LABELS, BandDistribution, SatisfactionTally
+from services.scoring.projections.queries import branch_info
+from services.scoring.projections.views import BandShare, StatisticsView
+from shared.contracts.scoring import Band
+
+SCOPES = ("company", "unit", "branch")
+SCOPE_LABELS = {"company": "全公司", "unit": "二级党委", "branch": "党支部"}
+
+
+def _sums() -> list[Any]:
+    return [
+        func.coalesce(func.sum(t.branch_stats.c[name]), 0).label(name) for name in t.STAT_COUNTS
+    ]
+
+
+def _statistics(
+    scope: str, scope_id: str | None, name: str, year: int, branches: int, counts: dict[str, int]
+) -> StatisticsView:
+    distribution = BandDistribution(
+        counts={band: counts[f"band_{band.value}"] for band in Band},
+        without_composite=counts["without_composite"],
+    )
+    tally = SatisfactionTally(counts["mass_satisfied"], counts["mass_total"])
+    return StatisticsView(
+        scope=scope,
+        scope_id=scope_id,
+        scope_name=name,
+        year=year,
+        branches=branches,
+        members=counts["members"],
+        areas=counts["areas"],
+        pairings=counts["pairings"],
+        pledges_signed=counts["pledges_signed"],
+        pledges_completed=counts["pledges_completed"],
+        needs_submitted=counts["needs_submitted"],
+        needs_solved=counts["needs_solved"],
+        mass_satisfied=tally.satisfied,
+        mass_total=tally.total,
+        satisfaction_rate=tally.rate,
+        bands=[
+            BandShare(
+                band=band.value,
+                label=BAND_LABELS[band],
+                count=distribution.count(band),
+                share=distribution.share(band),
+            )
+            for band in Band
+        ],
+        without_composite=distribution.without_composite,
+    )
+
+
+async def statistics(
+    session: AsyncSession, scope: str, scope_id: str | None, year: int
+) -> StatisticsView | None:
+    """Statistics of the company, a unit or a branch; None when the unit or branch is
+    unknown. A unit's figures are its branches' summed counts."""
+    query = select(func.count().label("branches"), *_sums()).where(t.branch_stats.c.year == year)
+    name = "全公司"
+    if scope == "branch":
+        info = await branch_info(session, scope_id or "")
+        if info is None:
+            return None
+        name = str(info["name"])
+        query = query.where(t.branch_stats.c.branch_id == scope_id)
+    elif scope == "unit":
+        unit = await session.scalar(select(t.units.c.name).where(t.units.c.unit_id == scope_id))
+        if unit is None:
+            return None
+        name = unit
+        query = query.where(
+            t.branch_stats.c.branch_id.in_(
+                select(t.branches.c.branch_id).where(t.branches.c.unit_id == scope_id)
+            )
+        )
+    row = (await session.execute(query)).one()._mapping
+    counts = {key: int(row[key]) for key in t.STAT_COUNTS}
+    return _statistics(scope, scope_id, name, year, int(row["branches"]), counts)
+
+
+async def statistics_by_unit(session: AsyncSession, year: int) -> list[StatisticsView]:
+    """Every unit's statistics for the year, by unit id (the company export's rows)."""
+    rows = await session.execute(
+        select(t.units.c.unit_id, t.units.c.name, func.count().label("branches"), *_sums())
+        .select_from(
+            t.branch_stats.join(
+                t.branches, t.branches.c.branch_id == t.branch_stats.c.branch_id
+            ).join(t.units, t.units.c.unit_id == t.branches.c.unit_id)
+        )
+        .where(t.branch_stats.c.year == year)
+        .group_by(t.units.c.unit_id, t.units.c.name)
+        .order_by(t.units.c.unit_id)
+    )
+    return [
+        _statistics(
+            "unit",
+            row.unit_id,
+            row.name,
+            year,
+            int(row.branches),
+            {key: int(row._mapping[key]) for key in t.STAT_COUNTS},
+        )
+        for row in rows
+    ]

@@ -1,0 +1,211 @@
+"""What the queries answer: read models shaped for the API, the exports and the board, with
+the Chinese labels people see next to the codes machines use."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from services.scoring.domain import BAND_LABELS, REVIEW_LABELS, BranchResults
+
+PLEDGE_STATUS_LABELS = {
+    "declared": "已申报",
+    "revision_requested": "退回修改",
+    "approved": "已定诺",
+    "agreement_signed": "已签协议",
+    "published": "已公开",
+    "acceptance_requested": "申请验收",
+    "returned": "验收退回",
+    "accepted": "已验收",
+    "withdrawn": "已撤回",
+}
+
+PUBLIC_PLEDGE_STATUSES = ("published", "acceptance_requested", "returned", "accepted")
+"""Pledges the board shows: made public (第五步) and not yet withdrawn."""
+
+
+class View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class LedgerView(View):
+    month: str
+    assessment: str
+    assessment_label: str
+    note: str | None
+
+
+class PledgeView(View):
+    pledge_id: str
+    member_id: str
+    member_name: str | None
+    item: str
+    content: str
+    quantity: str
+    quality_standard: str
+    due_date: date
+    area: str
+    area_label: str
+    status: str
+    status_label: str
+    paired: bool
+    published_on: date | None
+    accepted_on: date | None
+    ledger: list[LedgerView] = []
+
+
+class PeriodView(View):
+    period: str
+    label: str
+    ballots: int
+    status: str
+    status_label: str
+    result: Decimal | None
+    paired_ballots: int | None = None
+    all_staff_ballots: int | None = None
+
+
+class ReviewView(View):
+    review: str
+    label: str
+    weight: Decimal
+    min_ballots: int
+    annual: Decimal | None
+    periods: list[PeriodView]
+
+
+class CardView(View):
+    """The points card (积分卡) of one member and year."""
+
+    member_id: str
+    name: str | None
+    year: int
+    branch_id: str | None
+    branch_name: str | None
+    unit_id: str | None
+    unit_name: str | None
+    area: str | None
+    area_label: str | None
+    policy_id: str
+    reviews: list[ReviewView]
+    composite: Decimal | None
+    band: str | None
+    band_label: str | None
+    consequences: list[str]
+    missing: list[str]
+    missing_labels: list[str]
+    pledges: list[PledgeView]
+
+
+class MemberResultView(View):
+    member_id: str
+    name: str | None
+    area_label: str | None
+    peer: Decimal | None
+    mass: Decimal | None
+    branch: Decimal | None
+    composite: Decimal | None
+    band: str | None
+    band_label: str | None
+    missing_labels: list[str]
+    pledges_total: int
+    pledges_completed: int
+    policy_id: str
+
+
+class BandShare(View):
+    band: str
+    label: str
+    count: int
+    share: Decimal | None
+
+
+class StatisticsView(View):
+    """DOMAIN.md section 4 for one scope and year; rates come from summed counts."""
+
+    scope: str
+    scope_id: str | None
+    scope_name: str
+    year: int
+    branches: int
+    members: int
+    areas: int
+    pairings: int
+    pledges_signed: int
+    pledges_completed: int
+    needs_submitted: int
+    needs_solved: int
+    mass_satisfied: int
+    mass_total: int
+    satisfaction_rate: Decimal | None
+    bands: list[BandShare]
+    without_composite: int
+
+
+class PublishedResultView(View):
+    member_id: str
+    name: str | None
+    composite: Decimal | None
+    band: str | None
+    band_label: str | None
+    missing_labels: list[str]
+    adjusted: bool
+
+
+class ObjectionView(View):
+    objection_id: str
+    member_id: str
+    reason: str
+    outcome: str | None
+    outcome_label: str
+
+
+class PublicationView(View):
+    """A branch's published results for a year (公示), with objections and their outcome."""
+
+    branch_id: str
+    year: int
+    policy_id: str
+    notice_starts_at: datetime
+    notice_ends_at: datetime
+    finalized: bool
+    results: list[PublishedResultView]
+    objections: list[ObjectionView]
+
+
+OUTCOME_LABELS = {None: "待支委会决定", "confirmed": "维持原结果", "adjusted": "已调整结果"}
+
+
+def publication_view(state: BranchResults, names: dict[str, str]) -> PublicationView:
+    return PublicationView(
+        branch_id=state.branch_id,
+        year=state.year,
+        policy_id=state.policy_id,
+        notice_starts_at=state.notice_starts_at,
+        notice_ends_at=state.notice_ends_at,
+        finalized=state.finalized,
+        results=[
+            PublishedResultView(
+                member_id=result.member_id,
+                name=names.get(result.member_id),
+                composite=result.composite,
+                band=result.band.value if result.band else None,
+                band_label=BAND_LABELS[result.band] if result.band else None,
+                missing_labels=[f"缺少{REVIEW_LABELS[m]}结果" for m in result.missing],
+                adjusted=result.member_id in state.adjusted,
+            )
+            for result in sorted(state.results.values(), key=lambda r: r.member_id)
+        ],
+        objections=[
+            ObjectionView(
+                objection_id=o.objection_id,
+                member_id=o.member_id,
+                reason=o.reason,
+                outcome=o.outcome.value if o.outcome else None,
+                outcome_label=OUTCOME_LABELS[o.outcome.value if o.outcome else None],
+            )
+            for o in sorted(state.objections.values(), key=lambda o: o.objection_id)
+        ],
+    )
