@@ -205,6 +205,28 @@ class ScoringPolicy(ValueObject):
         return self
 
 
+SEED_POLICY = ScoringPolicy(
+    weights=ReviewWeights(peer=Decimal("0.30"), mass=Decimal("0.40"), branch=Decimal("0.30")),
+    bands=BandThresholds(
+        unqualified_below=Decimal("60"),
+        yellow_card_below=Decimal("75"),
+        criticism_below=Decimal("85"),
+        no_awards_below=Decimal("95"),
+    ),
+    # The branch review is given by the branch committee, or by the secretary alone in a
+    # branch too small to have a committee: its reviewers are known, so a minimum that
+    # protects anonymity would only leave small branches without a composite.
+    min_ballots=BallotMinimums(peer=3, mass=3, branch=1),
+    mass_paired_share=Decimal("0.50"),
+    mass_single_part_counts=True,
+    satisfaction_threshold=Decimal("60"),
+    probationary_members_vote=False,
+    notice_days=7,
+)
+"""The seed's policy (DOMAIN.md), in force for a year until another is adopted; shared by
+every service that applies policy (reviews: who votes and when a result shows; scoring)."""
+
+
 @event_type("ScoringPolicyAdopted", 1)
 class ScoringPolicyAdopted(Event):
     """The organization department adopted a scoring policy for a year."""

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
 from services.scoring.commands import AdoptScoringPolicy
 from shared.contracts.scoring import (
-    BallotMinimums,
-    BandThresholds,
-    ReviewWeights,
+    SEED_POLICY,
     ScoringPolicy,
     ScoringPolicyAdopted,
     YearResultsFinalized,
@@ -26,24 +23,7 @@ from shared.errors import Conflict
 
 DEFAULT_POLICY_ID = "default"
 
-DEFAULT_POLICY = ScoringPolicy(
-    weights=ReviewWeights(peer=Decimal("0.30"), mass=Decimal("0.40"), branch=Decimal("0.30")),
-    bands=BandThresholds(
-        unqualified_below=Decimal("60"),
-        yellow_card_below=Decimal("75"),
-        criticism_below=Decimal("85"),
-        no_awards_below=Decimal("95"),
-    ),
-    # The branch review is given by the branch committee, or by the secretary alone in a
-    # branch too small to have a committee: its reviewers are known, so a minimum that
-    # protects anonymity would only leave small branches without a composite.
-    min_ballots=BallotMinimums(peer=3, mass=3, branch=1),
-    mass_paired_share=Decimal("0.50"),
-    mass_single_part_counts=True,
-    satisfaction_threshold=Decimal("60"),
-    probationary_members_vote=False,
-    notice_days=7,
-)
+DEFAULT_POLICY = SEED_POLICY
 """The seed's policy (DOMAIN.md): weights 30/40/30, bands 60/75/85/95, halves 50/50."""
 
 

@@ -1,0 +1,173 @@
+"""Casting and amending ballots.
+
+The reviewer's id is used here, inside the service, for two things only: to recompute their
+pseudonym with the period's key, and to look them up on the roster. It goes into no event,
+no envelope and no table: the ballot's stream, its events' actor and its read rows all carry
+the pseudonym.
+
+Twenty simultaneous submissions by one reviewer race on one stream. The stream's expected
+version lets one of them append and turns the others into a ``ConcurrencyError`` (and the
+unique key on the ballot lines would refuse a second counted line even if it did not); each
+loser is then decided once more on the stream as it now stands, which finds nothing to
+change for the same ballot, or amends it for a different one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Unpack
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.reviews import persistence as t
+from services.reviews.commands import CastBallot
+from services.reviews.domain import (
+    RosterSnapshot,
+    ballot_pseudonym,
+    ballot_stream,
+    decide_cast_ballot,
+    evolve_ballot,
+    evolve_period,
+    period_stream,
+)
+from services.reviews.handlers import access
+from services.reviews.handlers.base import Dependencies, transaction
+from services.reviews.projections import queries
+from shared.auth import Role
+from shared.contracts import Actor, Org
+from shared.contracts.reviews import BallotAmended, BallotCast, BallotRole
+from shared.errors import ConcurrencyError, NotFound
+
+_ATTEMPTS = 2
+
+
+class Outcome(StrEnum):
+    CAST = "cast"
+    AMENDED = "amended"
+    UNCHANGED = "unchanged"
+
+    @property
+    def label(self) -> str:
+        return {
+            Outcome.CAST: "投票成功",
+            Outcome.AMENDED: "已修改选票，以最后一次为准",
+            Outcome.UNCHANGED: "选票内容与上次相同，无需修改",
+        }[self]
+
+
+class BallotReceipt(BaseModel):
+    """What the reviewer is told. It names neither the reviewer nor their pseudonym."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "period_id": "rp-2024-peer-q1-b-101",
+                    "role": "peer",
+                    "outcome": "cast",
+                    "message": "投票成功",
+                    "members": 4,
+                    "events": ["BallotCast"],
+                }
+            ]
+        },
+    )
+
+    period_id: str
+    role: BallotRole
+    outcome: Outcome
+    message: str
+    members: int = Field(description="选票评议的党员人数")
+    events: list[str] = Field(description="types of the events recorded; [] if none")
+
+
+async def cast_ballot(command: CastBallot, **deps: Unpack[Dependencies]) -> BallotReceipt:
+    principal = deps["principal"]
+    if command.reviewer_id != principal.person_id:
+        raise ValueError("the reviewer is the authenticated person, never the request's choice")
+    acting = access.reviewer(principal, command.role)
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return await _cast_once(command, acting, deps)
+        except (ConcurrencyError, IntegrityError):
+            if attempt == _ATTEMPTS:
+                raise ConcurrencyError(
+                    "你的选票正在被另一次提交修改，请稍后刷新查看并在需要时重新提交"
+                ) from None
+    raise AssertionError("unreachable")
+
+
+async def _cast_once(command: CastBallot, acting: Role, deps: Dependencies) -> BallotReceipt:
+    async with transaction(deps) as uow:
+        session = uow.session
+        # Shared lock on the period's row: a close waits for the ballots being cast, and a
+        # cast that starts after a close sees it (PostgreSQL; SQLite writers are serial).
+        await session.execute(
+            select(t.periods.c.period_id)
+            .where(t.periods.c.period_id == command.period_id)
+            .with_for_update(read=True)
+        )
+        period = await uow.load(period_stream(command.period_id), evolve_period)
+        key = await queries.period_key(session, command.period_id)
+        if period.state is None or key is None:
+            raise NotFound(f"评议期“{command.period_id}”不存在")
+        policy = await queries.policy(session, period.state.year)
+        pseudonym = ballot_pseudonym(key, command.period_id, command.reviewer_id, command.role)
+        roster = await _snapshot(session, command, year=period.state.year)
+        ballot = await uow.load(
+            ballot_stream(command.period_id, command.role, pseudonym), evolve_ballot
+        )
+        events = decide_cast_ballot(
+            ballot.state,
+            command,
+            period=period.state,
+            roster=roster,
+            pseudonym=pseudonym,
+            probationary_members_vote=policy.probationary_members_vote,
+            now=uow.now,
+        )
+        reviewer = roster.reviewer
+        assert reviewer is not None, "the decision refuses a reviewer the roster does not know"
+        await uow.append(
+            ballot,
+            events,
+            actor=Actor(ref=pseudonym, role=acting.value),
+            org=Org(unit=reviewer.unit_id or None, branch=reviewer.branch_id),
+            partition_key=reviewer.branch_id,
+            year=period.state.year,
+        )
+    outcome = Outcome.UNCHANGED
+    if any(isinstance(e, BallotCast) for e in events):
+        outcome = Outcome.CAST
+    elif any(isinstance(e, BallotAmended) for e in events):
+        outcome = Outcome.AMENDED
+    return BallotReceipt(
+        period_id=command.period_id,
+        role=command.role,
+        outcome=outcome,
+        message=outcome.label,
+        members=len(command.scores),
+        events=[e.type_name for e in events],
+    )
+
+
+async def _snapshot(session: AsyncSession, command: CastBallot, *, year: int) -> RosterSnapshot:
+    """What the decision needs of the roster: the reviewer, the people rated, and the members
+    the reviewer is paired with in the period's year."""
+    people = await queries.roster_entries(
+        session, [command.reviewer_id, *(line.member_id for line in command.scores)]
+    )
+    paired = await queries.pairings(session, year=year, employee_ids=[command.reviewer_id])
+    return RosterSnapshot(
+        reviewer=people.get(command.reviewer_id),
+        rated={
+            line.member_id: people[line.member_id]
+            for line in command.scores
+            if line.member_id in people
+        },
+        paired_members=paired.get(command.reviewer_id, frozenset()),
+    )

@@ -1,0 +1,154 @@
+"""Tables of the reviews service besides the event store.
+
+Three kinds, kept apart on purpose:
+
+- the roster (``rv_units`` .. ``rv_pledges``), learned from the pledges topic by the
+  checkpointed consumer: eligibility is decided from these tables only, never by calling the
+  pledges service; likewise the review policy per year (``rv_policies``) from scoring;
+- the period keys (``rv_period_keys``): one random key per period, written when the period
+  opens. It is what makes a pseudonym opaque, so it never leaves this database: not in an
+  event, not in a response, not in a log;
+- the service's own read tables (periods, ballot sheets, ballot lines), written in the same
+  transaction as the events that change them, so an answer and the next query agree.
+
+``rv_ballot_lines`` holds the rule "one ballot per reviewer x member x period" as a unique
+constraint: even a bug that slipped past the stream's expected version could not count a
+reviewer twice. No table links a person's id to a score; ballots are keyed by pseudonym.
+Everything except the keys can be rebuilt from the event log.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+_REF = 64
+_PSEUDONYM = 64
+
+# Roster, from the pledges topic.
+
+units = Table(
+    "rv_units",
+    metadata,
+    Column("unit_id", String(_REF), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+
+branches = Table(
+    "rv_branches",
+    metadata,
+    Column("branch_id", String(_REF), primary_key=True),
+    Column("unit_id", String(_REF), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+)
+
+people = Table(
+    "rv_people",
+    metadata,
+    Column("person_id", String(_REF), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("branch_id", String(_REF), nullable=False, index=True),
+    Column("membership", String(32), nullable=False),
+    # The branch whose committee the person sits on; they count as committee only while it
+    # is their own branch (a transfer does not carry a seat along).
+    Column("committee_branch_id", String(_REF)),
+    Column("departed", Boolean, nullable=False, default=False),
+)
+
+pledges = Table(
+    "rv_pledges",
+    metadata,
+    # What pairing needs to know of a pledge: its member, year, paired employee once the
+    # agreement is signed, and whether it was withdrawn.
+    Column("pledge_id", String(_REF), primary_key=True),
+    Column("member_id", String(_REF), nullable=False),
+    Column("year", Integer),
+    Column("paired_employee_id", String(_REF)),
+    Column("withdrawn", Boolean, nullable=False, default=False),
+    Index("ix_rv_pledges_employee_year", "paired_employee_id", "year"),
+)
+
+# Period keys: never published.
+
+period_keys = Table(
+    "rv_period_keys",
+    metadata,
+    Column("period_id", String(_REF), primary_key=True),
+    Column("key", LargeBinary(64), nullable=False),
+)
+
+# The service's own read tables.
+
+periods = Table(
+    "rv_periods",
+    metadata,
+    Column("period_id", String(_REF), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("period", String(4), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("scope_level", String(16), nullable=False),
+    Column("unit_id", String(_REF)),
+    Column("branch_id", String(_REF)),
+    Column("deadline", DateTime(timezone=True)),
+    Column("closed", Boolean, nullable=False, default=False),
+    Column("closing_reason", String(32)),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Index("ix_rv_periods_slot", "kind", "period", "year"),
+)
+
+ballot_sheets = Table(
+    "rv_ballot_sheets",
+    metadata,
+    # One row per counted ballot: who voted is known only as a pseudonym (turnout).
+    Column("period_id", String(_REF), primary_key=True),
+    Column("role", String(16), primary_key=True),
+    Column("pseudonym", String(_PSEUDONYM), primary_key=True),
+    Column("branch_id", String(_REF), nullable=False),
+    Column("amendments", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+ballot_lines = Table(
+    "rv_ballot_lines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("period_id", String(_REF), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("pseudonym", String(_PSEUDONYM), nullable=False),
+    Column("member_id", String(_REF), nullable=False),
+    Column("branch_id", String(_REF), nullable=False),
+    Column("score", Numeric(5, 2), nullable=False),
+    Column("comment", Text),
+    UniqueConstraint(
+        "period_id", "role", "pseudonym", "member_id", name="uq_rv_one_ballot_per_member"
+    ),
+    Index("ix_rv_ballot_lines_member", "member_id", "period_id"),
+)
+
+# The scoring policy's review rules per year, from the scoring topic.
+
+policies = Table(
+    "rv_policies",
+    metadata,
+    Column("year", Integer, primary_key=True),
+    Column("policy_id", String(_REF), nullable=False),
+    Column("probationary_members_vote", Boolean, nullable=False),
+    Column("min_peer", Integer, nullable=False),
+    Column("min_mass", Integer, nullable=False),
+    Column("min_branch", Integer, nullable=False),
+)

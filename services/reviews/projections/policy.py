@@ -1,0 +1,38 @@
+"""The review policy per year, applied from the scoring topic: the last policy adopted for a
+year is the one in force (as in the scoring service)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.reviews import persistence as t
+from shared.contracts.scoring import ScoringPolicyAdopted
+from shared.eventstore import StoredEvent
+from shared.messaging.consumer import upsert
+
+
+async def apply(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
+    latest: dict[int, ScoringPolicyAdopted] = {}
+    for item in events:
+        if isinstance(item.event, ScoringPolicyAdopted):
+            latest[item.event.year] = item.event
+    if not latest:
+        return
+    await upsert(
+        session,
+        t.policies,
+        [
+            {
+                "year": year,
+                "policy_id": event.policy_id,
+                "probationary_members_vote": event.policy.probationary_members_vote,
+                "min_peer": event.policy.min_ballots.peer,
+                "min_mass": event.policy.min_ballots.mass,
+                "min_branch": event.policy.min_ballots.branch,
+            }
+            for year, event in sorted(latest.items())
+        ],
+        ["year"],
+    )

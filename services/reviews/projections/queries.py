@@ -1,0 +1,264 @@
+"""Reads over the roster, the period keys and the read tables. Each one reads; none decides.
+
+The roster reads return the domain's ``RosterEntry``, so eligibility is decided by the same
+rules whether a ballot is being cast or turnout is being counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.reviews import persistence as t
+from services.reviews.domain import BallotState, ReviewPeriodState, RosterEntry
+from services.reviews.policy import DEFAULT_POLICY, ReviewPolicy
+from shared.contracts.pledges import Membership
+from shared.contracts.reviews import (
+    BallotRole,
+    BallotScore,
+    ClosingReason,
+    ReviewScope,
+    ScopeLevel,
+)
+from shared.contracts.scoring import Period, ReviewKind
+
+_CHUNK = 500
+
+
+def _people() -> Any:
+    return select(
+        t.people.c.person_id,
+        t.people.c.name,
+        t.people.c.branch_id,
+        t.people.c.membership,
+        t.people.c.committee_branch_id,
+        t.people.c.departed,
+        t.branches.c.unit_id,
+    ).select_from(t.people.outerjoin(t.branches, t.branches.c.branch_id == t.people.c.branch_id))
+
+
+def _entry(row: RowMapping) -> RosterEntry:
+    return RosterEntry(
+        person_id=row["person_id"],
+        name=row["name"],
+        branch_id=row["branch_id"],
+        unit_id=row["unit_id"] or "",
+        membership=Membership(row["membership"]),
+        is_committee=row["committee_branch_id"] is not None
+        and row["committee_branch_id"] == row["branch_id"],
+        departed=bool(row["departed"]),
+    )
+
+
+async def roster_entries(
+    session: AsyncSession, person_ids: Iterable[str]
+) -> dict[str, RosterEntry]:
+    wanted = sorted(set(person_ids))
+    found: dict[str, RosterEntry] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        rows = await session.execute(
+            _people().where(t.people.c.person_id.in_(wanted[start : start + _CHUNK]))
+        )
+        found.update({row["person_id"]: _entry(row) for row in rows.mappings()})
+    return found
+
+
+async def branch_people(session: AsyncSession, branch_id: str) -> list[RosterEntry]:
+    rows = await session.execute(
+        _people().where(t.people.c.branch_id == branch_id).order_by(t.people.c.person_id)
+    )
+    return [_entry(row) for row in rows.mappings()]
+
+
+async def branch_unit(session: AsyncSession, branch_id: str) -> str | None:
+    unit_id: str | None = await session.scalar(
+        select(t.branches.c.unit_id).where(t.branches.c.branch_id == branch_id)
+    )
+    return unit_id
+
+
+async def pairings(
+    session: AsyncSession, *, year: int, employee_ids: Iterable[str]
+) -> dict[str, frozenset[str]]:
+    """The members each employee is paired with by a signed agreement on a pledge of
+    ``year`` that was not withdrawn."""
+    wanted = sorted(set(employee_ids))
+    found: dict[str, set[str]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        rows = await session.execute(
+            select(t.pledges.c.paired_employee_id, t.pledges.c.member_id).where(
+                t.pledges.c.paired_employee_id.in_(wanted[start : start + _CHUNK]),
+                t.pledges.c.year == year,
+                t.pledges.c.withdrawn.is_(False),
+            )
+        )
+        for employee_id, member_id in rows:
+            found.setdefault(employee_id, set()).add(member_id)
+    return {employee: frozenset(members) for employee, members in found.items()}
+
+
+async def scope(
+    session: AsyncSession, level: ScopeLevel, scope_id: str | None
+) -> ReviewScope | None:
+    """The scope as the roster knows it (a branch with its unit); ``None`` if unknown."""
+    match level:
+        case ScopeLevel.COMPANY:
+            return ReviewScope(level=level, unit_id=None, branch_id=None)
+        case ScopeLevel.UNIT:
+            known = await session.scalar(
+                select(t.units.c.unit_id).where(t.units.c.unit_id == scope_id)
+            )
+            return (
+                None if known is None else ReviewScope(level=level, unit_id=known, branch_id=None)
+            )
+        case ScopeLevel.BRANCH:
+            unit_id = await branch_unit(session, scope_id or "")
+            if unit_id is None:
+                return None
+            return ReviewScope(level=level, unit_id=unit_id, branch_id=scope_id)
+
+
+async def period_key(session: AsyncSession, period_id: str) -> bytes | None:
+    key: bytes | None = await session.scalar(
+        select(t.period_keys.c.key).where(t.period_keys.c.period_id == period_id)
+    )
+    return key
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _period(row: RowMapping) -> ReviewPeriodState:
+    level = ScopeLevel(row["scope_level"])
+    return ReviewPeriodState(
+        period_id=row["period_id"],
+        kind=ReviewKind(row["kind"]),
+        period=Period(row["period"]),
+        year=row["year"],
+        scope=ReviewScope(level=level, unit_id=row["unit_id"], branch_id=row["branch_id"]),
+        deadline=_utc(row["deadline"]),
+        closed=bool(row["closed"]),
+        closing_reason=ClosingReason(row["closing_reason"]) if row["closing_reason"] else None,
+    )
+
+
+async def period(session: AsyncSession, period_id: str) -> ReviewPeriodState | None:
+    row = (
+        (await session.execute(select(t.periods).where(t.periods.c.period_id == period_id)))
+        .mappings()
+        .first()
+    )
+    return None if row is None else _period(row)
+
+
+async def periods(
+    session: AsyncSession,
+    *,
+    kind: ReviewKind | None = None,
+    period_: Period | None = None,
+    year: int | None = None,
+    open_only: bool = False,
+) -> list[ReviewPeriodState]:
+    stmt = select(t.periods).order_by(t.periods.c.year, t.periods.c.period, t.periods.c.kind)
+    if kind is not None:
+        stmt = stmt.where(t.periods.c.kind == kind.value)
+    if period_ is not None:
+        stmt = stmt.where(t.periods.c.period == period_.value)
+    if year is not None:
+        stmt = stmt.where(t.periods.c.year == year)
+    if open_only:
+        stmt = stmt.where(t.periods.c.closed.is_(False))
+    return [_period(row) for row in (await session.execute(stmt)).mappings()]
+
+
+async def voted_pseudonyms(
+    session: AsyncSession, period_id: str, role: BallotRole, *, branch_id: str | None = None
+) -> set[str]:
+    stmt = select(t.ballot_sheets.c.pseudonym).where(
+        t.ballot_sheets.c.period_id == period_id, t.ballot_sheets.c.role == role.value
+    )
+    if branch_id is not None:
+        stmt = stmt.where(t.ballot_sheets.c.branch_id == branch_id)
+    return set((await session.scalars(stmt)).all())
+
+
+async def ballot_lines(
+    session: AsyncSession, period_id: str, role: BallotRole, pseudonym: str
+) -> list[BallotScore]:
+    rows = await session.execute(
+        select(t.ballot_lines.c.member_id, t.ballot_lines.c.score, t.ballot_lines.c.comment)
+        .where(
+            t.ballot_lines.c.period_id == period_id,
+            t.ballot_lines.c.role == role.value,
+            t.ballot_lines.c.pseudonym == pseudonym,
+        )
+        .order_by(t.ballot_lines.c.member_id)
+    )
+    return [
+        BallotScore(member_id=member_id, score=Decimal(score), comment=comment)
+        for member_id, score, comment in rows
+    ]
+
+
+async def ballots_rating(
+    session: AsyncSession, state: ReviewPeriodState, member_ids: Iterable[str]
+) -> list[BallotState]:
+    """The period's counted ballot lines about ``member_ids``, each as a one-line ballot: the
+    shape the domain's result helpers read. No reviewer is named, only pseudonyms."""
+    wanted = sorted(set(member_ids))
+    found: list[BallotState] = []
+    for start in range(0, len(wanted), _CHUNK):
+        rows = await session.execute(
+            select(t.ballot_lines)
+            .where(
+                t.ballot_lines.c.period_id == state.period_id,
+                t.ballot_lines.c.member_id.in_(wanted[start : start + _CHUNK]),
+            )
+            .order_by(t.ballot_lines.c.id)
+        )
+        found.extend(
+            BallotState(
+                period_id=state.period_id,
+                period=state.period,
+                year=state.year,
+                branch_id=row["branch_id"],
+                role=BallotRole(row["role"]),
+                reviewer_pseudonym=row["pseudonym"],
+                scores=(
+                    BallotScore(
+                        member_id=row["member_id"],
+                        score=Decimal(row["score"]),
+                        comment=row["comment"],
+                    ),
+                ),
+            )
+            for row in rows.mappings()
+        )
+    return found
+
+
+async def policy(session: AsyncSession, year: int) -> ReviewPolicy:
+    """The review rules in force for ``year``: the adopted policy's, else the defaults."""
+    row = (
+        (await session.execute(select(t.policies).where(t.policies.c.year == year)))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return DEFAULT_POLICY
+    return ReviewPolicy(
+        probationary_members_vote=bool(row["probationary_members_vote"]),
+        min_peer=row["min_peer"],
+        min_mass=row["min_mass"],
+        min_branch=row["min_branch"],
+    )

@@ -1,0 +1,251 @@
+"""What the queries answer. No view links a reviewer to a score: ballots are shown only to
+the reviewer who cast them, and everything else is counts, averages and names of people
+who have not voted yet."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.reviews import BallotRole, ScopeLevel
+from shared.contracts.scoring import Period, ReviewKind
+
+
+def _view(example: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(frozen=True, json_schema_extra={"examples": [example]})
+
+
+class PeriodView(BaseModel):
+    model_config = _view(
+        {
+            "period_id": "rp-2024-peer-q1-b-101",
+            "title": "2024年第一季度党员互评",
+            "kind": "peer",
+            "period": "Q1",
+            "year": 2024,
+            "scope_level": "branch",
+            "unit_id": "u-07",
+            "branch_id": "b-101",
+            "deadline": "2024-03-31T16:00:00Z",
+            "closed": False,
+            "closing_reason": None,
+        }
+    )
+
+    period_id: str
+    title: str = Field(description="如“2024年第一季度党员互评”")
+    kind: ReviewKind
+    period: Period
+    year: int
+    scope_level: ScopeLevel
+    unit_id: str | None
+    branch_id: str | None
+    deadline: datetime | None
+    closed: bool
+    closing_reason: str | None = Field(description="结束原因（中文）；未结束为空")
+
+
+class BallotLineView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    member_id: str
+    member_name: str | None
+    score: Decimal
+    comment: str | None
+
+
+class MyBallotView(BaseModel):
+    """The caller's own ballot, as it now counts."""
+
+    model_config = _view(
+        {
+            "period_id": "rp-2024-peer-q1-b-101",
+            "role": "peer",
+            "role_label": "党员互评",
+            "scores": [
+                {"member_id": "p-0002", "member_name": "李秀英", "score": "92.00", "comment": None}
+            ],
+            "amendable": True,
+        }
+    )
+
+    period_id: str
+    role: BallotRole
+    role_label: str
+    scores: list[BallotLineView]
+    amendable: bool = Field(description="评议期结束前可以重新投票修改")
+
+
+class Reminder(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    person_id: str
+    name: str
+
+
+class RoleTurnout(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: BallotRole
+    role_label: str
+    eligible: int = Field(description="有资格投票的人数")
+    voted: int = Field(description="已投票人数")
+    percent: Decimal | None = Field(description="参评率（%），无人有资格时为空")
+    not_voted: list[Reminder] = Field(description="尚未投票的人（用于提醒），不含任何评分")
+
+
+class TurnoutView(BaseModel):
+    model_config = _view(
+        {
+            "period_id": "rp-2024-mass-h1-b-101",
+            "title": "2024年上半年群众评议",
+            "branch_id": "b-101",
+            "closed": False,
+            "roles": [
+                {
+                    "role": "all_staff",
+                    "role_label": "群众评议（全体员工）",
+                    "eligible": 5,
+                    "voted": 4,
+                    "percent": "80.00",
+                    "not_voted": [{"person_id": "p-0105", "name": "赵磊"}],
+                }
+            ],
+        }
+    )
+
+    period_id: str
+    title: str
+    branch_id: str
+    closed: bool
+    roles: list[RoleTurnout]
+
+
+class PartView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: BallotRole
+    role_label: str
+    ballots: int
+    average: Decimal
+
+
+class PeriodResultView(BaseModel):
+    model_config = _view(
+        {
+            "period_id": "rp-2024-peer-q1-b-101",
+            "title": "2024年第一季度党员互评",
+            "kind": "peer",
+            "closed": True,
+            "ballots": 4,
+            "min_ballots": 3,
+            "status": "available",
+            "status_label": "已出结果",
+            "average": "91.50",
+            "parts": [{"role": "peer", "role_label": "党员互评", "ballots": 4, "average": "91.50"}],
+            "assessments": [],
+        }
+    )
+
+    period_id: str
+    title: str
+    kind: ReviewKind
+    closed: bool
+    ballots: int = Field(description="评议该党员的有效票数")
+    min_ballots: int
+    status: str = Field(description="available 或 insufficient_ballots")
+    status_label: str = Field(description="“已出结果”或“票数不足”")
+    average: Decimal | None = Field(description="单项评议的平均分；票数不足或群众评议为空")
+    parts: list[PartView] = Field(description="票数不足时为空")
+    assessments: list[str] = Field(description="党支部评议的评价意见（不署名）")
+
+
+class MemberResultsView(BaseModel):
+    model_config = _view(
+        {
+            "member_id": "p-0002",
+            "name": "李秀英",
+            "branch_id": "b-101",
+            "year": 2024,
+            "periods": [
+                {
+                    "period_id": "rp-2024-peer-q1-b-101",
+                    "title": "2024年第一季度党员互评",
+                    "kind": "peer",
+                    "closed": False,
+                    "ballots": 2,
+                    "min_ballots": 3,
+                    "status": "insufficient_ballots",
+                    "status_label": "票数不足",
+                    "average": None,
+                    "parts": [],
+                    "assessments": [],
+                }
+            ],
+        }
+    )
+
+    member_id: str
+    name: str
+    branch_id: str
+    year: int
+    periods: list[PeriodResultView]
+
+
+class MemberOverview(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    member_id: str
+    name: str
+    ballots: int
+    status_label: str
+    parts: list[PartView]
+
+
+class BranchOverview(BaseModel):
+    model_config = _view(
+        {
+            "branch_id": "b-101",
+            "period_id": "rp-2024-branch-h1-b-101",
+            "title": "2024年上半年党支部评议",
+            "closed": True,
+            "min_ballots": 3,
+            "turnout": [
+                {
+                    "role": "branch",
+                    "role_label": "党支部评议",
+                    "eligible": 3,
+                    "voted": 3,
+                    "percent": "100.00",
+                    "not_voted": [],
+                }
+            ],
+            "members": [
+                {
+                    "member_id": "p-0002",
+                    "name": "李秀英",
+                    "ballots": 3,
+                    "status_label": "已出结果",
+                    "parts": [
+                        {
+                            "role": "branch",
+                            "role_label": "党支部评议",
+                            "ballots": 3,
+                            "average": "93.00",
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+
+    branch_id: str
+    period_id: str
+    title: str
+    closed: bool
+    min_ballots: int
+    turnout: list[RoleTurnout]
+    members: list[MemberOverview]

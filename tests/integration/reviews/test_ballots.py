@@ -1,0 +1,209 @@
+"""One counted ballot per reviewer, member and period: concurrent submissions, amendments,
+closing, deadlines; and what turnout and results show."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from services.reviews import persistence as t
+from services.reviews.handlers import close_due_periods
+from shared.contracts.reviews import BallotAmended, BallotCast
+from shared.eventstore import StoredEvent
+from tests.integration.reviews.conftest import ADMIN, BRANCH, NOW, Reviews, token_of
+
+pytestmark = pytest.mark.integration
+
+
+async def _counted(reviews: Reviews, period_id: str) -> tuple[int, int]:
+    """(ballot sheets, ballot lines) counted for the period."""
+    async with reviews.runtime.db.reading() as session:
+        sheets = await session.scalar(
+            select(func.count()).where(t.ballot_sheets.c.period_id == period_id)
+        )
+        lines = await session.scalar(
+            select(func.count()).where(t.ballot_lines.c.period_id == period_id)
+        )
+    return int(sheets or 0), int(lines or 0)
+
+
+def _types(events: list[StoredEvent]) -> list[str]:
+    return [item.event.type_name for item in events]
+
+
+async def test_twenty_identical_concurrent_ballots_count_once(reviews: Reviews):
+    period_id = await reviews.open("peer", "Q1")
+    who = token_of("rv-m2")
+
+    responses = await asyncio.gather(
+        *(reviews.cast(who, period_id, "peer", {"rv-m1": 90, "rv-m3": 85}) for _ in range(20))
+    )
+
+    assert [r.status_code for r in responses] == [200] * 20, [r.text for r in responses]
+    outcomes = sorted(r.json()["outcome"] for r in responses)
+    assert outcomes == ["cast"] + ["unchanged"] * 19
+    assert await _counted(reviews, period_id) == (1, 2)
+    types = _types(await reviews.events())
+    assert types.count("BallotCast") == 1
+    assert types.count("BallotAmended") == 0
+
+
+async def test_twenty_different_concurrent_ballots_leave_one_ballot_the_last_counting(
+    reviews: Reviews,
+):
+    period_id = await reviews.open("peer", "Q1")
+    who = token_of("rv-m2")
+
+    responses = await asyncio.gather(
+        *(reviews.cast(who, period_id, "peer", {"rv-m1": 70 + n, "rv-m3": 80}) for n in range(20))
+    )
+
+    # Each loser is decided again on the stream as it stands: it amends, or, if yet another
+    # submission got in between, it is told to retry. Never a second ballot.
+    assert {r.status_code for r in responses} <= {200, 409}
+    refused = [r.json()["message"] for r in responses if r.status_code == 409]
+    assert all("你的选票正在被另一次提交修改" in m for m in refused)
+    assert await _counted(reviews, period_id) == (1, 2)
+    events = [e for e in await reviews.events() if e.event.type_name.startswith("Ballot")]
+    assert _types(events).count("BallotCast") == 1
+    assert _types(events).count("BallotAmended") == len(events) - 1
+    mine = await reviews.ok("GET", f"/periods/{period_id}/my-ballot/peer", who)
+    last = events[-1].event
+    assert isinstance(last, BallotCast | BallotAmended)
+    assert [line["score"] for line in mine["scores"]] == [str(line.score) for line in last.scores]
+
+
+async def test_an_amendment_before_close_counts_and_after_close_is_refused(reviews: Reviews):
+    period_id = await reviews.open("peer", "Q1")
+    who = token_of("rv-m2")
+    first = await reviews.cast(who, period_id, "peer", {"rv-m1": 60, "rv-m3": 85})
+    assert first.json()["outcome"] == "cast"
+
+    amended = await reviews.cast(who, period_id, "peer", {"rv-m1": 95})
+    same = await reviews.cast(who, period_id, "peer", {"rv-m1": 95.0})
+
+    assert amended.json() | {"message": ""} == {
+        "period_id": period_id,
+        "role": "peer",
+        "outcome": "amended",
+        "message": "",
+        "members": 1,
+        "events": ["BallotAmended"],
+    }
+    assert same.json()["outcome"] == "unchanged"
+    assert same.json()["events"] == []
+    mine = await reviews.ok("GET", f"/periods/{period_id}/my-ballot/peer", who)
+    assert mine["scores"] == [
+        {"member_id": "rv-m1", "member_name": "李秀英", "score": "95.00", "comment": None}
+    ]
+    assert mine["amendable"] is True
+    assert await _counted(reviews, period_id) == (1, 1)
+
+    await reviews.ok("POST", f"/periods/{period_id}/close", ADMIN)
+    before = await reviews.event_count()
+    late = await reviews.cast(who, period_id, "peer", {"rv-m1": 50})
+    fresh = await reviews.cast(token_of("rv-m3"), period_id, "peer", {"rv-m1": 50})
+
+    assert (late.status_code, fresh.status_code) == (409, 409)
+    assert late.json()["message"] == "评议期已结束，不能再投票或修改"
+    assert await reviews.event_count() == before
+    mine = await reviews.ok("GET", f"/periods/{period_id}/my-ballot/peer", who)
+    assert mine["amendable"] is False
+    nothing = await reviews.call("GET", f"/periods/{period_id}/my-ballot/peer", token_of("rv-m3"))
+    assert nothing.status_code == 404
+    assert "还没有以“党员互评”身份投票" in nothing.json()["message"]
+
+
+async def test_a_period_past_its_deadline_refuses_ballots_and_is_closed_by_the_sweep(
+    reviews: Reviews,
+):
+    period_id = await reviews.open("peer", "Q1", deadline="2024-03-31T23:59:00+08:00")
+    reviews.now[0] = NOW + timedelta(days=12)
+
+    late = await reviews.cast(token_of("rv-m2"), period_id, "peer", {"rv-m1": 90})
+    assert late.status_code == 409
+    assert late.json()["message"] == "评议期已结束，不能再投票或修改"
+
+    runtime = reviews.runtime
+    closed = await close_due_periods(db=runtime.db, store=runtime.store, now=reviews.now[0])
+    again = await close_due_periods(db=runtime.db, store=runtime.store, now=reviews.now[0])
+
+    assert closed == [period_id]
+    assert again == []
+    last = (await reviews.events())[-1]
+    assert last.event.type_name == "ReviewPeriodClosed"
+    assert last.envelope.actor.ref == "reviews-scheduler"
+    period = await reviews.ok("GET", f"/periods/{period_id}", ADMIN)
+    assert (period["closed"], period["closing_reason"]) == (True, "已过截止时间")
+
+
+async def test_results_need_three_ballots_and_turnout_names_only_who_has_not_voted(
+    reviews: Reviews,
+):
+    period_id = await reviews.open("peer", "Q1")
+    await reviews.cast(token_of("rv-m2"), period_id, "peer", {"rv-m1": 90, "rv-m3": 80})
+    await reviews.cast(token_of("rv-m3"), period_id, "peer", {"rv-m1": 85})
+
+    results = await reviews.ok("GET", "/members/rv-m1/results?year=2024", token_of("rv-m1"))
+    [peer] = [p for p in results["periods"] if p["period_id"] == period_id]
+    assert (peer["ballots"], peer["status_label"], peer["average"], peer["parts"]) == (
+        2,
+        "票数不足",
+        None,
+        [],
+    )
+
+    turnout = await reviews.ok("GET", f"/periods/{period_id}/turnout?branch={BRANCH}", ADMIN)
+    [role] = turnout["roles"]
+    # Eligible: 王书记, 李秀英, 张伟, 陈静 (not the probationary member, not the departed one).
+    assert (role["eligible"], role["voted"], role["percent"]) == (4, 2, "50.00")
+    assert role["not_voted"] == [
+        {"person_id": "rv-m1", "name": "李秀英"},
+        {"person_id": "rv-sec", "name": "王书记"},
+    ]
+    assert "score" not in str(turnout)
+
+    await reviews.cast(token_of("rv-sec"), period_id, "peer", {"rv-m1": 96})
+    results = await reviews.ok("GET", "/members/rv-m1/results?year=2024", token_of("rv-m1"))
+    [peer] = [p for p in results["periods"] if p["period_id"] == period_id]
+    assert (peer["ballots"], peer["status_label"], peer["average"]) == (3, "已出结果", "90.33")
+
+    overview = await reviews.ok(
+        "GET", f"/branches/{BRANCH}/overview?period={period_id}", token_of("rv-sec")
+    )
+    by_member = {m["member_id"]: m for m in overview["members"]}
+    assert by_member["rv-m1"]["status_label"] == "已出结果"
+    assert by_member["rv-m3"]["status_label"] == "票数不足"
+    assert by_member["rv-m3"]["parts"] == []
+    assert "rv-e1" not in by_member  # not a party member
+    assert overview["turnout"][0]["voted"] == 3
+
+
+async def test_mass_review_shows_both_parts_and_branch_review_its_assessments(reviews: Reviews):
+    mass = await reviews.open("mass", "H1")
+    branch = await reviews.open("branch", "H1")
+    for who in ("rv-e1", "rv-e2", "rv-m2"):
+        await reviews.cast(token_of(who), mass, "all_staff", {"rv-m1": 90})
+    paired = await reviews.cast(token_of("rv-e1"), mass, "paired", {"rv-m1": 99})
+    assert paired.status_code == 200
+    await reviews.cast(token_of("rv-sec"), branch, "branch", {"rv-m1": 92}, comment="带头作用明显")
+
+    results = await reviews.ok("GET", "/members/rv-m1/results?year=2024", ADMIN)
+    by_period = {p["period_id"]: p for p in results["periods"]}
+    assert by_period[mass]["ballots"] == 4
+    assert [(p["role"], p["ballots"], p["average"]) for p in by_period[mass]["parts"]] == [
+        ("all_staff", 3, "90.00"),
+        ("paired", 1, "99.00"),
+    ]
+    assert by_period[mass]["average"] is None  # the scoring policy combines the two parts
+    # The branch review is the committee's: one ballot meets the seed policy's minimum.
+    assert (by_period[branch]["ballots"], by_period[branch]["status_label"]) == (1, "已出结果")
+    assert by_period[branch]["average"] == "92.00"
+    assert by_period[branch]["assessments"] == ["带头作用明显"]
+
+    turnout = await reviews.ok("GET", f"/periods/{mass}/turnout?branch={BRANCH}", ADMIN)
+    paired_turnout = next(r for r in turnout["roles"] if r["role"] == "paired")
+    assert (paired_turnout["eligible"], paired_turnout["voted"]) == (1, 1)

@@ -1,0 +1,149 @@
+"""What the service learns from other topics: the roster (later pledges events change
+eligibility, a batch folds in order) and the review policy adopted in scoring."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.reviews.projections import queries
+from services.scoring.domain.policy import DEFAULT_POLICY as SCORING_DEFAULT
+from shared.contracts.pledges import (
+    CommitteeMemberRemoved,
+    Membership,
+    PersonDeparted,
+    PersonRegistered,
+    PersonTransferred,
+    PersonUpdated,
+    PledgeWithdrawn,
+)
+from shared.contracts.scoring import BallotMinimums, ScoringPolicyAdopted
+from tests.integration.reviews.conftest import BRANCH, OTHER_BRANCH, Reviews, token_of
+
+pytestmark = pytest.mark.integration
+
+
+async def test_transfers_committee_changes_and_withdrawn_pledges_change_eligibility(
+    reviews: Reviews,
+):
+    peer = await reviews.open("peer", "Q1")
+    mass = await reviews.open("mass", "H1")
+    branch = await reviews.open("branch", "H1")
+    await reviews.feed(
+        [
+            (
+                "person-rv-m3",
+                PersonTransferred(
+                    person_id="rv-m3", from_branch_id=BRANCH, to_branch_id=OTHER_BRANCH
+                ),
+            ),
+            ("person-rv-sec", CommitteeMemberRemoved(person_id="rv-sec", branch_id=BRANCH)),
+            ("pledge-rv-1", PledgeWithdrawn(pledge_id="rv-1", reason="岗位调整")),
+        ]
+    )
+
+    moved = await reviews.cast(token_of("rv-m2"), peer, "peer", {"rv-m3": 90})
+    assert moved.status_code == 422
+    assert "陈静不是你所在党支部的党员" in moved.json()["message"]
+    seatless = await reviews.cast(token_of("rv-sec"), branch, "branch", {"rv-m1": 90}, "好")
+    assert seatless.status_code == 403
+    assert "只有党支部委员会成员才能进行党支部评议" in seatless.json()["message"]
+    unpaired = await reviews.cast(token_of("rv-e1"), mass, "paired", {"rv-m1": 90})
+    assert unpaired.status_code == 403
+    assert "你没有与党员签订结对协议" in unpaired.json()["message"]
+
+
+async def test_a_batch_is_folded_in_order_and_changes_to_unknown_people_are_ignored(
+    reviews: Reviews,
+):
+    stream = "person-rv-new"
+    await reviews.feed(
+        [
+            (
+                "person-rv-ghost",
+                PersonUpdated(
+                    person_id="rv-ghost", name="无名", membership=Membership.NON_MEMBER, post=None
+                ),
+            ),
+            (
+                stream,
+                PersonRegistered(
+                    person_id="rv-new",
+                    name="新人",
+                    branch_id=BRANCH,
+                    membership=Membership.PROBATIONARY_MEMBER,
+                    post=None,
+                ),
+            ),
+            (
+                stream,
+                PersonUpdated(
+                    person_id="rv-new",
+                    name="新人甲",
+                    membership=Membership.FULL_MEMBER,
+                    post=None,
+                ),
+            ),
+            (
+                stream,
+                PersonTransferred(
+                    person_id="rv-new", from_branch_id=BRANCH, to_branch_id=OTHER_BRANCH
+                ),
+            ),
+            (
+                stream,
+                PersonDeparted(
+                    person_id="rv-new",
+                    branch_id=OTHER_BRANCH,
+                    departed_on=date(2024, 3, 1),
+                    reason=None,
+                ),
+            ),
+        ]
+    )
+
+    async with reviews.runtime.db.reading() as session:
+        found = await queries.roster_entries(session, ["rv-new", "rv-ghost"])
+    assert list(found) == ["rv-new"]
+    entry = found["rv-new"]
+    assert (entry.name, entry.membership, entry.branch_id, entry.departed) == (
+        "新人甲",
+        Membership.FULL_MEMBER,
+        OTHER_BRANCH,
+        True,
+    )
+    assert entry.unit_id == "rv-u1"
+
+
+async def test_the_adopted_scoring_policy_sets_who_votes_and_how_many_ballots_show(
+    reviews: Reviews,
+):
+    peer = await reviews.open("peer", "Q1")
+    refused = await reviews.cast(token_of("rv-pm"), peer, "peer", {"rv-m1": 90})
+    assert refused.status_code == 403
+
+    policy = SCORING_DEFAULT.model_copy(
+        update={
+            "probationary_members_vote": True,
+            "min_ballots": BallotMinimums(peer=1, mass=3, branch=1),
+        }
+    )
+    await reviews.feed(
+        [
+            (
+                "scoring-policy-2024",
+                ScoringPolicyAdopted(year=2024, policy_id="rv-policy", policy=policy),
+            )
+        ]
+    )
+
+    cast = await reviews.cast(token_of("rv-pm"), peer, "peer", {"rv-m1": 90})
+    assert cast.status_code == 200, cast.text
+    results = await reviews.ok("GET", "/members/rv-m1/results?year=2024", token_of("rv-m1"))
+    [shown] = [p for p in results["periods"] if p["period_id"] == peer]
+    assert (shown["min_ballots"], shown["status_label"], shown["average"]) == (
+        1,
+        "已出结果",
+        "90.00",
+    )
