@@ -18,19 +18,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import MetaData
 
 from shared.auth import TokenVerifier
 from shared.contracts import REGISTRY, EventRegistry
 from shared.contracts.topics import all_topics, service_topic
 from shared.db import Database
 from shared.errors import DomainError
-from shared.eventstore import EventStore, kernel_metadata
+from shared.eventstore import EventStore
 from shared.eventstore.relay import OutboxRelay, outbox_backlog
 from shared.messaging import admin
 from shared.messaging.consumer import Apply, CheckpointedConsumer
 from shared.messaging.subscriber import CheckpointedSubscriber
 from shared.metrics import Metrics
+from shared.migrations import upgrade
 from shared.settings import Settings
 from shared.validation import chinese_reason
 
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
-    metadata: Sequence[MetaData] = ()
     routers: Sequence[APIRouter] = ()
     consumes: Sequence[str] = ()
     projection: Apply | None = None
@@ -103,7 +102,8 @@ class Runtime:
 
     async def start(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        await self.db.create_all([kernel_metadata, *self.spec.metadata])
+        # Alembic, in every profile: the schema is whatever the service's migrations say.
+        await asyncio.to_thread(upgrade, self.spec.name, self.db.url)
         await self.ensure_topics()
         await self.relay.start()
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-relay")

@@ -7,15 +7,12 @@ from fastapi.responses import JSONResponse
 
 from services.pledges.api import routers
 from services.pledges.handlers.roster_import import RosterRejected
-from services.pledges.persistence import metadata
 from shared.service import ServiceSpec, create_service_app
 from shared.settings import Settings
 
 
 def create_app(settings: Settings) -> FastAPI:
-    app = create_service_app(
-        ServiceSpec(name="pledges", metadata=[metadata], routers=routers), settings
-    )
+    app = create_service_app(ServiceSpec(name="pledges", routers=routers), settings)
 
     @app.exception_handler(RosterRejected)
     async def _roster_rejected(_: Request, exc: RosterRejected) -> JSONResponse:

@@ -19,7 +19,6 @@ from fastapi import FastAPI
 
 from services.reviews.api import routers
 from services.reviews.handlers import close_due_periods
-from services.reviews.persistence import metadata
 from services.reviews.projections import apply
 from shared.service import Runtime, ServiceSpec, create_service_app
 from shared.settings import Settings
@@ -32,7 +31,6 @@ DEADLINE_SWEEP_SECONDS = 60.0
 def spec() -> ServiceSpec:
     return ServiceSpec(
         name="reviews",
-        metadata=[metadata],
         routers=routers,
         consumes=["suxing.pledges", "suxing.scoring"],
         projection=apply,

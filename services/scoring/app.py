@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.scoring.api import routers
-from services.scoring.persistence import metadata
 from services.scoring.projections import apply
 from shared.contracts.topics import service_topic
 from shared.service import ServiceSpec, create_service_app
@@ -19,7 +18,6 @@ must see it to give the same cards."""
 def create_app(settings: Settings) -> FastAPI:
     spec = ServiceSpec(
         name="scoring",
-        metadata=[metadata],
         routers=routers,
         consumes=CONSUMES,
         projection=apply,
