@@ -20,7 +20,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from shared.auth import TokenVerifier
-from shared.contracts import REGISTRY, EventRegistry
+from shared.contracts import REGISTRY, Envelope, EventRegistry
 from shared.contracts.topics import all_topics, service_topic
 from shared.db import Database
 from shared.errors import DomainError
@@ -59,6 +59,15 @@ class Runtime:
         # FastStream logs every batch at INFO by default; per-batch lines belong in DEBUG.
         self.broker = KafkaBroker(
             self.kafka.bootstrap, client_id=self.kafka.client_id, log_level=logging.DEBUG
+        )
+        # The relay publishes with aiokafka directly (batches); this publisher only documents
+        # the topic and its envelope in the service's AsyncAPI specification.
+        self.broker.publisher(
+            self.topic,
+            title=f"{spec.name} events",
+            description=f"Every event of the {spec.name} service, in the Suxing envelope, "
+            "keyed by the stream's home branch (docs/events/).",
+            schema=Envelope,
         )
         self.relay = OutboxRelay(
             db=self.db,

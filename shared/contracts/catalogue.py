@@ -70,6 +70,32 @@ def render(registry: EventRegistry = REGISTRY) -> dict[str, str]:
     return files
 
 
+ASYNCAPI_DIR = CATALOGUE_DIR.parent / "asyncapi"
+
+
+def render_asyncapi() -> dict[str, str]:
+    """One AsyncAPI 3.0 document per service, from its FastStream broker (what it consumes
+    and the topic its relay publishes)."""
+    import importlib
+    import tempfile
+
+    from faststream.specification import AsyncAPI
+
+    from shared.settings import Settings
+
+    files: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for service in SERVICES:
+            create_app = importlib.import_module(f"services.{service}.app").create_app
+            settings = Settings(service=service, broker_url="kafka:9092", data_dir=Path(scratch))
+            runtime = create_app(settings).state.runtime
+            spec = AsyncAPI(
+                runtime.broker, title=f"Suxing {service}", version="1", schema_version="3.0.0"
+            )
+            files[f"{service}.json"] = _dump(json.loads(spec.to_specification().to_json()))
+    return files
+
+
 def stale(directory: Path = CATALOGUE_DIR) -> list[str]:
     """Files that differ from what the code generates (missing, changed or extra)."""
     expected = render()
@@ -83,7 +109,20 @@ def stale(directory: Path = CATALOGUE_DIR) -> list[str]:
     return problems
 
 
-def write(directory: Path = CATALOGUE_DIR) -> None:
+def stale_asyncapi(directory: Path = ASYNCAPI_DIR) -> list[str]:
+    expected = render_asyncapi()
+    return [
+        name
+        for name, content in expected.items()
+        if not (directory / name).exists() or (directory / name).read_text("utf-8") != content
+    ]
+
+
+def write(directory: Path = CATALOGUE_DIR, asyncapi: Path | None = ASYNCAPI_DIR) -> None:
+    if asyncapi is not None:
+        asyncapi.mkdir(parents=True, exist_ok=True)
+        for name, content in render_asyncapi().items():
+            (asyncapi / name).write_text(content, "utf-8")
     directory.mkdir(parents=True, exist_ok=True)
     expected = render()
     for extra in {p.name for p in directory.glob("*")} - set(expected):
@@ -101,9 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         write()
         return 0
-    problems = stale()
+    problems = [f"docs/events/{n}" for n in stale()]
+    problems += [f"docs/asyncapi/{n}" for n in stale_asyncapi()]
     for name in problems:
-        print(f"stale: docs/events/{name}")
+        print(f"stale: {name}")
     return 1 if problems else 0
 
 

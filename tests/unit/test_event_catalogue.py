@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.contracts.catalogue import render, stale, write
+from shared.contracts.catalogue import render, stale, stale_asyncapi, write
 
 pytestmark = pytest.mark.unit
 
@@ -19,8 +19,12 @@ def test_committed_catalogue_matches_the_event_models() -> None:
     )
 
 
+def test_committed_asyncapi_documents_match_the_services() -> None:
+    assert stale_asyncapi() == [], "run `python -m shared.contracts.catalogue --write`"
+
+
 def test_a_changed_schema_is_detected(tmp_path: Path) -> None:
-    write(tmp_path)
+    write(tmp_path, asyncapi=None)
     assert stale(tmp_path) == []
     target = tmp_path / "PledgeApproved.v1.schema.json"
     target.write_text(target.read_text("utf-8").replace('"type": "string"', '"type": "integer"', 1))
