@@ -26,6 +26,7 @@ from shared.db import Database
 from shared.errors import DomainError
 from shared.eventstore import EventStore
 from shared.eventstore.relay import OutboxRelay, outbox_backlog
+from shared.eventstore.seal import seal_log
 from shared.messaging import admin
 from shared.messaging.consumer import Apply, CheckpointedConsumer
 from shared.messaging.subscriber import CheckpointedSubscriber
@@ -93,6 +94,7 @@ class Runtime:
                 topic_ids=self._topic_ids,
             )
         self._relay_task: asyncio.Task[None] | None = None
+        self._seal_task: asyncio.Task[None] | None = None
         self.started_at = datetime.now(UTC)
 
     async def _topic_ids(self, names: Sequence[str]) -> dict[str, str]:
@@ -119,6 +121,20 @@ class Runtime:
         if self.subscriber is not None:
             await self.subscriber.start_watch()
         await self.broker.start()
+        if self.settings.seal_interval_seconds > 0:
+            self._seal_task = asyncio.create_task(self._seal_periodically(), name="seal")
+
+    async def _seal_periodically(self) -> None:
+        """Seal the log now and then (a LogSealed event the relay publishes like any other)."""
+        while True:
+            await asyncio.sleep(self.settings.seal_interval_seconds)
+            try:
+                async with self.db.transaction() as session:
+                    sealed = await seal_log(session, service=self.spec.name, now=datetime.now(UTC))
+                if sealed is not None:
+                    self.relay.wake()
+            except Exception as exc:  # the next round tries again
+                log.warning("%s: sealing the log failed: %s", self.spec.name, exc)
 
     async def stop(self, step_timeout: float = 15.0) -> None:
         """Stop in order; a step that hangs (a client waiting on a dead broker) is abandoned
@@ -136,6 +152,10 @@ class Runtime:
             except Exception as exc:
                 log.warning("%s: stopping %s failed: %s", self.spec.name, name, exc)
 
+        if self._seal_task is not None:
+            self._seal_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await step("seal task", self._seal_task)
         if self.subscriber is not None:
             await step("topic watch", self.subscriber.stop_watch())
         await step("consumers", self.broker.stop())

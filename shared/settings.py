@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     jwt_issuer: str = "suxing"
     jwt_audience: str = "suxing"
     log_level: str = "INFO"
+    seal_interval_seconds: float = Field(
+        default=3600, ge=0, description="how often the log is sealed (0 = never)"
+    )
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:
