@@ -42,3 +42,22 @@ migration: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Production deployment (docs/deploy.md). Docker and kubectl are not needed by the tests.
+.PHONY: image compose-up compose-down k8s-render test-deploy
+OVERLAY ?= prod
+
+image:
+	docker build -t suxing:local .
+
+compose-up:
+	docker compose up -d --build
+
+compose-down:
+	docker compose down
+
+k8s-render:
+	kubectl kustomize deploy/overlays/$(OVERLAY)
+
+test-deploy: $(STAMP)
+	$(BIN)/pytest tests/static tests/e2e/test_production_profile.py -q

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Literal
 
@@ -39,6 +40,11 @@ class Settings(BaseSettings):
     )
     jwt_issuer: str = "suxing"
     jwt_audience: str = "suxing"
+    broker_idempotence: bool | None = Field(
+        default=None,
+        description="idempotent Kafka producer; default: on in production, off in embedded "
+        "(Tansu refuses aiokafka's InitProducerId)",
+    )
     log_level: str = "INFO"
     seal_interval_seconds: float = Field(
         default=3600, ge=0, description="how often the log is sealed (0 = never)"
@@ -83,8 +89,12 @@ class Settings(BaseSettings):
             raise ValueError("SUXING_BROKER_URL is not set (suxing up sets it in embedded mode)")
         client_id = f"suxing-{self.service}"
         if self.embedded:
-            return KafkaClientProfile.embedded(self.broker_url, client_id)
-        return KafkaClientProfile(bootstrap=self.broker_url, client_id=client_id)
+            profile = KafkaClientProfile.embedded(self.broker_url, client_id)
+        else:
+            profile = KafkaClientProfile(bootstrap=self.broker_url, client_id=client_id)
+        if self.broker_idempotence is not None:
+            profile = dataclasses.replace(profile, enable_idempotence=self.broker_idempotence)
+        return profile
 
     def group_id(self, consumer: str) -> str:
         return f"suxing.{consumer}{self.group_suffix}"
