@@ -1,62 +1,41 @@
-"""The HTTP edge's dependencies: who is calling, the clock, the handlers' dependencies, and
-turning path and body into a command."""
+"""The HTTP edge's dependencies: the shared ones (``shared.http``, under the names the routes
+and the tests import them by) and the pledges service's ``Idempotency-Key`` header."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
-from uuid import UUID
+from typing import Annotated
 
-from fastapi import Depends, Header, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import Header
+from pydantic import BaseModel
 
-from services.pledges.handlers import Dependencies, IdempotencyKey
-from shared.auth import CurrentPrincipal
-from shared.service import Runtime
+from services.pledges.handlers import IdempotencyKey
+from shared.http import (
+    HandlerDeps,
+    Now,
+    ReadSession,
+    RuntimeDep,
+    clock,
+    command,
+    handler_dependencies,
+    new_id,
+    read_session,
+    runtime,
+)
 
-C = TypeVar("C", bound=BaseModel)
-
-
-def clock() -> datetime:
-    """The time of the request; tests override this dependency to fix it."""
-    return datetime.now(UTC)
-
-
-Now = Annotated[datetime, Depends(clock)]
-
-
-def runtime(request: Request) -> Runtime:
-    value: Runtime = request.app.state.runtime
-    return value
-
-
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
-
-
-async def handler_dependencies(
-    rt: RuntimeDep,
-    principal: CurrentPrincipal,
-    now: Now,
-    correlation_id: Annotated[
-        UUID | None,
-        Header(alias="X-Correlation-ID", description="ties the events to a request; a UUID"),
-    ] = None,
-) -> Dependencies:
-    return Dependencies(
-        db=rt.db,
-        store=rt.store,
-        principal=principal,
-        now=now,
-        correlation_id=correlation_id or uuid.uuid4(),
-        wake=rt.relay.wake,
-    )
-
-
-HandlerDeps = Annotated[Dependencies, Depends(handler_dependencies)]
+__all__ = [
+    "HandlerDeps",
+    "IdempotencyHeader",
+    "Now",
+    "ReadSession",
+    "RuntimeDep",
+    "clock",
+    "command",
+    "handler_dependencies",
+    "idempotency",
+    "new_id",
+    "read_session",
+    "runtime",
+]
 
 IdempotencyHeader = Annotated[
     str | None,
@@ -69,25 +48,5 @@ IdempotencyHeader = Annotated[
 ]
 
 
-async def read_session(rt: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with rt.db.reading() as session:
-        yield session
-
-
-ReadSession = Annotated[AsyncSession, Depends(read_session)]
-
-
 def idempotency(key: str | None, request: BaseModel) -> IdempotencyKey | None:
     return None if key is None else IdempotencyKey.of(key, request)
-
-
-def command(model: type[C], **values: Any) -> C:
-    """Build a command from path and body values; a refusal reads like any validation error."""
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors()) from None
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:16]}"

@@ -1,9 +1,8 @@
 """Command handlers of the pledges service: plain async functions, one transaction per
-decision, dependencies by keyword (see ``base.Dependencies``)."""
+decision, dependencies by keyword (see ``shared.handlers.Dependencies``)."""
 
 from services.pledges.handlers.base import (
     CommandResult,
-    Dependencies,
     IdempotencyKey,
     UnitOfWork,
     unit_of_work,
@@ -39,6 +38,7 @@ from services.pledges.handlers.tracking import (
     request_acceptance,
     return_pledge,
 )
+from shared.handlers import Dependencies
 
 __all__ = [
     "CommandResult",

@@ -1,55 +1,35 @@
-"""The unit of work every handler runs one decision in.
-
-A handler loads the aggregates it needs, asks the domain to decide, and appends the events
-with the version it read; the query tables are updated from the appended events in the same
-transaction, and the relay is woken once the transaction has committed.
+"""The pledges service's unit of work (see ``shared.handlers``): its query tables are updated
+from the appended events in the same transaction, a stream loaded twice in one decision is
+read once, and a retried request with the same ``Idempotency-Key`` gets the first answer.
 """
 
 from __future__ import annotations
 
 import hashlib
-import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any, Generic, NotRequired, TypedDict, TypeVar
-from uuid import UUID
+from datetime import date, timedelta, timezone
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pledges import persistence as t
-from services.pledges.domain import fold
 from services.pledges.projections import project
-from shared.auth import Principal, Role
-from shared.contracts import Actor, Event, Org
+from shared import handlers
+from shared.contracts import Event, Org
 from shared.contracts.encoding import canonical_json
-from shared.db import Database
 from shared.errors import Conflict
-from shared.eventstore import EventStore, Metadata, StoredEvent
-
-S = TypeVar("S")
+from shared.eventstore import StoredEvent
+from shared.handlers import Evolve, Loaded, S
 
 # The organization works on Beijing time (no daylight saving): "today" for due dates,
 # signing dates and ledger months is the date there, not in UTC.
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
-class Dependencies(TypedDict):
-    """What every handler is given, by keyword."""
-
-    db: Database
-    store: EventStore
-    principal: Principal
-    now: datetime
-    correlation_id: NotRequired[UUID | None]
-    wake: NotRequired[Callable[[], None] | None]
-
-
-class CommandResult(BaseModel):
+class CommandResult(handlers.CommandResult):
     """What a command answers: the aggregate it changed and the events it recorded."""
 
     model_config = ConfigDict(
@@ -60,20 +40,6 @@ class CommandResult(BaseModel):
             ]
         },
     )
-
-    id: str = Field(description="the aggregate's id (pledge, need, person, ...)")
-    version: int = Field(description="the aggregate's stream version after the command")
-    events: list[str] = Field(description="types of the events recorded, in order; [] if none")
-
-
-@dataclass(frozen=True)
-class Aggregate(Generic[S]):
-    """One stream as loaded: its folded state and the version to append after."""
-
-    stream: str
-    evolve: Callable[[S | None, Event], S]
-    state: S | None
-    version: int
 
 
 @dataclass(frozen=True)
@@ -91,74 +57,29 @@ class IdempotencyKey:
         return cls(key=key, request_hash=digest)
 
 
-@dataclass
-class UnitOfWork:
-    session: AsyncSession
-    store: EventStore
-    principal: Principal
-    now: datetime
-    correlation_id: UUID
-    appended: list[StoredEvent] = field(default_factory=list)
-    _loaded: dict[str, Aggregate[Any]] = field(default_factory=dict)
+@dataclass(kw_only=True)
+class UnitOfWork(handlers.ActingUnitOfWork):
+    # Each stream as this decision last saw it, appends included: a handler that loads a
+    # stream again (a step reacting to another) decides on what it has just recorded.
+    _loaded: dict[str, Loaded[Any]] = field(default_factory=dict)
 
     @property
     def today(self) -> date:
         return self.now.astimezone(BEIJING).date()
 
-    async def load(self, stream: str, evolve: Callable[[S | None, Event], S]) -> Aggregate[S]:
+    async def load(self, stream: str, evolve: Evolve[S]) -> Loaded[S]:
         cached = self._loaded.get(stream)
         if cached is not None:
             return cached
-        stored = await self.store.load(self.session, stream)
-        state = fold(evolve, (item.event for item in stored))
-        version = stored[-1].envelope.sequence if stored else 0
-        aggregate = Aggregate(stream=stream, evolve=evolve, state=state, version=version)
-        self._loaded[stream] = aggregate
-        return aggregate
+        loaded = await super().load(stream, evolve)
+        self._loaded[stream] = loaded
+        return loaded
 
-    async def append(
-        self,
-        aggregate: Aggregate[S],
-        events: Sequence[Event],
-        *,
-        role: Role,
-        org: Org,
-        partition_key: str,
-        year: int | None = None,
-        caused_by: StoredEvent | None = None,
-    ) -> list[StoredEvent]:
-        """Append after the version read; ``partition_key`` is the stream's home branch
-        (the unit id for a unit's stream)."""
-        if not events:
-            return []
-        meta = Metadata(
-            actor=Actor(ref=self.principal.person_id, role=role.value),
-            org=org,
-            occurred_at=self.now,
-            correlation_id=self.correlation_id,
-            year=year,
-            causation_id=caused_by.envelope.event_id if caused_by else None,
-        )
-        stored = await self.store.append(
-            self.session,
-            stream=aggregate.stream,
-            expected_version=aggregate.version,
-            events_=events,
-            meta=meta,
-            partition_key=partition_key,
-        )
+    async def on_append(
+        self, loaded: Loaded[Any], events: Sequence[Event], stored: Sequence[StoredEvent]
+    ) -> None:
         await project(self.session, stored)
-        self.appended.extend(stored)
-        state = aggregate.state
-        for event in events:
-            state = aggregate.evolve(state, event)
-        self._loaded[aggregate.stream] = Aggregate(
-            stream=aggregate.stream,
-            evolve=aggregate.evolve,
-            state=state,
-            version=aggregate.version + len(events),
-        )
-        return stored
+        self._loaded[loaded.stream] = loaded.after(events)
 
     async def org_of_branch(self, branch_id: str) -> Org:
         unit_id = await self.session.scalar(
@@ -211,27 +132,5 @@ class UnitOfWork:
             raise Conflict(f"使用幂等键“{key.key}”的相同请求正在处理，请稍后重试") from None
 
 
-@asynccontextmanager
-async def unit_of_work(
-    *,
-    db: Database,
-    store: EventStore,
-    principal: Principal,
-    now: datetime,
-    correlation_id: UUID | None = None,
-    wake: Callable[[], None] | None = None,
-) -> AsyncIterator[UnitOfWork]:
-    """One transaction: commits when the block ends, rolls back (nothing written) on error."""
-    if now.tzinfo is None:
-        raise ValueError("now must carry a time zone")
-    async with db.transaction() as session:
-        uow = UnitOfWork(
-            session=session,
-            store=store,
-            principal=principal,
-            now=now.astimezone(UTC),
-            correlation_id=correlation_id or uuid.uuid4(),
-        )
-        yield uow
-    if uow.appended and wake is not None:
-        wake()
+unit_of_work = UnitOfWork.begin
+"""One transaction: commits when the block ends, rolls back (nothing written) on error."""

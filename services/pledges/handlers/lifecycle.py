@@ -34,13 +34,7 @@ from services.pledges.domain import (
     pledge_stream,
 )
 from services.pledges.handlers.access import committee_of, member_for_self
-from services.pledges.handlers.base import (
-    CommandResult,
-    Dependencies,
-    IdempotencyKey,
-    UnitOfWork,
-    unit_of_work,
-)
+from services.pledges.handlers.base import CommandResult, IdempotencyKey, UnitOfWork, unit_of_work
 from services.pledges.handlers.pledge_steps import (
     append_to_pledge,
     link_needs,
@@ -49,6 +43,7 @@ from services.pledges.handlers.pledge_steps import (
     unlink_needs,
 )
 from shared.contracts.pledges import PledgeApproved
+from shared.handlers import Dependencies
 
 
 async def _needs(uow: UnitOfWork, need_ids: tuple[str, ...]) -> list[NeedState]:

@@ -22,13 +22,9 @@ from services.pledges.domain import (
     plan_stream,
 )
 from services.pledges.handlers.access import committee_of, employee_in_branch, member_for_self
-from services.pledges.handlers.base import (
-    CommandResult,
-    Dependencies,
-    IdempotencyKey,
-    unit_of_work,
-)
+from services.pledges.handlers.base import CommandResult, IdempotencyKey, unit_of_work
 from shared.errors import NotFound
+from shared.handlers import Dependencies
 
 
 async def adopt_plan(command: AdoptPlan, **deps: Unpack[Dependencies]) -> CommandResult:

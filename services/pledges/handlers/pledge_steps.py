@@ -17,26 +17,19 @@ from services.pledges.domain import (
     need_stream,
     pledge_stream,
 )
-from services.pledges.handlers.base import (
-    Aggregate,
-    CommandResult,
-    Dependencies,
-    UnitOfWork,
-    unit_of_work,
-)
+from services.pledges.handlers.base import CommandResult, UnitOfWork, unit_of_work
 from shared.auth import Principal, Role
 from shared.contracts import Event
 from shared.contracts.pledges import PledgeAccepted
 from shared.errors import NotFound
 from shared.eventstore import StoredEvent
+from shared.handlers import Dependencies, Loaded
 
 Authorize = Callable[[Principal, PledgeState], Role]
 Decide = Callable[[PledgeState, UnitOfWork], list[Event]]
 
 
-async def load_pledge(
-    uow: UnitOfWork, pledge_id: str
-) -> tuple[Aggregate[PledgeState], PledgeState]:
+async def load_pledge(uow: UnitOfWork, pledge_id: str) -> tuple[Loaded[PledgeState], PledgeState]:
     pledge = await uow.load(pledge_stream(pledge_id), evolve_pledge)
     if pledge.state is None:
         raise NotFound(f"承诺“{pledge_id}”不存在")
@@ -44,7 +37,7 @@ async def load_pledge(
 
 
 async def append_to_pledge(
-    uow: UnitOfWork, pledge: Aggregate[PledgeState], events: list[Event], role: Role
+    uow: UnitOfWork, pledge: Loaded[PledgeState], events: list[Event], role: Role
 ) -> list[StoredEvent]:
     state = pledge.state
     assert state is not None, "append_to_pledge needs a loaded pledge"
@@ -98,7 +91,7 @@ async def mark_needs_solved(
 
 async def _append_to_need(
     uow: UnitOfWork,
-    need: Aggregate[NeedState],
+    need: Loaded[NeedState],
     events: list[Event],
     role: Role,
     cause: StoredEvent,

@@ -34,15 +34,10 @@ from services.pledges.domain import (
     unit_stream,
 )
 from services.pledges.handlers.access import roster_manager
-from services.pledges.handlers.base import (
-    Aggregate,
-    CommandResult,
-    Dependencies,
-    UnitOfWork,
-    unit_of_work,
-)
+from services.pledges.handlers.base import CommandResult, UnitOfWork, unit_of_work
 from shared.auth import Role
 from shared.contracts import Event, Org
+from shared.handlers import Dependencies, Loaded
 
 
 async def apply_register_unit(uow: UnitOfWork, command: RegisterUnit, role: Role) -> CommandResult:
@@ -91,7 +86,7 @@ async def apply_appoint_committee_member(
 
 async def _append_person(
     uow: UnitOfWork,
-    person: Aggregate[PersonState],
+    person: Loaded[PersonState],
     events: list[Event],
     role: Role,
     *,

@@ -25,7 +25,7 @@ from services.pledges.commands import (
     RegisterUnit,
 )
 from services.pledges.handlers.access import roster_manager
-from services.pledges.handlers.base import Dependencies, UnitOfWork, unit_of_work
+from services.pledges.handlers.base import UnitOfWork, unit_of_work
 from services.pledges.handlers.roster import (
     apply_appoint_committee_member,
     apply_register_branch,
@@ -35,6 +35,7 @@ from services.pledges.handlers.roster import (
 from shared.auth import Role
 from shared.contracts.pledges import CommitteePosition, Membership
 from shared.errors import ConcurrencyError, DomainError, InvalidInput
+from shared.handlers import Dependencies
 
 REQUIRED = ("unit_id", "unit_name", "branch_id", "branch_name", "person_id", "name", "kind")
 OPTIONAL = ("post", "committee_position")

@@ -19,7 +19,7 @@ from services.pledges.domain import (
     decide_return_pledge,
 )
 from services.pledges.handlers.access import committee_of, member_for_self
-from services.pledges.handlers.base import CommandResult, Dependencies, unit_of_work
+from services.pledges.handlers.base import CommandResult, unit_of_work
 from services.pledges.handlers.pledge_steps import (
     append_to_pledge,
     load_pledge,
@@ -27,6 +27,7 @@ from services.pledges.handlers.pledge_steps import (
     pledge_step,
 )
 from shared.contracts.pledges import PledgeAccepted
+from shared.handlers import Dependencies
 
 
 async def record_ledger_entry(

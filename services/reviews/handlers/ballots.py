@@ -34,12 +34,13 @@ from services.reviews.domain import (
     period_stream,
 )
 from services.reviews.handlers import access
-from services.reviews.handlers.base import Dependencies, transaction
+from services.reviews.handlers.base import transaction
 from services.reviews.projections import queries
 from shared.auth import Role
 from shared.contracts import Actor, Org
 from shared.contracts.reviews import BallotAmended, BallotCast, BallotRole
 from shared.errors import ConcurrencyError, NotFound
+from shared.handlers import Dependencies
 
 _ATTEMPTS = 2
 
@@ -132,7 +133,7 @@ async def _cast_once(command: CastBallot, acting: Role, deps: Dependencies) -> B
         )
         reviewer = roster.reviewer
         assert reviewer is not None, "the decision refuses a reviewer the roster does not know"
-        await uow.append(
+        await uow.record(
             ballot,
             events,
             actor=Actor(ref=pseudonym, role=acting.value),

@@ -23,18 +23,14 @@ from services.reviews.domain import (
     period_stream,
 )
 from services.reviews.handlers import access
-from services.reviews.handlers.base import (
-    CommandResult,
-    Dependencies,
-    transaction,
-    unit_of_work,
-)
+from services.reviews.handlers.base import CommandResult, transaction, unit_of_work
 from services.reviews.projections import queries
 from shared.contracts import Actor, Org
 from shared.contracts.reviews import ReviewScope
 from shared.db import Database
 from shared.errors import ConcurrencyError
 from shared.eventstore import EventStore
+from shared.handlers import Dependencies
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +67,7 @@ async def open_period(command: OpenReviewPeriod, **deps: Unpack[Dependencies]) -
             now=uow.now,
         )
         assert scope is not None, "the decision refuses an unknown scope"
-        await uow.append(
+        await uow.record(
             period,
             events,
             actor=Actor(ref=principal.person_id, role=role.value),
@@ -96,7 +92,7 @@ async def close_period(command: CloseReviewPeriod, **deps: Unpack[Dependencies])
         events = decide_close_period(period.state, command, authority=authority)
         if events:
             state = _existing(period.state)
-            await uow.append(
+            await uow.record(
                 period,
                 events,
                 actor=Actor(ref=principal.person_id, role=role.value),
@@ -130,7 +126,7 @@ async def close_due_periods(
                 events = decide_close_due(period.state, uow.now)
                 if events:
                     state = _existing(period.state)
-                    await uow.append(
+                    await uow.record(
                         period,
                         events,
                         actor=SCHEDULER,

@@ -1,78 +1,28 @@
-"""The HTTP edge's dependencies: the clock, the runtime, the handlers' dependencies."""
+"""The HTTP edge's dependencies (``shared.http``), under the names the routes and the tests
+import them by."""
 
-from __future__ import annotations
+from shared.http import (
+    HandlerDeps,
+    Now,
+    ReadSession,
+    RuntimeDep,
+    clock,
+    command,
+    handler_dependencies,
+    new_id,
+    read_session,
+    runtime,
+)
 
-import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
-from uuid import UUID
-
-from fastapi import Depends, Header, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.scoring.handlers import Dependencies
-from shared.auth import CurrentPrincipal
-from shared.service import Runtime
-
-C = TypeVar("C", bound=BaseModel)
-
-
-def clock() -> datetime:
-    """The time of the request; tests override this dependency to move through a window."""
-    return datetime.now(UTC)
-
-
-Now = Annotated[datetime, Depends(clock)]
-
-
-def runtime(request: Request) -> Runtime:
-    value: Runtime = request.app.state.runtime
-    return value
-
-
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
-
-
-async def handler_dependencies(
-    rt: RuntimeDep,
-    principal: CurrentPrincipal,
-    now: Now,
-    correlation_id: Annotated[
-        UUID | None,
-        Header(alias="X-Correlation-ID", description="ties the events to a request; a UUID"),
-    ] = None,
-) -> Dependencies:
-    return Dependencies(
-        db=rt.db,
-        store=rt.store,
-        principal=principal,
-        now=now,
-        correlation_id=correlation_id or uuid.uuid4(),
-        wake=rt.relay.wake,
-    )
-
-
-HandlerDeps = Annotated[Dependencies, Depends(handler_dependencies)]
-
-
-async def read_session(rt: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with rt.db.reading() as session:
-        yield session
-
-
-ReadSession = Annotated[AsyncSession, Depends(read_session)]
-
-
-def command(model: type[C], **values: Any) -> C:
-    """Build a command from path and body values; a refusal reads like any validation error."""
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors()) from None
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+__all__ = [
+    "HandlerDeps",
+    "Now",
+    "ReadSession",
+    "RuntimeDep",
+    "clock",
+    "command",
+    "handler_dependencies",
+    "new_id",
+    "read_session",
+    "runtime",
+]

@@ -1,7 +1,7 @@
 """Command handlers of the scoring service: plain async functions, one transaction per
-decision, dependencies by keyword (see ``base.Dependencies``)."""
+decision, dependencies by keyword (see ``shared.handlers.Dependencies``)."""
 
-from services.scoring.handlers.base import CommandResult, Dependencies, unit_of_work
+from services.scoring.handlers.base import unit_of_work
 from services.scoring.handlers.policy import adopt_policy, read_policy
 from services.scoring.handlers.results import (
     FinalizeReport,
@@ -13,6 +13,7 @@ from services.scoring.handlers.results import (
     raise_objection,
     read_publication,
 )
+from shared.handlers import CommandResult, Dependencies
 
 __all__ = [
     "CommandResult",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Unpack
 
 from sqlalchemy import select
@@ -18,19 +19,13 @@ from services.scoring.domain import (
     policy_stream,
 )
 from services.scoring.handlers.access import policy_maker
-from services.scoring.handlers.base import (
-    COMPANY_KEY,
-    CommandResult,
-    Dependencies,
-    Loaded,
-    load_stream,
-    unit_of_work,
-)
+from services.scoring.handlers.base import COMPANY_KEY, unit_of_work
 from shared.contracts import Org
 from shared.contracts.scoring import YearResultsFinalized
 from shared.db import Database
 from shared.eventstore import EventStore
 from shared.eventstore.tables import events
+from shared.handlers import CommandResult, Dependencies, Loaded, load_stream
 
 
 async def load_policy_year(
@@ -51,7 +46,7 @@ async def load_policy_year(
         event = store.registry.decode(type_name, version, json.loads(data))
         if isinstance(event, YearResultsFinalized) and event.year == year:
             state = evolve_policy_year(state, event)
-    return Loaded(loaded.stream, state, loaded.version)
+    return replace(loaded, state=state)
 
 
 async def policy_of_year(session: AsyncSession, store: EventStore, year: int) -> AdoptedPolicy:

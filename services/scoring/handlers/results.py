@@ -28,14 +28,7 @@ from services.scoring.handlers.access import (
     finalizer_of,
     objector,
 )
-from services.scoring.handlers.base import (
-    CommandResult,
-    Dependencies,
-    Loaded,
-    UnitOfWork,
-    load_stream,
-    unit_of_work,
-)
+from services.scoring.handlers.base import UnitOfWork, unit_of_work
 from services.scoring.handlers.policy import policy_of_year
 from services.scoring.projections.queries import card_results_of_branch
 from shared.auth import Role
@@ -43,6 +36,7 @@ from shared.db import Database
 from shared.errors import Conflict, DomainError
 from shared.eventstore import EventStore
 from shared.eventstore.tables import streams
+from shared.handlers import CommandResult, Dependencies, Loaded, load_stream
 
 STREAM_PREFIX = "branch-results-"
 
