@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,10 +39,23 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Periodic:
+    """A task a service runs every ``every_seconds`` (first run after one interval).
+
+    A failure is logged and the next round tries again: a database outage must not end it.
+    """
+
+    name: str
+    every_seconds: float
+    run: Callable[[Runtime], Awaitable[object]]
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     routers: Sequence[APIRouter] = ()
     consumes: Sequence[str] = ()
+    periodic: Sequence[Periodic] = ()
     projection: Apply | None = None
     registry: EventRegistry = field(default_factory=lambda: REGISTRY)
 
@@ -94,7 +107,7 @@ class Runtime:
                 topic_ids=self._topic_ids,
             )
         self._relay_task: asyncio.Task[None] | None = None
-        self._seal_task: asyncio.Task[None] | None = None
+        self._periodic: list[asyncio.Task[None]] = []
         self.started_at = datetime.now(UTC)
 
     async def _topic_ids(self, names: Sequence[str]) -> dict[str, str]:
@@ -121,20 +134,21 @@ class Runtime:
         if self.subscriber is not None:
             await self.subscriber.start_watch()
         await self.broker.start()
+        tasks = list(self.spec.periodic)
         if self.settings.seal_interval_seconds > 0:
-            self._seal_task = asyncio.create_task(self._seal_periodically(), name="seal")
+            tasks.append(Periodic("seal", self.settings.seal_interval_seconds, _seal))
+        self._periodic = [
+            asyncio.create_task(self._every(task), name=f"{self.spec.name}-{task.name}")
+            for task in tasks
+        ]
 
-    async def _seal_periodically(self) -> None:
-        """Seal the log now and then (a LogSealed event the relay publishes like any other)."""
+    async def _every(self, task: Periodic) -> None:
         while True:
-            await asyncio.sleep(self.settings.seal_interval_seconds)
+            await asyncio.sleep(task.every_seconds)
             try:
-                async with self.db.transaction() as session:
-                    sealed = await seal_log(session, service=self.spec.name, now=datetime.now(UTC))
-                if sealed is not None:
-                    self.relay.wake()
-            except Exception as exc:  # the next round tries again
-                log.warning("%s: sealing the log failed: %s", self.spec.name, exc)
+                await task.run(self)
+            except Exception as exc:
+                log.warning("%s: periodic %s failed: %s", self.spec.name, task.name, exc)
 
     async def stop(self, step_timeout: float = 15.0) -> None:
         """Stop in order; a step that hangs (a client waiting on a dead broker) is abandoned
@@ -152,10 +166,10 @@ class Runtime:
             except Exception as exc:
                 log.warning("%s: stopping %s failed: %s", self.spec.name, name, exc)
 
-        if self._seal_task is not None:
-            self._seal_task.cancel()
+        for task in self._periodic:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await step("seal task", self._seal_task)
+                await step(task.get_name(), task)
         if self.subscriber is not None:
             await step("topic watch", self.subscriber.stop_watch())
         await step("consumers", self.broker.stop())
@@ -222,6 +236,14 @@ def token_verifier(settings: Settings) -> TokenVerifier:
     return TokenVerifier(
         key, algorithm=algorithm, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
+
+
+async def _seal(runtime: Runtime) -> None:
+    """Seal the log (a LogSealed event the relay publishes like any other)."""
+    async with runtime.db.transaction() as session:
+        sealed = await seal_log(session, service=runtime.spec.name, now=datetime.now(UTC))
+    if sealed is not None:
+        runtime.relay.wake()
 
 
 def _error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

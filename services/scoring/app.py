@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import FastAPI
 
 from services.scoring.api import routers
+from services.scoring.handlers import finalize_due
 from services.scoring.projections import apply
+from shared.auth import Principal, Role
 from shared.contracts.topics import service_topic
-from shared.service import ServiceSpec, create_service_app
+from shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from shared.settings import Settings
 
 CONSUMES = tuple(service_topic(name) for name in ("pledges", "reviews", "scoring"))
 """The scoring topic too: the policy in force is an event there, and a rebuild from offset 0
 must see it to give the same cards."""
+
+
+FINALIZE_CHECK_SECONDS = 300.0
+SYSTEM = Principal(person_id="system", name="系统", roles=frozenset({Role.OPERATOR}))
+"""Who finalizes results whose notice window closed: the service itself, as operator."""
+
+
+async def finalize_closed_windows(runtime: Runtime) -> None:
+    await finalize_due(
+        db=runtime.db,
+        store=runtime.store,
+        principal=SYSTEM,
+        now=datetime.now(UTC),
+        wake=runtime.relay.wake,
+    )
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -21,5 +40,8 @@ def create_app(settings: Settings) -> FastAPI:
         routers=routers,
         consumes=CONSUMES,
         projection=apply,
+        periodic=[
+            Periodic("finalize due results", FINALIZE_CHECK_SECONDS, finalize_closed_windows)
+        ],
     )
     return create_service_app(spec, settings)

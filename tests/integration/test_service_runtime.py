@@ -11,6 +11,7 @@ from services.pledges.app import create_app
 from shared.db import Database
 from shared.eventstore.seal import verify_seals
 from shared.messaging.embedded_broker import EmbeddedBroker
+from shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from shared.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -44,3 +45,35 @@ async def test_a_running_service_seals_its_log_periodically(
         await db.dispose()
     # An empty log is sealed once; later rounds see nothing new and add no seal.
     assert (checked, problems) == (1, [])
+
+
+async def test_a_periodic_task_outlives_its_failures(
+    broker: EmbeddedBroker, unique: str, tmp_path
+) -> None:
+    rounds: list[str] = []
+
+    async def flaky(runtime: Runtime) -> None:
+        rounds.append(runtime.spec.name)
+        if len(rounds) == 1:
+            raise ConnectionError("database unreachable")
+
+    settings = Settings(
+        service="pledges",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'p.db'}",
+        broker_url=broker.bootstrap,
+        group_suffix=unique,
+        data_dir=tmp_path,
+        seal_interval_seconds=0,
+    )
+    app = create_service_app(
+        ServiceSpec(name="pledges", periodic=[Periodic("flaky", 0.05, flaky)]), settings
+    )
+    async with app.router.lifespan_context(app):
+        for _ in range(100):
+            if len(rounds) >= 3:
+                break
+            await asyncio.sleep(0.05)
+    assert len(rounds) >= 3
+    stopped = len(rounds)
+    await asyncio.sleep(0.2)
+    assert len(rounds) == stopped  # stopped with the app
