@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import uuid4
 
@@ -22,6 +21,7 @@ from jwt.types import Options
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import Forbidden, Unauthenticated
+from shared.labels import LabelledEnum
 
 DEFAULT_ISSUER = "suxing"
 DEFAULT_AUDIENCE = "suxing"
@@ -31,25 +31,12 @@ LEEWAY = timedelta(seconds=30)
 MIN_SECRET_BYTES = 32
 
 
-class Role(StrEnum):
-    MEMBER = "member"
-    EMPLOYEE = "employee"
-    BRANCH_COMMITTEE = "branch_committee"
-    ORG_ADMIN = "org_admin"
-    OPERATOR = "operator"
-
-    @property
-    def label(self) -> str:
-        return _ROLE_LABELS[self]
-
-
-_ROLE_LABELS: dict[Role, str] = {
-    Role.MEMBER: "党员",
-    Role.EMPLOYEE: "员工",
-    Role.BRANCH_COMMITTEE: "支委会成员",
-    Role.ORG_ADMIN: "组织部管理员",
-    Role.OPERATOR: "运维人员",
-}
+class Role(LabelledEnum):
+    MEMBER = "member", "党员"
+    EMPLOYEE = "employee", "员工"
+    BRANCH_COMMITTEE = "branch_committee", "支委会成员"
+    ORG_ADMIN = "org_admin", "组织部管理员"
+    OPERATOR = "operator", "运维人员"
 
 
 class Principal(BaseModel):

@@ -9,117 +9,58 @@ the pledges service. Their ``label`` is the Chinese text users see.
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 from shared.contracts.events import Event
 from shared.contracts.registry import event_type
+from shared.labels import LabelledEnum
 
 
-class ResponsibilityArea(StrEnum):
+class ResponsibilityArea(LabelledEnum):
     """The seven responsibility areas, "七帮七带七做"."""
 
-    POLITICAL = "political"
-    PRODUCTION = "production"
-    MANAGEMENT = "management"
-    SAFETY = "safety"
-    HARDSHIP = "hardship"
-    SERVICE = "service"
-    STABILITY = "stability"
-
-    @property
-    def label(self) -> str:
-        return _AREA_LABELS[self]
+    POLITICAL = "political", "思想政治"
+    PRODUCTION = "production", "生产建设"
+    MANAGEMENT = "management", "经营管理"
+    SAFETY = "safety", "安全环保"
+    HARDSHIP = "hardship", "扶贫帮困"
+    SERVICE = "service", "服务员工群众"
+    STABILITY = "stability", "稳定工作"
 
 
-_AREA_LABELS = {
-    ResponsibilityArea.POLITICAL: "思想政治",
-    ResponsibilityArea.PRODUCTION: "生产建设",
-    ResponsibilityArea.MANAGEMENT: "经营管理",
-    ResponsibilityArea.SAFETY: "安全环保",
-    ResponsibilityArea.HARDSHIP: "扶贫帮困",
-    ResponsibilityArea.SERVICE: "服务员工群众",
-    ResponsibilityArea.STABILITY: "稳定工作",
-}
-
-
-class Membership(StrEnum):
+class Membership(LabelledEnum):
     """A person's standing in the party. Everyone on the roster is an employee."""
 
-    FULL_MEMBER = "full_member"
-    PROBATIONARY_MEMBER = "probationary_member"
-    NON_MEMBER = "non_member"
-
-    @property
-    def label(self) -> str:
-        return _MEMBERSHIP_LABELS[self]
+    FULL_MEMBER = "full_member", "正式党员"
+    PROBATIONARY_MEMBER = "probationary_member", "预备党员"
+    NON_MEMBER = "non_member", "群众"
 
     @property
     def is_party_member(self) -> bool:
         return self is not Membership.NON_MEMBER
 
 
-_MEMBERSHIP_LABELS = {
-    Membership.FULL_MEMBER: "正式党员",
-    Membership.PROBATIONARY_MEMBER: "预备党员",
-    Membership.NON_MEMBER: "群众",
-}
+class CommitteePosition(LabelledEnum):
+    SECRETARY = "secretary", "支部书记"
+    DEPUTY_SECRETARY = "deputy_secretary", "支部副书记"
+    MEMBER = "member", "支部委员"
 
 
-class CommitteePosition(StrEnum):
-    SECRETARY = "secretary"
-    DEPUTY_SECRETARY = "deputy_secretary"
-    MEMBER = "member"
-
-    @property
-    def label(self) -> str:
-        return _POSITION_LABELS[self]
-
-
-_POSITION_LABELS = {
-    CommitteePosition.SECRETARY: "支部书记",
-    CommitteePosition.DEPUTY_SECRETARY: "支部副书记",
-    CommitteePosition.MEMBER: "支部委员",
-}
-
-
-class PublicationChannel(StrEnum):
+class PublicationChannel(LabelledEnum):
     """The three ways the source names for making a pledge public (第五步)."""
 
-    STAFF_MEETING = "staff_meeting"
-    NOTICE_BOARD = "notice_board"
-    PRINTED_NOTICE = "printed_notice"
-
-    @property
-    def label(self) -> str:
-        return _CHANNEL_LABELS[self]
+    STAFF_MEETING = "staff_meeting", "员工大会"
+    NOTICE_BOARD = "notice_board", "队务公开栏"
+    PRINTED_NOTICE = "printed_notice", "印发公示表"
 
 
-_CHANNEL_LABELS = {
-    PublicationChannel.STAFF_MEETING: "员工大会",
-    PublicationChannel.NOTICE_BOARD: "队务公开栏",
-    PublicationChannel.PRINTED_NOTICE: "印发公示表",
-}
-
-
-class LedgerAssessment(StrEnum):
+class LedgerAssessment(LabelledEnum):
     """The monthly assessment of one pledge in the branch's ledger (台账)."""
 
-    ON_TRACK = "on_track"
-    BEHIND = "behind"
-    DONE = "done"
-
-    @property
-    def label(self) -> str:
-        return _ASSESSMENT_LABELS[self]
-
-
-_ASSESSMENT_LABELS = {
-    LedgerAssessment.ON_TRACK: "按计划推进",
-    LedgerAssessment.BEHIND: "进度滞后",
-    LedgerAssessment.DONE: "已完成",
-}
+    ON_TRACK = "on_track", "按计划推进"
+    BEHIND = "behind", "进度滞后"
+    DONE = "done", "已完成"
 
 
 class QuarterlyWork(BaseModel):

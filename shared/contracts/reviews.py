@@ -13,7 +13,6 @@ another stream and may reach it later.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -30,6 +29,7 @@ from shared.contracts.scoring import (
     UtcDatetime,
     Year,
 )
+from shared.labels import LabelledEnum
 
 Pseudonym = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 """A reviewer's keyed pseudonym: 64 lowercase hex digits (HMAC-SHA256)."""
@@ -58,50 +58,28 @@ PERIODS_OF_KIND: dict[ReviewKind, tuple[Period, ...]] = {
 """Peer reviews are held per quarter, mass and branch reviews per half-year."""
 
 
-class ScopeLevel(StrEnum):
+class ScopeLevel(LabelledEnum):
     """Whose members a review period covers."""
 
-    COMPANY = "company"
-    UNIT = "unit"
-    BRANCH = "branch"
-
-    @property
-    def label(self) -> str:
-        return _SCOPE_LABELS[self]
+    COMPANY = "company", "全公司"
+    UNIT = "unit", "二级党委"
+    BRANCH = "branch", "党支部"
 
 
-_SCOPE_LABELS = {
-    ScopeLevel.COMPANY: "全公司",
-    ScopeLevel.UNIT: "二级党委",
-    ScopeLevel.BRANCH: "党支部",
-}
-
-
-class BallotRole(StrEnum):
+class BallotRole(LabelledEnum):
     """In which capacity a ballot is cast. The mass review has two: every employee of the
     branch rates all its members, and an employee paired with a member by an agreement also
     rates that member as the paired employee."""
 
-    PEER = "peer"
-    ALL_STAFF = "all_staff"
-    PAIRED = "paired"
-    BRANCH = "branch"
-
-    @property
-    def label(self) -> str:
-        return _ROLE_LABELS[self]
+    PEER = "peer", "党员互评"
+    ALL_STAFF = "all_staff", "群众评议（全体员工）"
+    PAIRED = "paired", "群众评议（结对员工）"
+    BRANCH = "branch", "党支部评议"
 
     @property
     def kind(self) -> ReviewKind:
         return _ROLE_KINDS[self]
 
-
-_ROLE_LABELS = {
-    BallotRole.PEER: "党员互评",
-    BallotRole.ALL_STAFF: "群众评议（全体员工）",
-    BallotRole.PAIRED: "群众评议（结对员工）",
-    BallotRole.BRANCH: "党支部评议",
-}
 
 _ROLE_KINDS = {
     BallotRole.PEER: ReviewKind.PEER,
@@ -111,19 +89,9 @@ _ROLE_KINDS = {
 }
 
 
-class ClosingReason(StrEnum):
-    CLOSED_BY_ORGANIZER = "closed_by_organizer"
-    DEADLINE_PASSED = "deadline_passed"
-
-    @property
-    def label(self) -> str:
-        return _CLOSING_LABELS[self]
-
-
-_CLOSING_LABELS = {
-    ClosingReason.CLOSED_BY_ORGANIZER: "组织者结束评议",
-    ClosingReason.DEADLINE_PASSED: "已过截止时间",
-}
+class ClosingReason(LabelledEnum):
+    CLOSED_BY_ORGANIZER = "closed_by_organizer", "组织者结束评议"
+    DEADLINE_PASSED = "deadline_passed", "已过截止时间"
 
 
 class ValueObject(BaseModel):

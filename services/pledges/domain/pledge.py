@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-from enum import StrEnum
 
 from services.pledges.domain.base import unexpected
 from shared.contracts.events import Event
@@ -30,39 +29,24 @@ from shared.contracts.pledges import (
     ResponsibilityArea,
 )
 from shared.errors import Conflict, NotFound
+from shared.labels import LabelledEnum
 
 
 def pledge_stream(pledge_id: str) -> str:
     return f"pledge-{pledge_id}"
 
 
-class PledgeStatus(StrEnum):
-    DECLARED = "declared"
-    REVISION_REQUESTED = "revision_requested"
-    APPROVED = "approved"
-    AGREEMENT_SIGNED = "agreement_signed"
-    PUBLISHED = "published"
-    ACCEPTANCE_REQUESTED = "acceptance_requested"
-    RETURNED = "returned"
-    ACCEPTED = "accepted"
-    WITHDRAWN = "withdrawn"
+class PledgeStatus(LabelledEnum):
+    DECLARED = "declared", "已申报"
+    REVISION_REQUESTED = "revision_requested", "退回修改"
+    APPROVED = "approved", "已定诺"
+    AGREEMENT_SIGNED = "agreement_signed", "已签协议"
+    PUBLISHED = "published", "已公开"
+    ACCEPTANCE_REQUESTED = "acceptance_requested", "申请验收"
+    RETURNED = "returned", "验收退回"
+    ACCEPTED = "accepted", "已验收"
+    WITHDRAWN = "withdrawn", "已撤回"
 
-    @property
-    def label(self) -> str:
-        return _STATUS_LABELS[self]
-
-
-_STATUS_LABELS = {
-    PledgeStatus.DECLARED: "已申报",
-    PledgeStatus.REVISION_REQUESTED: "退回修改",
-    PledgeStatus.APPROVED: "已定诺",
-    PledgeStatus.AGREEMENT_SIGNED: "已签协议",
-    PledgeStatus.PUBLISHED: "已公开",
-    PledgeStatus.ACCEPTANCE_REQUESTED: "申请验收",
-    PledgeStatus.RETURNED: "验收退回",
-    PledgeStatus.ACCEPTED: "已验收",
-    PledgeStatus.WITHDRAWN: "已撤回",
-}
 
 NOT_YET_APPROVED = frozenset({PledgeStatus.DECLARED, PledgeStatus.REVISION_REQUESTED})
 # Public and being carried out: the ledger is kept for these.

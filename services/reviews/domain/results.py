@@ -12,28 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from fractions import Fraction
 
 from services.reviews.domain.ballot import BallotState
 from shared.contracts.reviews import BallotRole
+from shared.labels import LabelledEnum
 
 DEFAULT_MIN_BALLOTS = 3
 
 
-class ResultStatus(StrEnum):
-    AVAILABLE = "available"
-    INSUFFICIENT_BALLOTS = "insufficient_ballots"
-
-    @property
-    def label(self) -> str:
-        return _STATUS_LABELS[self]
-
-
-_STATUS_LABELS = {
-    ResultStatus.AVAILABLE: "已出结果",
-    ResultStatus.INSUFFICIENT_BALLOTS: "票数不足",
-}
+class ResultStatus(LabelledEnum):
+    AVAILABLE = "available", "已出结果"
+    INSUFFICIENT_BALLOTS = "insufficient_ballots", "票数不足"
 
 
 @dataclass(frozen=True, slots=True)
