@@ -22,7 +22,7 @@ from shared.contracts import Envelope
 from shared.contracts.topics import dlq_topic
 from shared.db import Database
 from shared.eventstore import EventStore, kernel_metadata
-from shared.eventstore.relay import OutboxRelay, requeue_all
+from shared.eventstore.relay import requeue_all
 from shared.eventstore.tables import consumer_offsets, dead_letters
 from shared.messaging import admin
 from shared.messaging.clients import KafkaClientProfile
@@ -30,7 +30,7 @@ from shared.messaging.consumer import CheckpointedConsumer, Record, SimpleRecord
 from shared.messaging.embedded_broker import EmbeddedBroker
 from shared.messaging.subscriber import CheckpointedSubscriber
 from tests.support.events import TEST_REGISTRY, CounterIncremented, meta
-from tests.support.kafka import create_topics, read_topic
+from tests.support.kafka import create_topics, publish_outbox, read_topic
 from tests.support.projection import apply, read_totals, test_metadata
 
 pytestmark = pytest.mark.integration
@@ -78,27 +78,7 @@ async def write_and_publish(
                     meta=meta(branch=f"b-{stream}"),
                     partition_key=f"b-{stream}",
                 )
-    await publish_outbox(db, broker, topic)
-
-
-async def publish_outbox(db: Database, broker: EmbeddedBroker, topic: str) -> int:
-    async def lookup(name: str) -> str | None:
-        return (await asyncio.to_thread(admin.topic_ids, broker.bootstrap, [name])).get(name)
-
-    relay = OutboxRelay(
-        db=db,
-        topic=topic,
-        topic_id_lookup=lookup,
-        producer_kwargs=KafkaClientProfile.embedded(broker.bootstrap).producer_kwargs(),
-    )
-    await relay.start()
-    total = 0
-    try:
-        while (n := await relay.run_once()) > 0:
-            total += n
-    finally:
-        await relay.stop()
-    return total
+    await publish_outbox(db, broker.bootstrap, topic)
 
 
 def expected(plan: dict[str, list[int]]) -> dict[str, tuple[int, int]]:
@@ -168,7 +148,7 @@ async def test_redelivered_and_republished_events_change_nothing(
         # same bytes by another producer: every event now sits on the topic three times.
         async with source_db.transaction() as s:
             assert await requeue_all(s) == records
-        assert await publish_outbox(source_db, broker, topic) == records
+        assert await publish_outbox(source_db, broker.bootstrap, topic) == records
         seen = await read_topic(broker.bootstrap, topic, expect=2 * records)
         producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
         await producer.start()

@@ -16,31 +16,13 @@ from shared.contracts.scoring import Band, FinalMemberResult, YearResultsFinaliz
 from shared.contracts.topics import TopicSpec
 from shared.db import Database
 from shared.eventstore import EventStore, Metadata, kernel_metadata
-from shared.eventstore.relay import OutboxRelay, requeue_all
+from shared.eventstore.relay import requeue_all
 from shared.messaging import admin
-from shared.messaging.clients import KafkaClientProfile
 from shared.messaging.embedded_broker import EmbeddedBroker
 from tests.support.events import TEST_REGISTRY, CounterReset, meta
+from tests.support.kafka import publish_outbox
 
 pytestmark = pytest.mark.integration
-
-
-async def publish_all(db: Database, broker: EmbeddedBroker, topic: str) -> None:
-    async def lookup(name: str) -> str | None:
-        return (await asyncio.to_thread(admin.topic_ids, broker.bootstrap, [name])).get(name)
-
-    relay = OutboxRelay(
-        db=db,
-        topic=topic,
-        topic_id_lookup=lookup,
-        producer_kwargs=KafkaClientProfile.embedded(broker.bootstrap).producer_kwargs(),
-    )
-    await relay.start()
-    try:
-        while await relay.run_once():
-            pass
-    finally:
-        await relay.stop()
 
 
 async def test_hr_example_stores_final_results_once(
@@ -95,10 +77,10 @@ async def test_hr_example_stores_final_results_once(
             meta=meta(branch="b-hr"),
             partition_key="b-hr",
         )
-    await publish_all(db, broker, topic)
+    await publish_outbox(db, broker.bootstrap, topic)
     async with db.transaction() as s:
         await requeue_all(s)  # disaster-recovery republish: everything arrives twice
-    await publish_all(db, broker, topic)
+    await publish_outbox(db, broker.bootstrap, topic)
 
     store = ResultsStore(tmp_path / "hr.db")
     kafka = create_broker(broker.bootstrap, store, topic=topic, group_id=f"hr-{unique}")

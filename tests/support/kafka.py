@@ -10,7 +10,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.contracts import Envelope
 from shared.contracts.topics import TopicSpec
+from shared.db import Database
+from shared.eventstore.relay import OutboxRelay
 from shared.messaging import admin
+from shared.messaging.clients import KafkaClientProfile
 
 
 @dataclass(frozen=True)
@@ -73,3 +76,25 @@ def first_occurrences(seen: Sequence[Seen]) -> dict[str, list[int]]:
         done.add(eid)
         out.setdefault(s.envelope.stream, []).append(s.envelope.sequence)
     return out
+
+
+async def publish_outbox(db: Database, bootstrap: str, topic: str) -> int:
+    """Run an outbox relay over ``db`` until its outbox is empty; the number published."""
+
+    async def lookup(name: str) -> str | None:
+        return (await asyncio.to_thread(admin.topic_ids, bootstrap, [name])).get(name)
+
+    relay = OutboxRelay(
+        db=db,
+        topic=topic,
+        topic_id_lookup=lookup,
+        producer_kwargs=KafkaClientProfile.embedded(bootstrap).producer_kwargs(),
+    )
+    await relay.start()
+    total = 0
+    try:
+        while (n := await relay.run_once()) > 0:
+            total += n
+    finally:
+        await relay.stop()
+    return total

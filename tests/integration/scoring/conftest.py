@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator
@@ -23,12 +22,10 @@ from shared.contracts import Actor, Org
 from shared.contracts.topics import service_topic
 from shared.db import Database
 from shared.eventstore import EventStore, Metadata, StoredEvent, kernel_metadata
-from shared.eventstore.relay import OutboxRelay
-from shared.messaging import admin
-from shared.messaging.clients import KafkaClientProfile
 from shared.messaging.embedded_broker import EmbeddedBroker
 from shared.settings import DEFAULT_SECRET, Settings
 from tests.integration.scoring.scenario import Planned
+from tests.support.kafka import publish_outbox
 
 # Every test gets a year of its own: the real topics are shared by the whole session, and a
 # policy adopted for a year by one test must not reach another test's cards.
@@ -103,33 +100,13 @@ class ScoringService:
                         ),
                         partition_key=item.key,
                     )
-            await publish_outbox(self.source, self.broker, service_topic(topic))
+            await publish_outbox(self.source, self.broker.bootstrap, service_topic(topic))
 
     async def events(self, stream: str) -> list[StoredEvent]:
         runtime = self.app.state.runtime
         async with runtime.db.reading() as session:
             found: list[StoredEvent] = await runtime.store.load(session, stream)
             return found
-
-
-async def publish_outbox(db: Database, broker: EmbeddedBroker, topic: str) -> int:
-    async def lookup(name: str) -> str | None:
-        return (await asyncio.to_thread(admin.topic_ids, broker.bootstrap, [name])).get(name)
-
-    relay = OutboxRelay(
-        db=db,
-        topic=topic,
-        topic_id_lookup=lookup,
-        producer_kwargs=KafkaClientProfile.embedded(broker.bootstrap).producer_kwargs(),
-    )
-    await relay.start()
-    total = 0
-    try:
-        while (n := await relay.run_once()) > 0:
-            total += n
-    finally:
-        await relay.stop()
-    return total
 
 
 @pytest.fixture

@@ -17,10 +17,11 @@ from shared.messaging import admin
 from shared.messaging.embedded_broker import EmbeddedBroker, find_broker_binary
 from shared.settings import Settings
 from tests.conftest import PgDatabases
-from tests.integration.scoring.conftest import ScoringService, publish_outbox
+from tests.integration.scoring.conftest import ScoringService
 from tests.integration.scoring.scenario import Scenario
 from tests.integration.scoring.tables import snapshot
 from tests.integration.scoring.test_service import people, seeded, until
+from tests.support.kafka import publish_outbox
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +60,7 @@ async def test_projections_survive_a_broker_that_lost_everything(
     async with scoring.source.transaction() as session:
         await requeue_all(session)
     for topic in ("suxing.pledges", "suxing.reviews"):
-        await publish_outbox(scoring.source, scoring.broker, topic)
+        await publish_outbox(scoring.source, scoring.broker.bootstrap, topic)
 
     # The live consumer notices the new topics, re-reads them from 0, and its stream dedupe
     # turns every republished event into a no-op: nothing changes, nothing is counted twice.
