@@ -54,14 +54,22 @@ class Database:
     On PostgreSQL both are the same engine.
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, schema: str | None = None) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
+        self.schema = schema
         if self.sqlite:
+            if schema is not None:
+                raise ValueError("SQLite has no schemas: give each slot its own file")
             self.engine = _sqlite_engine(url, immediate=True)
             self.read_engine = _sqlite_engine(url, immediate=False)
         else:
-            self.engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
+            engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
+            if schema is not None:
+                # Tables without a schema land in ``schema``: one code path for every slot
+                # of a read model (shared/readmodel).
+                engine = engine.execution_options(schema_translate_map={None: schema})
+            self.engine = engine
             self.read_engine = self.engine
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)

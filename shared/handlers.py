@@ -42,6 +42,8 @@ class Dependencies(TypedDict):
     db: Database
     store: EventStore
     principal: Principal
+    read_db: NotRequired[Database]
+    """Where the service's read model is (its active slot); the service's database if absent."""
     now: datetime
     correlation_id: NotRequired[UUID | None]
     wake: NotRequired[Callable[[], None] | None]
@@ -147,6 +149,8 @@ class ActingUnitOfWork(UnitOfWork):
     """A unit of work on behalf of the authenticated person, the actor of all its events."""
 
     principal: Principal
+    read_db: Database | None = None
+    """The service's read model (its active slot), for decisions that consult it."""
 
     async def append(
         self,
@@ -180,6 +184,7 @@ class ActingUnitOfWork(UnitOfWork):
         now: datetime,
         correlation_id: UUID | None = None,
         wake: Callable[[], None] | None = None,
+        read_db: Database | None = None,
     ) -> AbstractAsyncContextManager[Self]:
         """The unit of work for a handler's :class:`Dependencies` (see :func:`unit_of_work`)."""
         return unit_of_work(
@@ -189,6 +194,7 @@ class ActingUnitOfWork(UnitOfWork):
                 principal=principal,
                 now=at,
                 correlation_id=correlation,
+                read_db=read_db or db,
             ),
             db=db,
             now=now,

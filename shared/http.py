@@ -52,6 +52,7 @@ async def handler_dependencies(
 ) -> Dependencies:
     return Dependencies(
         db=rt.db,
+        read_db=rt.read_db(),
         store=rt.store,
         principal=principal,
         now=now,
@@ -64,7 +65,7 @@ HandlerDeps = Annotated[Dependencies, Depends(handler_dependencies)]
 
 
 async def read_session(rt: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with rt.db.reading() as session:
+    async with rt.read_db().reading() as session:
         yield session
 
 

@@ -43,6 +43,7 @@ class RuntimeCollector(Collector):
         async with runtime.db.reading() as session:
             position = await session.scalar(select(func.coalesce(func.max(events.c.position), 0)))
             backlog, oldest = await outbox_backlog(session)
+        async with runtime.read_db().reading() as session:
             dead = await session.scalar(select(func.count()).select_from(dead_letters))
         lag: dict[tuple[str, int], int] = {}
         subscriber = runtime.subscriber

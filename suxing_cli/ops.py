@@ -40,6 +40,7 @@ from shared.eventstore.seal import seal_log, verify_seals
 from shared.eventstore.tables import consumer_offsets, events
 from shared.messaging import admin
 from shared.messaging.offsets import true_end_offsets
+from shared.readmodel.slots import ReadModel
 from shared.settings import Settings
 
 console = Console()
@@ -145,16 +146,30 @@ class ConsumerLag:
 
 async def _positions(service: str, url: str | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     db = service_database(service, url)
+    model = _read_model(service, db)
     try:
         async with db.reading() as session:
+            backlog, oldest = await outbox_backlog(session)
+        # A consumer's offsets live with its projection: in the active slot of a read model.
+        read_db = db if model is None else model.database(await model.ensure_active())
+        async with read_db.reading() as session:
             rows = [
                 dict(r) for r in (await session.execute(select(consumer_offsets))).mappings().all()
             ]
-            backlog, oldest = await outbox_backlog(session)
     finally:
+        if model is not None:
+            await model.dispose()
         await db.dispose()
     age = (datetime.now(UTC) - oldest).total_seconds() if oldest else None
     return rows, {"service": service, "outbox_backlog": backlog, "oldest_age_s": age}
+
+
+def _read_model(service: str, db: Database) -> ReadModel | None:
+    if service != "scoring":
+        return None
+    from services.scoring.app import READ_MODEL
+
+    return ReadModel(READ_MODEL, db)
 
 
 def _sample(bootstrap: str, urls: dict[str, str]) -> tuple[list[ConsumerLag], list[dict[str, Any]]]:

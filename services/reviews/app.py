@@ -20,6 +20,9 @@ from shared.settings import Settings
 
 DEADLINE_SWEEP_SECONDS = 60.0
 
+CONSUMES = ("suxing.pledges", "suxing.scoring")
+"""The roster comes from pledges, the review policy from scoring."""
+
 
 async def sweep_deadlines(runtime: Runtime) -> None:
     await close_due_periods(
@@ -31,7 +34,7 @@ def spec() -> ServiceSpec:
     return ServiceSpec(
         name="reviews",
         routers=routers,
-        consumes=["suxing.pledges", "suxing.scoring"],
+        consumes=CONSUMES,
         projection=apply,
         periodic=[Periodic("close due periods", DEADLINE_SWEEP_SECONDS, sweep_deadlines)],
     )

@@ -152,3 +152,8 @@ policies = Table(
     Column("min_mass", Integer, nullable=False),
     Column("min_branch", Integer, nullable=False),
 )
+
+
+ROSTER_TABLES = (units, branches, people, pledges, policies)
+"""What the consumer projects (from the pledges and scoring topics): emptied and re-read from
+offset 0 by ``suxing rebuild reviews --in-place``. Periods, ballots and keys are not in it."""

@@ -1,7 +1,9 @@
 """Projection tables of the scoring service (read models; none of it is the truth).
 
-Every table is named ``sc_{PROJECTION_VERSION}_*``: a later rebuild with changed rules builds
-``sc_v2_*`` beside these from offset 0 while v1 keeps serving, then the service switches.
+The tables live in a slot of the read model (``var/scoring.read-blue.db`` on SQLite, schema
+``rm_scoring_blue`` on PostgreSQL), not in scoring's own database: ``suxing rebuild scoring``
+builds the other slot from offset 0 while this one keeps serving, compares the two and
+switches (shared/readmodel). The names keep their ``sc_{PROJECTION_VERSION}_`` prefix.
 Rebuild and live run give identical rows because every key is derived from events (ids,
 years, periods, pseudonyms), every value comes from an event (no wall clock, no
 auto-increment), and the derived tables (cards, branch statistics) are recomputed from the
@@ -19,6 +21,10 @@ PROJECTION_VERSION = "v1"
 PREFIX = f"sc_{PROJECTION_VERSION}_"
 
 metadata = MetaData()
+"""What Alembic manages in scoring's own database: nothing beyond the kernel's tables."""
+
+read_metadata = MetaData()
+"""The read model: built in blue/green slots (shared/readmodel), rebuilt rather than migrated."""
 
 _REF = 64
 _SCORE = 8
@@ -32,14 +38,14 @@ def _name(table: str) -> str:
 
 units = Table(
     _name("units"),
-    metadata,
+    read_metadata,
     Column("unit_id", String(_REF), primary_key=True),
     Column("name", String(200), nullable=False),
 )
 
 branches = Table(
     _name("branches"),
-    metadata,
+    read_metadata,
     Column("branch_id", String(_REF), primary_key=True),
     Column("unit_id", String(_REF), nullable=False, index=True),
     Column("name", String(200), nullable=False),
@@ -47,7 +53,7 @@ branches = Table(
 
 people = Table(
     _name("people"),
-    metadata,
+    read_metadata,
     Column("person_id", String(_REF), primary_key=True),
     Column("name", String(64), nullable=False),
     Column("branch_id", String(_REF), nullable=False, index=True),
@@ -57,7 +63,7 @@ people = Table(
 
 areas = Table(
     _name("areas"),
-    metadata,
+    read_metadata,
     Column("person_id", String(_REF), primary_key=True),
     Column("year", Integer, primary_key=True),
     Column("area", String(32), nullable=False),
@@ -68,7 +74,7 @@ areas = Table(
 
 pledges = Table(
     _name("pledges"),
-    metadata,
+    read_metadata,
     Column("pledge_id", String(_REF), primary_key=True),
     Column("member_id", String(_REF), nullable=False, index=True),
     Column("branch_id", String(_REF), nullable=False),
@@ -90,7 +96,7 @@ pledges = Table(
 
 ledger = Table(
     _name("ledger"),
-    metadata,
+    read_metadata,
     Column("pledge_id", String(_REF), primary_key=True),
     Column("month", String(7), primary_key=True),
     Column("assessment", String(16), nullable=False),
@@ -100,7 +106,7 @@ ledger = Table(
 
 needs = Table(
     _name("needs"),
-    metadata,
+    read_metadata,
     Column("need_id", String(_REF), primary_key=True),
     Column("branch_id", String(_REF), nullable=False),
     Column("year", Integer, nullable=False),
@@ -112,7 +118,7 @@ needs = Table(
 
 ballot_scores = Table(
     _name("ballot_scores"),
-    metadata,
+    read_metadata,
     # One row per score on the ballot that counts now: an amendment replaces the sheet.
     Column("period_id", String(_REF), primary_key=True),
     Column("role", String(16), primary_key=True),
@@ -127,7 +133,7 @@ ballot_scores = Table(
 
 policies = Table(
     _name("policies"),
-    metadata,
+    read_metadata,
     Column("year", Integer, primary_key=True),
     Column("policy_id", String(_REF), nullable=False),
     Column("policy", JSON, nullable=False),
@@ -138,7 +144,7 @@ policies = Table(
 
 cards = Table(
     _name("cards"),
-    metadata,
+    read_metadata,
     Column("member_id", String(_REF), primary_key=True),
     Column("year", Integer, primary_key=True),
     Column("branch_id", String(_REF)),
@@ -160,7 +166,7 @@ cards = Table(
 
 branch_stats = Table(
     _name("branch_stats"),
-    metadata,
+    read_metadata,
     Column("branch_id", String(_REF), primary_key=True),
     Column("year", Integer, primary_key=True),
     Column("members", Integer, nullable=False),

@@ -111,3 +111,21 @@ dead_letters = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Index("ix_cp_dead_letters_consumer", "consumer"),
 )
+
+# Read models that are rebuilt blue/green (shared/readmodel): one row per slot. Exactly one
+# slot of a read model is ``active``; reads and the live consumer follow it, and a rebuild
+# switches it in one transaction.
+read_model_slots = Table(
+    "rm_slots",
+    kernel_metadata,
+    Column("read_model", String(80), primary_key=True),
+    Column("slot", String(16), primary_key=True),
+    # building | ready | active | retired
+    Column("state", String(16), nullable=False),
+    # The projection version (code) that built the slot, e.g. "v1".
+    Column("version", String(32), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("switched_at", DateTime(timezone=True)),
+    Column("note", Text),
+)

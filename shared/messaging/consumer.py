@@ -86,6 +86,9 @@ class BatchResult:
     duplicates: int = 0
     already_done: int = 0
     dead: list[DeadLetter] = field(default_factory=list)
+    # Partitions whose records started past the stored offset (a batch fetched before a
+    # seek): nothing of them was applied; the transport must seek back to the stored offset.
+    rewind: set[tuple[str, int]] = field(default_factory=set)
 
 
 @dataclass
@@ -149,6 +152,7 @@ class CheckpointedConsumer:
         self.topic_ids = topic_ids or {}
         self.last_applied_at: datetime | None = None
         self.stats = ConsumerStats()
+        self._gap_strikes: dict[tuple[str, int], int] = {}
 
     async def stored_offsets(self, topic: str) -> dict[int, int]:
         """Next offset to read per partition; partitions of a recreated topic are omitted."""
@@ -191,9 +195,12 @@ class CheckpointedConsumer:
         result = BatchResult()
         partitions = sorted({(r.topic, r.partition) for r in records})
         stored = await self._lock_offsets(session, partitions)
+        result.rewind = self._gaps(records, stored)
 
         fresh: list[Record] = []
         for record in records:
+            if (record.topic, record.partition) in result.rewind:
+                continue
             if record.offset < stored.get((record.topic, record.partition), -1):
                 result.already_done += 1
             else:
@@ -233,6 +240,8 @@ class CheckpointedConsumer:
         next_offsets: dict[tuple[str, int], int] = {}
         for record in records:
             tp = (record.topic, record.partition)
+            if tp in result.rewind:
+                continue
             next_offsets[tp] = max(next_offsets.get(tp, 0), record.offset + 1)
         await upsert(
             session,
@@ -253,6 +262,41 @@ class CheckpointedConsumer:
         if result.dead:
             await self._dead_letter(session, result.dead, now)
         return result
+
+    def _gaps(
+        self, records: Sequence[Record], stored: dict[tuple[str, int], int]
+    ) -> set[tuple[str, int]]:
+        """Partitions whose first record lies beyond the stored offset. Offsets are contiguous
+        here (retention forever, no compaction, no transactions), so such records were fetched
+        before a seek (a rebalance, a read-model switch): applying them would skip the records
+        in between. A gap that persists is real (a broker that lost records): after three
+        tries it is logged and accepted rather than waited on forever."""
+        lowest: dict[tuple[str, int], int] = {}
+        for record in records:
+            tp = (record.topic, record.partition)
+            lowest[tp] = min(lowest.get(tp, record.offset), record.offset)
+        gaps: set[tuple[str, int]] = set()
+        for tp, offset in lowest.items():
+            expected = stored.get(tp)
+            if expected is None or offset <= expected:
+                self._gap_strikes.pop(tp, None)
+                continue
+            strikes = self._gap_strikes.get(tp, 0) + 1
+            if strikes > 3:
+                log.error(
+                    "%s: %s[%d] has no records %d..%d; going on from %d",
+                    self.name,
+                    tp[0],
+                    tp[1],
+                    expected,
+                    offset - 1,
+                    offset,
+                )
+                self._gap_strikes.pop(tp, None)
+                continue
+            self._gap_strikes[tp] = strikes
+            gaps.add(tp)
+        return gaps
 
     def _is_next(self, item: _Decoded, last_seq: dict[str, int], result: BatchResult) -> bool:
         """Dedupe by stream sequence; advances ``last_seq`` when the event is new."""

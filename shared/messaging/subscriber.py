@@ -20,8 +20,12 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
 from shared.contracts.topics import dlq_topic
+from shared.db import Database
 from shared.messaging.clients import KafkaClientProfile
 from shared.messaging.consumer import CheckpointedConsumer, Record
+
+DEAD_LETTER_MAX_BYTES = 64 * 1024
+"""A dead letter carries at most this much of the record; the rest is on the source topic."""
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,7 @@ class CheckpointedSubscriber:
         self.failures_in_a_row = 0
         self.batches = 0
         self._watch: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
         self.subscriber = broker.subscriber(
             *self.topics,
             batch=True,
@@ -149,13 +154,32 @@ class CheckpointedSubscriber:
             "source-offset": str(record.offset),
             "consumer": self.consumer.name,
         }
+        value = record.value or b""
+        if len(value) > DEAD_LETTER_MAX_BYTES:
+            # Too large to publish (the producer's request limit): a record that cannot be
+            # dead-lettered would stop the consumer. The original stays on the source topic.
+            headers["truncated-from"] = str(len(value))
+            value = value[:DEAD_LETTER_MAX_BYTES]
         await self.broker.publish(
-            record.value or b"", topic=dlq_topic(record.topic), key=record.key, headers=headers
+            value, topic=dlq_topic(record.topic), key=record.key, headers=headers
         )
 
+    async def switch_database(self, db: Database) -> None:
+        """Follow a read model to another slot (shared/readmodel): between batches, point the
+        consumer at ``db`` and seek every assigned partition to that slot's stored offsets. A
+        batch fetched before the seek is recognised by its offsets and re-read."""
+        async with self._lock:
+            self.consumer.db = db
+            if self.kafka is not None:
+                await self.seek_to_stored(set(self.kafka.assignment()))
+
     async def _handle(self, records: list[Any]) -> None:
+        async with self._lock:
+            await self._handle_locked(records)
+
+    async def _handle_locked(self, records: list[Any]) -> None:
         try:
-            await self.consumer.process(records)
+            result = await self.consumer.process(records)
         except Exception as exc:
             # Not a poison message (those are dead-lettered inside): the database or broker
             # failed. Rewind to what is stored and try again after a pause; nothing is skipped.
@@ -167,6 +191,9 @@ class CheckpointedSubscriber:
             return
         self.batches += 1
         self.failures_in_a_row = 0
+        if result.rewind:
+            await self.seek_to_stored({TopicPartition(t, p) for t, p in result.rewind})
+            records = [r for r in records if (r.topic, r.partition) not in result.rewind]
         await self._commit_for_observers(records)
 
     async def _commit_for_observers(self, records: Sequence[Record]) -> None:

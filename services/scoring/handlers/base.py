@@ -3,10 +3,13 @@ tables are fed by its consumer, not by its handlers: nothing is projected on app
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import persistence as t
 from shared import handlers
@@ -19,10 +22,18 @@ COMPANY_KEY = "company"
 
 @dataclass(kw_only=True)
 class UnitOfWork(handlers.ActingUnitOfWork):
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session on the read model (its active slot: not this transaction's database)."""
+        assert self.read_db is not None, "begin() always sets the read model"
+        async with self.read_db.reading() as session:
+            yield session
+
     async def org_of_branch(self, branch_id: str) -> Org:
-        unit = await self.session.scalar(
-            select(t.branches.c.unit_id).where(t.branches.c.branch_id == branch_id)
-        )
+        async with self.reading() as session:
+            unit = await session.scalar(
+                select(t.branches.c.unit_id).where(t.branches.c.branch_id == branch_id)
+            )
         return Org(unit=unit, branch=branch_id)
 
     def result(self, aggregate_id: str, loaded: Loaded[Any]) -> CommandResult:

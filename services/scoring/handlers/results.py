@@ -64,7 +64,8 @@ async def publish_results(branch_id: str, year: int, **deps: Unpack[Dependencies
     role = committee_of(deps["principal"], branch_id, action="公示本支部的评议结果")
     async with unit_of_work(**deps) as uow:
         policy = await policy_of_year(uow.session, uow.store, year)
-        cards = await card_results_of_branch(uow.session, branch_id, year)
+        async with uow.reading() as session:
+            cards = await card_results_of_branch(session, branch_id, year)
         if not cards:
             raise Conflict(f"本支部{year}年度还没有党员积分卡，暂不能公示")
         # The cards name the policy they were computed under; the domain refuses a mix with

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from services.scoring.api.deps import clock
 from services.scoring.app import create_app
-from services.scoring.persistence import metadata
+from services.scoring.persistence import read_metadata
 from shared.auth import Principal, Role, TokenIssuer
 from shared.contracts import Actor, Org
 from shared.contracts.topics import service_topic
@@ -40,7 +40,7 @@ def year() -> int:
 @pytest.fixture
 async def projection_db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
-    await database.create_all([kernel_metadata, metadata])
+    await database.create_all([kernel_metadata, read_metadata])
     yield database
     await database.dispose()
 

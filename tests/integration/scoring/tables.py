@@ -16,7 +16,7 @@ async def snapshot(db: Database) -> Snapshot:
     """Every row of every scoring projection table, in primary-key order."""
     tables: Snapshot = {}
     async with db.reading() as session:
-        for table in t.metadata.sorted_tables:
+        for table in t.read_metadata.sorted_tables:
             keys = list(table.primary_key.columns)
             rows = await session.execute(select(table).order_by(*keys))
             tables[table.name] = [tuple(row) for row in rows]

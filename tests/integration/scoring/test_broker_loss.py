@@ -1,6 +1,6 @@
 """Disaster recovery: the broker loses everything (the embedded one restarts), the sources
-republish their event tables, and the scoring projection stays exactly as it was; a rebuild
-from offset 0 on the new log gives the same tables."""
+republish their event tables, and the scoring projection stays exactly as it was; `suxing
+rebuild scoring` from offset 0 of the new log gives the same tables."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from services.scoring.app import create_app
+from services.scoring.app import READ_MODEL
 from shared.contracts.topics import all_topics
 from shared.eventstore.relay import requeue_all
 from shared.messaging import admin
 from shared.messaging.embedded_broker import EmbeddedBroker, find_broker_binary
-from shared.settings import Settings
-from tests.conftest import PgDatabases
+from shared.readmodel.slots import ReadModel
+from suxing_cli.rebuild import run_rebuild
 from tests.integration.scoring.conftest import ScoringService
 from tests.integration.scoring.scenario import Scenario
 from tests.integration.scoring.tables import snapshot
@@ -43,14 +43,11 @@ async def test_projections_survive_a_broker_that_lost_everything(
     scoring: ScoringService,
     year: int,
     unique: str,
-    database_url: str,
-    pg_databases: PgDatabases | None,
-    tmp_path: Path,
 ) -> None:
     scenario = Scenario(unique, year)
     who = people(scenario)
     await seeded(scoring, scenario, who)
-    live_db = scoring.app.state.runtime.db
+    live_db = scoring.app.state.runtime.read_db()
     before = await snapshot(live_db)
 
     # The broker restarts empty: every topic, offset and group is gone.
@@ -73,32 +70,19 @@ async def test_projections_survive_a_broker_that_lost_everything(
     assert await until(reread, timeout=90), "the consumer did not re-read the new topics"
     assert await snapshot(live_db) == before
 
-    # And a rebuild from offset 0 of the new log into an empty database gives the same rows.
-    if database_url.startswith("postgresql"):
-        assert pg_databases is not None
-        rebuild_url = await pg_databases.create()
-    else:
-        rebuild_url = f"sqlite+aiosqlite:///{tmp_path / 'rebuild.db'}"
-    rebuilt = create_app(
-        Settings(
-            service="scoring",
-            database_url=rebuild_url,
-            broker_url=scoring.broker.bootstrap,
-            group_suffix=f"{unique}-rebuild",
-            data_dir=tmp_path / "rebuild",
-        )
+    # And `suxing rebuild scoring` from offset 0 of the new log gives the same rows: verified
+    # against the live slot, switched, and equal to the tables from before the loss.
+    report = await run_rebuild(
+        "scoring",
+        db=runtime.db,
+        bootstrap=scoring.broker.bootstrap,
+        in_place=False,
+        show_progress=False,
     )
-    async with rebuilt.router.lifespan_context(rebuilt):
-        rebuild_db = rebuilt.state.runtime.db
-
-        async def same() -> bool | None:
-            return True if await snapshot(rebuild_db) == before else None
-
-        if not await until(same, timeout=90):
-            after = await snapshot(rebuild_db)
-            diff = {
-                name: (len(rows), len(after.get(name, [])))
-                for name, rows in before.items()
-                if rows != after.get(name)
-            }
-            raise AssertionError(f"the rebuild differs from the live tables: {diff}")
+    assert report.verified is True, [c.as_dict() for c in report.comparisons if not c.equal]
+    assert report.switched and report.slot == "green"
+    model = ReadModel(READ_MODEL, runtime.db)
+    try:
+        assert await snapshot(model.database("green")) == before
+    finally:
+        await model.dispose()

@@ -43,7 +43,7 @@ async def cards_of(db: Database, branch: str | None, year: int) -> dict[str, dic
 
 async def clear(db: Database) -> None:
     async with db.transaction() as session:
-        for table in reversed(t.metadata.sorted_tables):
+        for table in reversed(t.read_metadata.sorted_tables):
             await session.execute(delete(table))
 
 

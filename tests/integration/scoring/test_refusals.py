@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 async def filled(scoring: ScoringService, scenario: Scenario) -> None:
     runtime = scoring.app.state.runtime
-    async with runtime.db.transaction() as session:
+    async with runtime.read_db().transaction() as session:
         await apply(session, as_stored(scenario.pledges_events() + scenario.review_events()))
 
 

@@ -278,9 +278,9 @@ async def test_a_rebuild_from_offset_zero_gives_the_live_tables(
         data_dir=tmp_path / "rebuild",
     )
     rebuilt = create_app(settings)
-    live_db = scoring.app.state.runtime.db
+    live_db = scoring.app.state.runtime.read_db()
     async with rebuilt.router.lifespan_context(rebuilt):
-        rebuild_db = rebuilt.state.runtime.db
+        rebuild_db = rebuilt.state.runtime.read_db()
 
         async def same() -> bool | None:
             return True if await snapshot(rebuild_db) == await snapshot(live_db) else None

@@ -1,0 +1,1 @@
+"""Rebuildable read models in blue/green slots (see ``slots``, ``rebuild``, ``verify``)."""

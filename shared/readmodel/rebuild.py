@@ -1,0 +1,374 @@
+"""Rebuild a read model from offset 0 of its topics, blue/green or in place.
+
+Blue/green (the default), while the service keeps serving from the active slot:
+
+1. the other slot is reset (or, when an interrupted rebuild left it ``building``, resumed
+   from its own stored offsets) and filled by a :class:`CheckpointedConsumer` fed by an
+   aiokafka consumer with every partition assigned by hand (no group: the live service's
+   group is not disturbed);
+2. once it has caught up, the live slot is read in one snapshot (its offsets and tables),
+   the rebuilt slot is brought to exactly those offsets, and the two are compared table by
+   table (rows, checksum, the first differing rows);
+3. if they are equal the registry's active pointer moves in one transaction; the service's
+   instances follow it within a second and go on from the rebuilt slot's offsets.
+
+In place (``in_place=True``, for a stopped system): the active slot is emptied and rebuilt.
+Both are interruptible: the slot's offsets commit with its rows, so a rerun resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import select
+
+from shared.contracts import EventRegistry
+from shared.db import Database
+from shared.eventstore.tables import consumer_offsets, consumer_streams
+from shared.messaging import admin
+from shared.messaging.consumer import Apply, CheckpointedConsumer
+from shared.messaging.offsets import true_end_offsets
+from shared.readmodel.slots import ReadModel, SlotError, other
+from shared.readmodel.verify import TableComparison, compare_table
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+"""Called with (records done, records to do) as the rebuild goes."""
+
+TP = tuple[str, int]
+
+
+@dataclass
+class RebuildReport:
+    read_model: str
+    slot: str
+    mode: str  # blue-green | in-place
+    resumed: bool = False
+    records: int = 0
+    applied: int = 0
+    seconds: float = 0.0
+    offsets: dict[str, int] = field(default_factory=dict)
+    verified: bool | None = None
+    comparisons: list[TableComparison] = field(default_factory=list)
+    switched: bool = False
+    previous: str | None = None
+    dropped: str | None = None
+    interrupted: bool = False
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "read_model": self.read_model,
+            "slot": self.slot,
+            "mode": self.mode,
+            "resumed": self.resumed,
+            "records": self.records,
+            "applied": self.applied,
+            "seconds": round(self.seconds, 3),
+            "records_per_second": round(self.rate, 1),
+            "offsets": self.offsets,
+            "verified": self.verified,
+            "tables": [c.as_dict() for c in self.comparisons],
+            "switched": self.switched,
+            "previous": self.previous,
+            "dropped": self.dropped,
+            "interrupted": self.interrupted,
+        }
+
+
+async def stored_positions(db: Database, consumer: str) -> dict[TP, int]:
+    async with db.reading() as session:
+        rows = await session.execute(
+            select(
+                consumer_offsets.c.topic,
+                consumer_offsets.c.partition,
+                consumer_offsets.c.next_offset,
+            ).where(consumer_offsets.c.consumer == consumer)
+        )
+        return {(t, p): o for t, p, o in rows}
+
+
+def _key(tp: TP) -> str:
+    return f"{tp[0]}[{tp[1]}]"
+
+
+class Rebuild:
+    def __init__(
+        self,
+        model: ReadModel,
+        *,
+        consumer_name: str,
+        topics: Sequence[str],
+        registry: EventRegistry,
+        apply: Apply,
+        bootstrap: str,
+        consumer_settings: dict[str, Any] | None = None,
+        progress: Progress | None = None,
+        stop: asyncio.Event | None = None,
+        max_records: int = 5000,
+        attempts: int = 40,
+    ) -> None:
+        self.model = model
+        self.consumer_name = consumer_name
+        self.topics = list(topics)
+        self.registry = registry
+        self.apply = apply
+        self.bootstrap = bootstrap
+        self.consumer_settings = dict(consumer_settings or {})
+        self.consumer_settings.pop("auto_offset_reset", None)
+        self.progress = progress
+        self.stop = stop or asyncio.Event()
+        self.max_records = max_records
+        self.attempts = attempts
+        self._kafka: AIOKafkaConsumer | None = None
+        self._consumer: CheckpointedConsumer | None = None
+        self._total = 0
+        self._done = 0
+        self._applied = 0
+
+    # The whole procedure.
+
+    async def run(
+        self,
+        *,
+        in_place: bool = False,
+        switch: bool = True,
+        accept_differences: bool = False,
+        drop_old: bool = False,
+    ) -> RebuildReport:
+        active = await self.model.ensure_active()
+        slots = await self.model.slots()
+        if in_place:
+            await self.model.reset(active)
+            report = RebuildReport(self.model.spec.name, active, "in-place")
+            return await self.replay_into(self.model.database(active), report)
+        else:
+            target = other(active)
+            report = RebuildReport(self.model.spec.name, target, "blue-green", previous=active)
+            if slots.get(target) is not None and slots[target].state == "building":
+                report.resumed = True
+                await self.model.create_tables(target)
+            else:
+                await self.model.reset(target)
+            await self.model.mark(target, "building")
+        started = time.perf_counter()
+        target_db = self.model.database(target)
+        await self._open(target_db)
+        try:
+            caught_up = await self._catch_up()
+            report.records, report.applied = self._done, self._applied
+            if not caught_up:
+                report.interrupted = True
+                return report
+            await self.model.mark(target, "ready")
+            verified = await self._verify(self.model.database(active), target_db)
+            report.records, report.applied = self._done, self._applied
+            if verified is None:
+                report.interrupted = True
+                return report
+            offsets, comparisons = verified
+            report.offsets = {_key(k): v for k, v in offsets.items()}
+            report.comparisons = comparisons
+            report.verified = all(c.equal for c in comparisons)
+        finally:
+            report.seconds = time.perf_counter() - started
+            await self._close()
+        if switch and (report.verified or accept_differences):
+            # The rebuild's consumer is closed: the slot stands at the verified offsets, and
+            # the service's instances continue it from there once they see the switch.
+            await self.model.switch(target, expected_active=active)
+            report.switched = True
+            if drop_old:
+                await self.model.drop_tables(active)
+                await self.model.mark(active, "dropped")
+                report.dropped = active
+        return report
+
+    async def replay_into(self, db: Database, report: RebuildReport) -> RebuildReport:
+        """Consume from the stored offsets of ``db`` (0 when empty) to the end of the topics:
+        the in-place rebuild of a projection that lives in the service's own database."""
+        started = time.perf_counter()
+        await self._open(db)
+        try:
+            caught_up = await self._catch_up()
+            report.records, report.applied = self._done, self._applied
+            report.interrupted = not caught_up
+            report.offsets = {_key(k): v for k, v in (await self._positions()).items()}
+        finally:
+            report.seconds = time.perf_counter() - started
+            await self._close()
+        return report
+
+    # Consuming.
+
+    async def _open(self, db: Database) -> None:
+        ids = await asyncio.to_thread(admin.topic_ids, self.bootstrap, self.topics)
+        self._consumer = CheckpointedConsumer(
+            name=self.consumer_name,
+            db=db,
+            registry=self.registry,
+            apply=self.apply,
+            topic_ids=dict(ids),
+        )
+        self._applied = 0
+        kafka = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **self.consumer_settings,
+        )
+        await kafka.start()
+        self._kafka = kafka
+        partitions: list[TopicPartition] = []
+        for topic in self.topics:
+            found = kafka.partitions_for_topic(topic)
+            if not found:
+                await kafka._client.force_metadata_update()  # new topics
+                found = kafka.partitions_for_topic(topic) or set()
+            partitions.extend(TopicPartition(topic, p) for p in sorted(found))
+        kafka.assign(partitions)
+        await self._seek_to_stored(partitions)
+
+    async def _close(self) -> None:
+        if self._kafka is not None:
+            await self._kafka.stop()
+            self._kafka = None
+
+    async def _seek_to_stored(self, partitions: Sequence[TopicPartition]) -> None:
+        assert self._kafka is not None and self._consumer is not None
+        for topic in {tp.topic for tp in partitions}:
+            stored = await self._consumer.stored_offsets(topic)
+            for tp in (p for p in partitions if p.topic == topic):
+                if tp.partition in stored:
+                    self._kafka.seek(tp, stored[tp.partition])
+                else:
+                    await self._kafka.seek_to_beginning(tp)
+
+    async def _positions(self) -> dict[TP, int]:
+        assert self._consumer is not None
+        return await stored_positions(self._consumer.db, self.consumer_name)
+
+    async def _ends(self) -> dict[TP, int]:
+        ends: dict[TP, int] = {}
+        for topic in self.topics:
+            found = await asyncio.to_thread(true_end_offsets, self.bootstrap, topic)
+            ends.update({(topic, p): o for p, o in found.items()})
+        return ends
+
+    async def _consume_to(self, targets: dict[TP, int]) -> bool:
+        """Apply records until every partition's stored offset reaches its target (records
+        at or past a target are left for later). False when asked to stop."""
+        assert self._kafka is not None and self._consumer is not None
+        kafka, consumer = self._kafka, self._consumer
+        positions = await self._positions()
+        start = sum(min(positions.get(tp, 0), end) for tp, end in targets.items())
+        self._total = max(self._total, self._done + sum(targets.values()) - start)
+        while True:
+            behind = {tp for tp, end in targets.items() if positions.get(tp, 0) < end}
+            if not behind:
+                return True
+            if self.stop.is_set():
+                return False
+            assigned = {TopicPartition(*tp) for tp in behind}
+            kafka.resume(*assigned)
+            kafka.pause(*(set(kafka.assignment()) - assigned))
+            batch = await kafka.getmany(timeout_ms=500, max_records=self.max_records)
+            records = []
+            overshoot: set[TopicPartition] = set()
+            for tp, items in batch.items():
+                end = targets.get((tp.topic, tp.partition), 0)
+                kept = [r for r in items if r.offset < end]
+                if len(kept) < len(items):
+                    overshoot.add(tp)
+                records.extend(kept)
+            if records:
+                result = await consumer.process(records)
+                self._applied += result.applied
+                if result.rewind:
+                    await self._seek_to_stored([TopicPartition(*tp) for tp in result.rewind])
+                done = len(records) - sum(
+                    1 for r in records if (r.topic, r.partition) in result.rewind
+                )
+                self._done += done
+                if self.progress is not None:
+                    self.progress(self._done, self._total)
+            positions = await self._positions()
+            for tp in overshoot:
+                kafka.seek(tp, positions.get((tp.topic, tp.partition), 0))
+
+    async def _catch_up(self, passes: int = 3) -> bool:
+        """Consume to the end of the topics as measured at the start of each pass. While
+        events keep arriving there is always a little more; after a few passes the rest is
+        left to verification, which brings the slot to the live slot's exact offsets."""
+        for _ in range(passes):
+            ends = await self._ends()
+            positions = await self._positions()
+            if all(positions.get(tp, 0) >= end for tp, end in ends.items()):
+                return True
+            if not await self._consume_to(ends):
+                return False
+        return True
+
+    # Verifying.
+
+    async def _verify(
+        self, live: Database, rebuilt: Database
+    ) -> tuple[dict[TP, int], list[TableComparison]] | None:
+        """Compare at one set of offsets: a snapshot of the live slot, and the rebuilt slot
+        brought to exactly its offsets. None when asked to stop."""
+        for attempt in range(self.attempts):
+            async with live.reading() as live_session:
+                if not live.sqlite:
+                    await live_session.connection(
+                        execution_options={"isolation_level": "REPEATABLE READ"}
+                    )
+                rows = await live_session.execute(
+                    select(
+                        consumer_offsets.c.topic,
+                        consumer_offsets.c.partition,
+                        consumer_offsets.c.next_offset,
+                    ).where(consumer_offsets.c.consumer == self.consumer_name)
+                )
+                targets = {(t, p): o for t, p, o in rows if t in self.topics}
+                mine = await self._positions()
+                if any(mine.get(tp, 0) > targets.get(tp, 0) for tp in mine):
+                    # The live consumer is behind the rebuild here: wait for it to pass us.
+                    log.info("%s: live slot behind the rebuild; waiting", self.model.spec.name)
+                else:
+                    if not await self._consume_to(targets):
+                        return None
+                    async with rebuilt.reading() as rebuilt_session:
+                        comparisons = [
+                            await compare_table(
+                                live_session, rebuilt_session, table, exclude=("updated_at",)
+                            )
+                            for table in (consumer_offsets, consumer_streams)
+                        ]
+                        comparisons.extend(
+                            [
+                                await compare_table(live_session, rebuilt_session, table)
+                                for table in self.model.spec.tables
+                            ]
+                        )
+                    return targets, comparisons
+            if self.stop.is_set():
+                return None
+            await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
+        raise SlotError(
+            f"{self.model.spec.name}: the live slot did not reach the rebuild's offsets in "
+            f"{self.attempts} tries; is the service's consumer running?"
+        )
+
+
+RebuildFactory = Callable[[], Awaitable[Rebuild]]

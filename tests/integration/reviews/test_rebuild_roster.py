@@ -1,0 +1,100 @@
+"""``suxing rebuild reviews --in-place``: the roster (what the consumer learned from the
+pledges and scoring topics) is emptied and read again from offset 0; the service's own data
+(periods, ballots, period keys) is not touched."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+
+from services.reviews import persistence as rv
+from shared.db import Database
+from shared.messaging.embedded_broker import EmbeddedBroker
+from shared.migrations import upgrade
+from shared.readmodel.slots import SlotError
+from suxing_cli.rebuild import run_rebuild
+from tests.integration.reviews.conftest import BRANCH, OTHER_BRANCH, PEOPLE
+from tests.support.kafka import publish_outbox
+
+pytestmark = pytest.mark.integration
+
+
+async def roster(db: Database) -> dict[str, list[Any]]:
+    async with db.reading() as session:
+        return {
+            table.name: [
+                tuple(row)
+                for row in await session.execute(select(table).order_by(*table.primary_key.columns))
+            ]
+            for table in rv.ROSTER_TABLES
+        }
+
+
+async def test_the_roster_rebuilds_in_place_and_leaves_ballots_alone(
+    database_url: str, broker: EmbeddedBroker, tmp_path: Path, unique: str
+) -> None:
+    # Put a roster on the real pledges topic, as the pledges service would.
+    source = Database(f"sqlite+aiosqlite:///{tmp_path / 'pledges.db'}")
+    await asyncio.to_thread(upgrade, "pledges", source.url)
+    await _append(source)
+    await publish_outbox(source, broker.bootstrap, "suxing.pledges")
+
+    await asyncio.to_thread(upgrade, "reviews", database_url)
+    db = Database(database_url)
+    try:
+        async with db.transaction() as session:
+            await session.execute(
+                insert(rv.period_keys).values(period_id=f"p-{unique}", key=b"k" * 32)
+            )
+        with pytest.raises(SlotError, match="--in-place"):
+            await run_rebuild("reviews", db=db, bootstrap=broker.bootstrap, in_place=False)
+        first = await run_rebuild(
+            "reviews", db=db, bootstrap=broker.bootstrap, in_place=True, show_progress=False
+        )
+        assert first.records > 0 and not first.interrupted
+        built = await roster(db)
+        assert {row[0] for row in built["rv_branches"]} >= {BRANCH, OTHER_BRANCH}
+        assert len(built["rv_people"]) >= len(PEOPLE)
+        again = await run_rebuild(
+            "reviews", db=db, bootstrap=broker.bootstrap, in_place=True, show_progress=False
+        )
+        assert again.applied == first.applied
+        assert await roster(db) == built
+        async with db.reading() as session:
+            keys = await session.scalar(
+                select(rv.period_keys.c.key).where(rv.period_keys.c.period_id == f"p-{unique}")
+            )
+        assert keys == b"k" * 32
+    finally:
+        await db.dispose()
+        await source.dispose()
+
+
+async def _append(source: Database) -> None:
+    """The reviews tests' example roster, appended as the pledges service would."""
+    import uuid
+
+    from shared.contracts import Actor, Org
+    from shared.eventstore import EventStore, Metadata
+    from tests.integration.reviews.conftest import BRANCH, NOW, UNIT, roster_events
+
+    store = EventStore()
+    for stream, event in roster_events():
+        async with source.transaction() as session:
+            await store.append(
+                session,
+                stream=stream,
+                expected_version=await store.version(session, stream),
+                events_=[event],
+                meta=Metadata(
+                    actor=Actor(ref="seed", role="operator"),
+                    org=Org(unit=UNIT, branch=BRANCH),
+                    occurred_at=NOW,
+                    correlation_id=uuid.uuid4(),
+                ),
+                partition_key=BRANCH,
+            )
