@@ -32,6 +32,7 @@ from shared.messaging.consumer import Apply, CheckpointedConsumer
 from shared.messaging.subscriber import CheckpointedSubscriber
 from shared.metrics import Metrics
 from shared.migrations import upgrade
+from shared.readmodel.slots import ReadModel, ReadModelSpec
 from shared.settings import Settings
 from shared.validation import chinese_reason
 
@@ -58,6 +59,10 @@ class ServiceSpec:
     periodic: Sequence[Periodic] = ()
     projection: Apply | None = None
     registry: EventRegistry = field(default_factory=lambda: REGISTRY)
+    read_model: ReadModelSpec | None = None
+    """The projection's tables when they live in blue/green slots (shared/readmodel) instead
+    of the service's own database; ``suxing rebuild`` can then rebuild them beside the live
+    ones. Without it the projection writes into the service's database."""
 
 
 class Runtime:
@@ -89,6 +94,8 @@ class Runtime:
             producer_kwargs=self.kafka.producer_kwargs(),
             topic_id_lookup=self._topic_id,
         )
+        self.read_model = ReadModel(spec.read_model, self.db) if spec.read_model else None
+        self.read_slot: str | None = None
         self.consumer: CheckpointedConsumer | None = None
         self.subscriber: CheckpointedSubscriber | None = None
         if spec.projection is not None and spec.consumes:
@@ -128,6 +135,10 @@ class Runtime:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         # Alembic, in every profile: the schema is whatever the service's migrations say.
         await asyncio.to_thread(upgrade, self.spec.name, self.db.url)
+        if self.read_model is not None:
+            self.read_slot = await self.read_model.ensure_active()
+            if self.consumer is not None:
+                self.consumer.db = self.read_db()
         await self.ensure_topics()
         await self.relay.start()
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-relay")
@@ -135,6 +146,8 @@ class Runtime:
             await self.subscriber.start_watch()
         await self.broker.start()
         tasks = list(self.spec.periodic)
+        if self.read_model is not None:
+            tasks.append(Periodic("read model", READ_MODEL_CHECK_SECONDS, _follow_read_model))
         if self.settings.seal_interval_seconds > 0:
             tasks.append(Periodic("seal", self.settings.seal_interval_seconds, _seal))
         self._periodic = [
@@ -179,7 +192,31 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await step("relay loop", self._relay_task)
         await step("relay", self.relay.stop())
+        if self.read_model is not None:
+            await step("read model", self.read_model.dispose())
         await step("database", self.db.dispose())
+
+    def read_db(self) -> Database:
+        """Where the service's read model is read now: the active slot, or its own database."""
+        if self.read_model is None or self.read_slot is None:
+            return self.db
+        return self.read_model.database(self.read_slot)
+
+    async def follow_read_model(self) -> None:
+        """Move reads and the live consumer to the active slot after a rebuild switched it."""
+        if self.read_model is None:
+            return
+        active = await self.read_model.active()
+        if active is None or active == self.read_slot:
+            return
+        log.warning("%s: read model switched %s -> %s", self.spec.name, self.read_slot, active)
+        await self.read_model.create_tables(active)
+        database = self.read_model.database(active)
+        if self.subscriber is not None:
+            await self.subscriber.switch_database(database)
+        elif self.consumer is not None:
+            self.consumer.db = database
+        self.read_slot = active
 
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
@@ -198,6 +235,8 @@ class Runtime:
             checks["outbox_oldest"] = oldest.isoformat() if oldest else None
         except Exception as exc:
             checks["outbox_backlog"] = f"unknown: {type(exc).__name__}"
+        if self.read_model is not None:
+            checks["read_model"] = {"name": self.read_model.spec.name, "slot": self.read_slot}
         if self.subscriber is not None:
             checks["consumer"] = {
                 "batches": self.subscriber.batches,
@@ -236,6 +275,14 @@ def token_verifier(settings: Settings) -> TokenVerifier:
     return TokenVerifier(
         key, algorithm=algorithm, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
+
+
+READ_MODEL_CHECK_SECONDS = 1.0
+"""How soon an instance follows a read-model switch (a cheap primary-key read)."""
+
+
+async def _follow_read_model(runtime: Runtime) -> None:
+    await runtime.follow_read_model()
 
 
 async def _seal(runtime: Runtime) -> None:

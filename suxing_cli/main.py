@@ -128,6 +128,9 @@ def _register_operator_commands() -> None:
     app.command("verify-log")(ops.verify_log_command)
     app.command("seal")(ops.seal)
     app.command("tail")(ops.tail)
+    from suxing_cli.rebuild import rebuild
+
+    app.command("rebuild")(rebuild)
     app.command("export")(ops.export)
 
 

@@ -137,6 +137,40 @@ def test_operator_commands_on_a_running_stack(
     assert result.exit_code == 0 and f"{len(lines)} events" in result.output
 
 
+def test_rebuild_scoring_blue_green_on_a_running_stack(
+    stack: dict[str, object], cli: CliRunner
+) -> None:
+    services = stack["services"]
+    assert isinstance(services, dict)
+    result = cli.invoke(app, ["rebuild", "scoring", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output[result.output.index("{") :])
+    assert report["verified"] and report["switched"] and report["slot"] == "green"
+    people = next(t for t in report["tables"] if t["table"] == "sc_v1_people")
+    assert people["live_rows"] == people["rebuilt_rows"] >= 4 and people["equal"]
+
+    # The running service follows the switch: its readiness names the slot it reads.
+    deadline = time.monotonic() + 15
+    while True:
+        ready = httpx.get(f"{services['scoring']}/health/ready", timeout=10).json()
+        slot = ready["checks"]["read_model"]["slot"]
+        if slot == "green" or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert slot == "green"
+
+    result = cli.invoke(app, ["rebuild", "scoring", "--status", "--json"])
+    states = {row["slot"]: row["state"] for row in json.loads(result.output)}
+    assert states == {"blue": "retired", "green": "active"}
+    assert cli.invoke(app, ["rebuild", "scoring", "--drop-retired"]).exit_code == 0
+    result = cli.invoke(app, ["rebuild", "scoring", "--drop-retired"])
+    assert result.exit_code == 2 and "no retired slot" in result.output
+
+    # The reviews roster lives with the ballots: only in place, on a stopped service.
+    result = cli.invoke(app, ["rebuild", "reviews"])
+    assert result.exit_code == 2 and "--in-place" in result.output
+
+
 def test_verify_log_names_a_flipped_byte(stack: dict[str, object], cli: CliRunner) -> None:
     data_dir = stack["data_dir"]
     assert isinstance(data_dir, Path)
