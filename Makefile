@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-all test-faults lint typecheck fmt clean install migration
+.PHONY: run test test-all test-faults test-browser bench bench-full lint typecheck fmt clean install migration
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -18,10 +18,26 @@ run: $(STAMP)
 	$(BIN)/suxing up
 
 test: $(STAMP)
-	$(BIN)/pytest -m "not faults" -q
+	$(BIN)/pytest -m "not faults and not browser" -q
+
+# The portal in Debian's chromium (apt-get install chromium fonts-noto-cjk) against the real
+# stack; writes docs/screenshots/.
+test-browser: $(STAMP)
+	$(BIN)/pytest -m browser -q tests/browser
 
 test-faults: $(STAMP)
 	$(BIN)/pytest -m faults -q
+
+# Enterprise benchmarks (docs/benchmarks.md): a reduced company in a few minutes, or the
+# whole company-year. Both append their table to docs/benchmarks.md.
+BENCH_DB ?= sqlite,postgresql
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --scenario all --scale 0.02 --db $(BENCH_DB) --ballots 500 \
+		--appends 1000 --latency-seconds 10 --write-docs --title "make bench (scale 0.02)"
+
+bench-full: $(STAMP)
+	$(BIN)/python -m bench.run --scenario all --scale 1 --db $(BENCH_DB) --ballots 5000 \
+		--appends 5000 --latency-seconds 60 --write-docs --title "make bench-full (company-year)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         "(Tansu refuses aiokafka's InitProducerId)",
     )
     log_level: str = "INFO"
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="larger request bodies get 413"
+    )
+    pledges_url: str | None = Field(default=None, description="the portal's pledges service")
+    reviews_url: str | None = Field(default=None, description="the portal's reviews service")
+    scoring_url: str | None = Field(default=None, description="the portal's scoring service")
     seal_interval_seconds: float = Field(
         default=3600, ge=0, description="how often the log is sealed (0 = never)"
     )
@@ -55,10 +61,16 @@ class Settings(BaseSettings):
         if self.profile != "production":
             return self
         missing = []
-        if not self.database_url:
-            missing.append("SUXING_DATABASE_URL")
-        if not self.broker_url:
-            missing.append("SUXING_BROKER_URL")
+        if self.service == "portal":
+            # The portal has no database and no broker: it calls the three services.
+            for name in ("pledges", "reviews", "scoring"):
+                if not getattr(self, f"{name}_url"):
+                    missing.append(f"SUXING_{name.upper()}_URL")
+        else:
+            if not self.database_url:
+                missing.append("SUXING_DATABASE_URL")
+            if not self.broker_url:
+                missing.append("SUXING_BROKER_URL")
         if missing:
             raise ValueError(
                 "the production profile needs explicit settings: " + ", ".join(missing)
@@ -83,6 +95,15 @@ class Settings(BaseSettings):
 
     def resolved_port(self) -> int:
         return self.port or SERVICE_PORTS.get(self.service, 8100)
+
+    def service_url(self, name: str) -> str:
+        """Where the portal reaches a service: ``SUXING_<NAME>_URL`` or its default port."""
+        explicit = {
+            "pledges": self.pledges_url,
+            "reviews": self.reviews_url,
+            "scoring": self.scoring_url,
+        }.get(name)
+        return (explicit or f"http://127.0.0.1:{SERVICE_PORTS[name]}").rstrip("/")
 
     def kafka(self) -> KafkaClientProfile:
         if not self.broker_url:

@@ -29,8 +29,13 @@ def up(
         int | None,
         typer.Option(help="first HTTP port (0 = pick free ports); default 8101, 8102, 8103"),
     ] = None,
+    empty: Annotated[
+        bool, typer.Option("--empty", help="start on an empty database: no demo company")
+    ] = False,
+    portal: Annotated[bool, typer.Option(help="also start the web portal")] = True,
 ) -> None:
-    """Start the embedded broker and every service; Ctrl-C stops them all."""
+    """Start the embedded broker, every service and the web portal; Ctrl-C stops them all.
+    On an empty database the demo company is loaded through the APIs unless --empty."""
     from suxing_cli.up import run_up
 
     # SIGTERM (e.g. from a supervisor or a test) stops the stack like Ctrl-C does.
@@ -39,6 +44,8 @@ def up(
         services=[s.strip() for s in services.split(",") if s.strip()],
         base_port=base_port,
         console=console,
+        portal=portal,
+        demo=not empty,
     )
     raise typer.Exit(code)
 

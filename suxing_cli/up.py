@@ -66,8 +66,57 @@ def stop_children(children: list[Child], timeout: float = 15) -> None:
             child.process.wait()
 
 
+def start_portal(
+    settings: Settings, children: list[Child], base_port: int | None, log_dir: Path
+) -> Child:
+    """The web portal, pointed at the services just started."""
+    if base_port == 0:
+        port = free_port(settings.host)
+    elif base_port is not None:
+        port = base_port + len(children)
+    else:
+        port = SERVICE_PORTS["portal"]
+    env = {
+        **os.environ,
+        "SUXING_SERVICE": "portal",
+        "SUXING_PORT": str(port),
+        **{f"SUXING_{c.name.upper()}_URL": c.url for c in children},
+    }
+    log_file = (log_dir / "portal.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.portal"],
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return Child("portal", f"http://{settings.host}:{port}", process)
+
+
+def load_demo(children: list[Child], console: Console, settings: Settings) -> bool:
+    """On an empty database, the demo company through the real APIs (suxing_cli.demo)."""
+    from suxing_cli import demo
+
+    urls = {c.name: c.url for c in children}
+    if not {"pledges", "reviews", "scoring"} <= set(urls) or not demo.is_empty(urls):
+        return False
+    console.print("数据库为空，正在通过接口载入演示单位… / loading the demo company…")
+    try:
+        demo.load(urls, settings)
+    except (demo.DemoError, httpx.HTTPError) as exc:
+        console.print(f"[red]演示数据未能全部载入 / demo load failed: {exc}[/red]")
+        return False
+    return True
+
+
 def run_up(
-    *, services: list[str], base_port: int | None, console: Console, ready_timeout: float = 60
+    *,
+    services: list[str],
+    base_port: int | None,
+    console: Console,
+    ready_timeout: float = 60,
+    portal: bool = True,
+    demo: bool = True,
 ) -> int:
     settings = Settings()
     unknown = [s for s in services if s not in SERVICES]
@@ -114,12 +163,19 @@ def run_up(
             )
             children.append(Child(name, f"http://{settings.host}:{port}", process))
         wait_healthy(children, ready_timeout)
+        web = None
+        if portal and {"pledges", "reviews", "scoring"} <= {c.name for c in children}:
+            web = start_portal(settings, list(children), base_port, settings.data_dir)
+            children.append(web)
+            wait_healthy([web], ready_timeout)
+        demo_loaded = demo and load_demo(children, console, settings)
         # A machine-readable note of where everything runs, for tools and tests.
         (settings.data_dir / "stack.json").write_text(
             json.dumps(
                 {
                     "broker": bootstrap,
-                    "services": {c.name: c.url for c in children},
+                    "services": {c.name: c.url for c in children if c is not web},
+                    "portal": web.url if web else None,
                     "pids": {c.name: c.process.pid for c in children},
                 },
                 indent=2,
@@ -130,8 +186,17 @@ def run_up(
         table.add_column("地址 URL")
         table.add_row("broker", bootstrap)
         for child in children:
-            table.add_row(child.name, f"{child.url}  (API 文档: {child.url}/docs)")
+            docs = "" if child is web else f"  (API 文档: {child.url}/docs)"
+            table.add_row(child.name, f"{child.url}{docs}")
         console.print(table)
+        if web is not None:
+            console.print(f"门户 portal: {web.url}", highlight=False)
+        if demo_loaded:
+            from suxing_cli.demo import SIGN_INS
+
+            console.print("演示登录（在门户登录页选择）/ demo sign-ins:", highlight=False)
+            for person_id, name, what in SIGN_INS:
+                console.print(f"  {name}（{what}）  {person_id}", highlight=False)
         console.print("按 Ctrl-C 停止 / press Ctrl-C to stop", highlight=False)
         sys.stdout.flush()
         while True:

@@ -36,7 +36,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
     data_dir = tmp_path_factory.mktemp("stack") / "var"
     env = {**os.environ, "SUXING_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "suxing_cli.main", "up", "--base-port", "0"],
+        [sys.executable, "-m", "suxing_cli.main", "up", "--base-port", "0", "--empty"],
         cwd=data_dir.parent,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -21,7 +21,7 @@ def test_suxing_up_starts_every_service_and_stops_them_on_ctrl_c(tmp_path: Path)
     data_dir = tmp_path / "var"
     env = {**os.environ, "SUXING_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "suxing_cli.main", "up", "--base-port", "0"],
+        [sys.executable, "-m", "suxing_cli.main", "up", "--base-port", "0", "--empty"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -46,6 +46,9 @@ def test_suxing_up_starts_every_service_and_stops_them_on_ctrl_c(tmp_path: Path)
             metrics = httpx.get(f"{url}/metrics", timeout=5).text
             assert f'suxing_outbox_backlog{{service="{name}"}} 0.0' in metrics
             assert "suxing_relay_published_total" in metrics
+        portal = httpx.get(f"{stack['portal']}/board", timeout=5)
+        assert portal.status_code == 200 and "公开栏" in portal.text
+        assert "暂无党支部" in portal.text  # --empty: no demo company
         pids = list(stack["pids"].values())
     finally:
         proc.send_signal(signal.SIGINT)

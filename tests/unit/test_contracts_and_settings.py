@@ -139,6 +139,22 @@ def test_production_needs_explicit_database_and_broker(monkeypatch: pytest.Monke
         Settings()
 
 
+def test_the_production_portal_needs_the_services_not_a_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SUXING_PROFILE", "production")
+    monkeypatch.setenv("SUXING_JWT_SECRET", "x" * 40)
+    with pytest.raises(ValueError, match="SUXING_PLEDGES_URL, SUXING_REVIEWS_URL"):
+        Settings(service="portal", pledges_url=None, reviews_url=None, scoring_url=None)
+    settings = Settings(
+        service="portal",
+        pledges_url="http://pledges:8101",
+        reviews_url="http://reviews:8102",
+        scoring_url="http://scoring:8103/",
+    )
+    assert settings.service_url("scoring") == "http://scoring:8103"
+
+
 def test_production_client_settings_differ_from_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUXING_BROKER_URL", "kafka:9092")
     embedded = Settings().kafka()

@@ -108,3 +108,28 @@ class NeedView(_View):
 class OverduePledge(_View):
     pledge: PledgeView
     days_overdue: int
+
+
+class BranchEntry(_View):
+    """A branch as the public board lists it."""
+
+    branch_id: str
+    name: str
+    unit_id: str
+    unit_name: str | None
+
+
+class PersonEntry(_View):
+    """One person on a branch's roster (internal)."""
+
+    person_id: str
+    name: str
+    branch_id: str
+    unit_id: str | None
+    membership: str
+    membership_label: str
+    is_party_member: bool
+    post: str | None
+    committee_position: str | None
+    committee_label: str | None
+    departed_on: date | None

@@ -1,0 +1,96 @@
+"""Composition root of the web portal. It has no database and no event store: every page
+reads from and writes to the three services over HTTP, as the signed-in person."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from services.portal.clients import ServiceError
+from services.portal.routes import board, committee, member, org, pledge, signin, staff
+from services.portal.web import COOKIE, SignInRequired, context
+from shared.auth import Principal, Role, TokenIssuer
+from shared.service import token_verifier
+from shared.settings import Settings
+
+BACKENDS = ("pledges", "reviews", "scoring")
+READER = Principal(person_id="portal", name="门户", roles=frozenset({Role.OPERATOR}))
+"""Embedded profile only: the portal lists the roster for its sign-in picker as this."""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    urls = {name: settings.service_url(name) for name in BACKENDS}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.http = {
+            name: httpx.AsyncClient(base_url=url, timeout=30) for name, url in urls.items()
+        }
+        try:
+            yield
+        finally:
+            for client in app.state.http.values():
+                await client.aclose()
+
+    app = FastAPI(title="塑形 Suxing 门户", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.verifier = token_verifier(settings)
+    app.state.issuer = None
+    app.state.reader_token = None
+    if settings.embedded:
+        issuer = TokenIssuer(
+            settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+        app.state.issuer = issuer
+        app.state.reader_token = issuer.issue(READER)
+    static = Path(__file__).resolve().parent / "static"
+    app.mount("/static", StaticFiles(directory=static), name="static")
+    for module in (signin, board, staff, member, pledge, committee, org):
+        app.include_router(module.router)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, _: Exception) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(ServiceError)
+    async def _refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ServiceError)
+        if exc.status == 401:
+            response = RedirectResponse("/signin", status_code=303)
+            response.delete_cookie(COOKIE)
+            return response
+        ctx = await context(request)
+        return ctx.render("error.html", status_code=exc.status, error=exc)
+
+    @app.get("/health/live", include_in_schema=False)
+    async def live() -> dict[str, str]:
+        return {"status": "ok", "service": "portal"}
+
+    @app.get("/health/ready", include_in_schema=False)
+    async def ready(request: Request) -> JSONResponse:
+        checks = {}
+        for name, client in request.app.state.http.items():
+            try:
+                ok = (await client.get("/health/live", timeout=3)).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            checks[name] = "ok" if ok else "unreachable"
+        healthy = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if healthy else "unavailable", "checks": checks},
+            status_code=200 if healthy else 503,
+        )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> HTMLResponse:
+        return HTMLResponse("", status_code=204)
+
+    return app

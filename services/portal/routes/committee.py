@@ -1,0 +1,162 @@
+"""The branch committee's pages: the plan and needs, pledges awaiting a decision, the monthly
+ledger, review periods and turnout, and the year's results with objections."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from services.portal.clients import ServiceError
+from services.portal.web import Ctx, Form, Signed, redirect, this_year, today
+
+router = APIRouter(prefix="/committee", default_response_class=HTMLResponse)
+Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+WAITING = {"declared", "approved", "agreement_signed", "acceptance_requested"}
+PERIODS = {"peer": ("Q1", "Q2", "Q3", "Q4"), "mass": ("H1", "H2"), "branch": ("H1", "H2")}
+
+
+def _branch(ctx: Ctx) -> str:
+    return str(ctx.me.branch_id)
+
+
+@router.get("")
+async def pledges_overview(ctx: Signed) -> HTMLResponse:
+    pledges = await ctx.api.pledges.branch_pledges(_branch(ctx), this_year())
+    waiting = [p for p in pledges if p["status"] in WAITING]
+    counts = Counter(p["status_label"] for p in pledges)
+    return ctx.render("committee.html", pledges=pledges, waiting=waiting, counts=counts)
+
+
+async def _needs_page(ctx: Ctx, form: Form | None = None, status: int = 200) -> HTMLResponse:
+    needs = await ctx.api.pledges.needs(_branch(ctx), this_year())
+    return ctx.render("needs.html", needs=needs, form=form or Form(), status_code=status)
+
+
+@router.get("/needs")
+async def needs(ctx: Signed) -> HTMLResponse:
+    return await _needs_page(ctx)
+
+
+@router.post("/needs/{need_id}")
+async def classify(ctx: Signed, request: Request, need_id: str) -> Response:
+    values = dict(await request.form())
+    try:
+        await ctx.api.pledges.classify_need(need_id, str(values.get("area", "")))
+    except ServiceError as exc:
+        return await _needs_page(ctx, Form.failed(values, exc), exc.status)
+    return redirect("/committee/needs", "需求已分类")
+
+
+@router.post("/plan")
+async def adopt_plan(ctx: Signed, request: Request) -> Response:
+    values = dict(await request.form())
+    body = {k: str(values.get(k, "")).strip() for k in ("title", "summary", "meeting_date")}
+    try:
+        await ctx.api.pledges.adopt_plan(_branch(ctx), this_year(), body)
+    except ServiceError as exc:
+        return await _needs_page(ctx, Form.failed(values, exc), exc.status)
+    return redirect("/committee/needs", "年度活动方案已通过")
+
+
+@router.get("/ledger")
+async def ledger(ctx: Signed, month: Month = None) -> HTMLResponse:
+    shown = month or today()[:7]
+    year = int(shown[:4])
+    table = await ctx.api.pledges.ledger(_branch(ctx), shown)
+    months = [f"{year}-{m:02d}" for m in range(1, 13)]
+    return ctx.render("ledger.html", ledger=table, month=shown, months=months)
+
+
+async def _reviews_page(ctx: Ctx, form: Form | None = None, status: int = 200) -> HTMLResponse:
+    me = ctx.me
+    periods = [
+        p
+        for p in await ctx.api.reviews.periods(this_year())
+        if p["branch_id"] == me.branch_id
+        or p["scope_level"] == "company"
+        or (p["scope_level"] == "unit" and p["unit_id"] == me.unit_id)
+    ]
+    return ctx.render(
+        "committee_reviews.html",
+        periods=periods,
+        kinds=PERIODS,
+        form=form or Form(),
+        status_code=status,
+    )
+
+
+@router.get("/reviews")
+async def reviews(ctx: Signed) -> HTMLResponse:
+    return await _reviews_page(ctx)
+
+
+@router.post("/reviews")
+async def open_period(ctx: Signed, request: Request) -> Response:
+    values = dict(await request.form())
+    deadline = str(values.get("deadline", "")).strip()
+    kind, _, period = str(values.get("kind_period", "")).partition(":")
+    body = {
+        "kind": kind,
+        "period": period,
+        "year": this_year(),
+        "scope_level": "branch",
+        "scope_id": _branch(ctx),
+        "deadline": f"{deadline}T23:59:59+08:00" if deadline else None,
+    }
+    try:
+        await ctx.api.reviews.open_period(body)
+    except ServiceError as exc:
+        return await _reviews_page(ctx, Form.failed(values, exc), exc.status)
+    return redirect("/committee/reviews", "评议期已开启")
+
+
+@router.post("/reviews/{period_id}/close")
+async def close_period(ctx: Signed, period_id: str) -> Response:
+    await ctx.api.reviews.close_period(period_id)
+    return redirect(f"/committee/reviews/{period_id}", "评议期已结束")
+
+
+@router.get("/reviews/{period_id}")
+async def period_page(ctx: Signed, period_id: str) -> HTMLResponse:
+    period, turnout, overview = await asyncio.gather(
+        ctx.api.reviews.period(period_id),
+        ctx.api.reviews.turnout(period_id, _branch(ctx)),
+        ctx.api.reviews.overview(_branch(ctx), period_id),
+    )
+    return ctx.render("period.html", period=period, turnout=turnout, overview=overview)
+
+
+async def _results_page(ctx: Ctx, form: Form | None = None, status: int = 200) -> HTMLResponse:
+    results = await ctx.api.scoring.results(_branch(ctx), this_year())
+    return ctx.render("results.html", results=results, form=form or Form(), status_code=status)
+
+
+@router.get("/results")
+async def results(ctx: Signed) -> HTMLResponse:
+    return await _results_page(ctx)
+
+
+@router.post("/results/{step}")
+async def results_step(ctx: Signed, request: Request, step: str) -> Response:
+    values = dict(await request.form())
+    body: dict[str, Any] | None = None
+    path = {"publish": "publish", "finalize": "finalize"}.get(step)
+    if step.startswith("decide-"):
+        path = f"objections/{step.removeprefix('decide-')}/decision"
+        body = {
+            "outcome": values.get("outcome"),
+            "reason": str(values.get("reason", "")).strip() or None,
+            "composite": str(values.get("composite", "")).strip() or None,
+        }
+    if path is None:
+        return redirect("/committee/results")
+    try:
+        await ctx.api.scoring.results_step(_branch(ctx), this_year(), path, body)
+    except ServiceError as exc:
+        return await _results_page(ctx, Form.failed({**values, "step": step}, exc), exc.status)
+    done = {"publish": "评议结果已公示", "finalize": "评议结果已定稿"}.get(step, "已对异议作出决定")
+    return redirect("/committee/results", done)

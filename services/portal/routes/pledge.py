@@ -1,0 +1,107 @@
+"""One pledge and every step that may be taken on it, by its member or the branch committee.
+Which buttons show depends on the status; whether the step is allowed is the service's call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from services.portal.clients import ServiceError
+from services.portal.routes.member import pledge_choices, pledge_terms
+from services.portal.web import Ctx, Form, Signed, redirect, today
+
+router = APIRouter(default_response_class=HTMLResponse)
+DONE = {
+    "revision-request": "已退回党员修改",
+    "revision": "已修改并重新申报",
+    "approval": "已定诺",
+    "agreement": "结对协议书已登记",
+    "publication": "承诺已公开",
+    "ledger": "台账已记录",
+    "acceptance-request": "已申请验收",
+    "acceptance": "已验收通过",
+    "return": "已退回验收申请",
+    "withdrawal": "承诺已撤回",
+}
+
+
+def _lines(text: Any) -> list[str]:
+    return [line.strip() for line in str(text or "").splitlines() if line.strip()]
+
+
+def _text(values: dict[str, Any], name: str) -> str | None:
+    return str(values.get(name) or "").strip() or None
+
+
+def step_body(step: str, values: dict[str, Any], lists: dict[str, list[str]]) -> dict[str, Any]:
+    """The request body of a lifecycle step from the form the person filled in."""
+    match step:
+        case "revision-request" | "return":
+            return {"reasons": _lines(values.get("reasons"))}
+        case "revision":
+            return pledge_terms(values, lists.get("need_ids", []))
+        case "agreement":
+            keys = ("problem", "q1", "q2", "q3", "q4", "final_goal")
+            return {"signed_on": _text(values, "signed_on"), **{k: _text(values, k) for k in keys}}
+        case "publication":
+            return {
+                "channels": lists.get("channels", []),
+                "published_on": _text(values, "published_on"),
+            }
+        case "ledger":
+            return {k: _text(values, k) for k in ("month", "assessment", "note")}
+        case "acceptance-request":
+            return {"summary": _text(values, "summary")}
+        case "acceptance":
+            return {"comment": _text(values, "comment")}
+        case "withdrawal":
+            return {"reason": _text(values, "reason")}
+    return {}
+
+
+async def _page(
+    ctx: Ctx, pledge_id: str, form: Form | None = None, step: str | None = None, status: int = 200
+) -> HTMLResponse:
+    pledge = await ctx.api.pledges.pledge(pledge_id)
+    mine = pledge["member_id"] == ctx.me.person_id
+    committee = ctx.is_("branch_committee") and pledge["branch_id"] == ctx.me.branch_id
+    choices: dict[str, Any] = {"needs": [], "staff": []}
+    if mine and pledge["status"] == "revision_requested":
+        choices = await pledge_choices(ctx)
+    if form is None and mine and pledge["status"] == "revision_requested":
+        form = Form(values={**pledge, "need_ids": pledge["need_ids"]})
+    return ctx.render(
+        "pledge.html",
+        status_code=status,
+        pledge=pledge,
+        mine=mine,
+        committee=committee,
+        form=form or Form(),
+        step=step,
+        blank=Form(),
+        today=today(),
+        **choices,
+    )
+
+
+@router.get("/pledges/{pledge_id}")
+async def pledge_page(ctx: Signed, pledge_id: str) -> HTMLResponse:
+    return await _page(ctx, pledge_id)
+
+
+@router.post("/pledges/{pledge_id}/{step}")
+async def pledge_step(ctx: Signed, request: Request, pledge_id: str, step: str) -> Response:
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items()}
+    lists = {k: [str(v) for v in form.getlist(k)] for k in ("need_ids", "channels")}
+    if step not in DONE:
+        return redirect(f"/pledges/{pledge_id}")
+    try:
+        await ctx.api.pledges.act(pledge_id, step, step_body(step, values, lists))
+    except ServiceError as exc:
+        failed = Form.failed({**values, **lists}, exc)
+        return await _page(ctx, pledge_id, failed, step, exc.status)
+    back = _text(values, "back") or f"/pledges/{pledge_id}"
+    return redirect(back if back.startswith("/") else f"/pledges/{pledge_id}", DONE[step])

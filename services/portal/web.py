@@ -1,0 +1,162 @@
+"""What every page shares: the signed-in person (from the token cookie), the service
+clients bound to their token, rendering, and keeping a form's values and errors together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import httpx
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from services.portal.clients import ServiceError
+from services.portal.clients.pledges import PledgesClient
+from services.portal.clients.reviews import ReviewsClient
+from services.portal.clients.scoring import ScoringClient
+from shared.auth import Principal, Role, TokenVerifier
+from shared.contracts.pledges import LedgerAssessment, PublicationChannel, ResponsibilityArea
+from shared.errors import Unauthenticated
+
+COOKIE = "suxing_token"
+BEIJING = timezone(timedelta(hours=8))
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+
+
+def _beijing(value: str | datetime | None) -> str:
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return f"{moment.astimezone(BEIJING):%Y-%m-%d %H:%M}"
+
+
+templates.env.filters["beijing"] = _beijing
+templates.env.globals.update(
+    AREAS=[(a.value, a.label) for a in ResponsibilityArea],
+    CHANNELS=[(c.value, c.label) for c in PublicationChannel],
+    ASSESSMENTS=[(a.value, a.label) for a in LedgerAssessment],
+    ROLE_LABELS={r.value: r.label for r in Role},
+)
+
+
+def this_year() -> int:
+    return datetime.now(BEIJING).year
+
+
+def today() -> str:
+    return f"{datetime.now(BEIJING):%Y-%m-%d}"
+
+
+class SignInRequired(Exception):
+    """Raised by pages that need a signed-in person; the app redirects to the sign-in page."""
+
+
+@dataclass
+class Api:
+    pledges: PledgesClient
+    reviews: ReviewsClient
+    scoring: ScoringClient
+
+
+@dataclass
+class Form:
+    """A form as the person filled it in, with what the service said about it."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str | None = None
+
+    @classmethod
+    def failed(cls, values: dict[str, Any], error: ServiceError) -> Form:
+        """A refusal about fields reads "未能提交：<reasons>" without the API's field paths;
+        each reason also stands next to its field."""
+        message = error.message
+        if error.fields:
+            reasons = dict.fromkeys(error.fields.values())
+            message = "未能提交：" + "；".join(reasons)
+        return cls(values=values, errors=dict(error.fields), message=message)
+
+
+@dataclass
+class Ctx:
+    request: Request
+    user: Principal | None
+    api: Api
+
+    @property
+    def me(self) -> Principal:
+        if self.user is None:
+            raise SignInRequired
+        return self.user
+
+    def is_(self, role: str) -> bool:
+        return self.user is not None and self.user.has(Role(role))
+
+    def render(self, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+        values.setdefault("form", Form())
+        return templates.TemplateResponse(
+            self.request,
+            template,
+            {
+                "user": self.user,
+                "ctx": self,
+                "done": self.request.query_params.get("done"),
+                "year": this_year(),
+                **values,
+            },
+            status_code=status_code,
+        )
+
+
+def redirect(path: str, done: str | None = None) -> RedirectResponse:
+    if done:
+        path += ("&" if "?" in path else "?") + "done=" + quote(done)
+    return RedirectResponse(path, status_code=303)
+
+
+def _token_of(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None  # set by the enterprise's sign-in gateway
+    return request.cookies.get(COOKIE)
+
+
+def _clients(request: Request, token: str | None) -> Api:
+    http: dict[str, httpx.AsyncClient] = request.app.state.http
+    return Api(
+        PledgesClient(http["pledges"], token),
+        ReviewsClient(http["reviews"], token),
+        ScoringClient(http["scoring"], token),
+    )
+
+
+async def context(request: Request) -> Ctx:
+    token = _token_of(request)
+    user = None
+    if token:
+        verifier: TokenVerifier = request.app.state.verifier
+        try:
+            user = verifier.verify(token, now=datetime.now(UTC))
+        except Unauthenticated:
+            token = None
+    return Ctx(request, user, _clients(request, token if user else None))
+
+
+async def signed_in(request: Request) -> Ctx:
+    ctx = await context(request)
+    if ctx.user is None:
+        raise SignInRequired
+    return ctx
+
+
+Page = Annotated[Ctx, Depends(context)]
+Signed = Annotated[Ctx, Depends(signed_in)]
+
+
+def service_api(request: Request) -> Api:
+    """The portal's own reader (the embedded profile's directory token) for public pages."""
+    return _clients(request, request.app.state.reader_token)
