@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.scoring.api import routers
 from services.scoring.handlers import finalize_due
 from services.scoring.persistence import PROJECTION_VERSION, read_metadata
-from services.scoring.projections import apply
+from services.scoring.projections import apply, apply_deferred, settle
 from shared.auth import Principal, Role
 from shared.contracts.topics import service_topic
 from shared.readmodel.slots import ReadModelSpec
@@ -20,7 +20,13 @@ CONSUMES = tuple(service_topic(name) for name in ("pledges", "reviews", "scoring
 """The scoring topic too: the policy in force is an event there, and a rebuild from offset 0
 must see it to give the same cards."""
 
-READ_MODEL = ReadModelSpec(name="scoring", metadata=read_metadata, version=PROJECTION_VERSION)
+READ_MODEL = ReadModelSpec(
+    name="scoring",
+    metadata=read_metadata,
+    version=PROJECTION_VERSION,
+    catch_up=apply_deferred,
+    settle=settle,
+)
 """Cards, statistics and board tables, in blue/green slots (``suxing rebuild scoring``)."""
 
 

@@ -186,6 +186,18 @@ branch_stats = Table(
     Column("without_composite", Integer, nullable=False),
 )
 
+# Bookkeeping of a rebuild: what a batch applied in catch-up mode left to derive.
+
+pending = Table(
+    _name("pending"),
+    read_metadata,
+    # kind: member (key = member id, year) | person (key = person id) | year (key = "")
+    # | branch (key = branch id, year). Empty whenever the slot serves or is compared.
+    Column("kind", String(8), primary_key=True),
+    Column("key", String(_REF), primary_key=True),
+    Column("year", Integer, primary_key=True, autoincrement=False),
+)
+
 STAT_COUNTS = tuple(
     column.name for column in branch_stats.columns if column.name not in ("branch_id", "year")
 )

@@ -18,6 +18,7 @@ records with topic/partition/offset can drive :meth:`CheckpointedConsumer.proces
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -122,13 +123,33 @@ class _Decoded:
 def upsert(
     session: AsyncSession, table: Any, rows: list[dict[str, Any]], keys: Iterable[str]
 ) -> Any:
-    """INSERT .. ON CONFLICT (keys) DO UPDATE for SQLite and PostgreSQL."""
+    """INSERT .. ON CONFLICT (keys) DO UPDATE for SQLite and PostgreSQL, as an executemany of
+    one cached statement (a multi-row VALUES differs with every row count, and compiling it
+    cost more than running it). Every row must carry the same columns."""
+    if not rows:
+        return _done()
     dialect = session.get_bind().dialect.name
-    keys = list(keys)
+    return session.execute(_upsert_statement(dialect, table, tuple(keys), frozenset(rows[0])), rows)
+
+
+@functools.lru_cache(maxsize=256)
+def _upsert_statement(
+    dialect: str, table: Any, keys: tuple[str, ...], columns: frozenset[str]
+) -> Any:
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = builder(table).values(rows)
-    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-    return session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates))
+    stmt = builder(table)
+    updates = {
+        c.name: stmt.excluded[c.name]
+        for c in table.columns
+        if c.name not in keys and c.name in columns
+    }
+    if not updates:
+        return stmt.on_conflict_do_nothing(index_elements=list(keys))
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
+
+
+async def _done() -> None:
+    return None
 
 
 class CheckpointedConsumer:
@@ -243,6 +264,19 @@ class CheckpointedConsumer:
             if tp in result.rewind:
                 continue
             next_offsets[tp] = max(next_offsets.get(tp, 0), record.offset + 1)
+        if next_offsets:
+            await self._store_offsets(session, next_offsets, stored, now)
+        if result.dead:
+            await self._dead_letter(session, result.dead, now)
+        return result
+
+    async def _store_offsets(
+        self,
+        session: AsyncSession,
+        next_offsets: dict[tuple[str, int], int],
+        stored: dict[tuple[str, int], int],
+        now: datetime,
+    ) -> None:
         await upsert(
             session,
             consumer_offsets,
@@ -259,9 +293,6 @@ class CheckpointedConsumer:
             ],
             ["consumer", "topic", "partition"],
         )
-        if result.dead:
-            await self._dead_letter(session, result.dead, now)
-        return result
 
     def _gaps(
         self, records: Sequence[Record], stored: dict[tuple[str, int], int]
@@ -278,7 +309,9 @@ class CheckpointedConsumer:
         gaps: set[tuple[str, int]] = set()
         for tp, offset in lowest.items():
             expected = stored.get(tp)
-            if expected is None or offset <= expected:
+            # 0: nothing applied from this partition yet, so where its log starts is unknown
+            # (a broker may have trimmed it); only a position we applied up to is a promise.
+            if not expected or offset <= expected:
                 self._gap_strikes.pop(tp, None)
                 continue
             strikes = self._gap_strikes.get(tp, 0) + 1

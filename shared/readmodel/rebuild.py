@@ -34,7 +34,7 @@ from shared.eventstore.tables import consumer_offsets, consumer_streams
 from shared.messaging import admin
 from shared.messaging.consumer import Apply, CheckpointedConsumer
 from shared.messaging.offsets import true_end_offsets
-from shared.readmodel.slots import ReadModel, SlotError, other
+from shared.readmodel.slots import ReadModel, Settle, SlotError, other
 from shared.readmodel.verify import TableComparison, compare_table
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,7 @@ class Rebuild:
         registry: EventRegistry,
         apply: Apply,
         bootstrap: str,
+        settle: Settle | None = None,
         consumer_settings: dict[str, Any] | None = None,
         progress: Progress | None = None,
         stop: asyncio.Event | None = None,
@@ -123,6 +124,7 @@ class Rebuild:
         self.topics = list(topics)
         self.registry = registry
         self.apply = apply
+        self.settle = settle
         self.bootstrap = bootstrap
         self.consumer_settings = dict(consumer_settings or {})
         self.consumer_settings.pop("auto_offset_reset", None)
@@ -201,6 +203,8 @@ class Rebuild:
         await self._open(db)
         try:
             caught_up = await self._catch_up()
+            if caught_up:
+                await self._settle()
             report.records, report.applied = self._done, self._applied
             report.interrupted = not caught_up
             report.offsets = {_key(k): v for k, v in (await self._positions()).items()}
@@ -239,6 +243,13 @@ class Rebuild:
             partitions.extend(TopicPartition(topic, p) for p in sorted(found))
         kafka.assign(partitions)
         await self._seek_to_stored(partitions)
+
+    async def _settle(self) -> None:
+        """Derive what the catch-up projection left (one transaction on the slot)."""
+        if self.settle is None or self._consumer is None:
+            return
+        async with self._consumer.db.transaction() as session:
+            await self.settle(session)
 
     async def _close(self) -> None:
         if self._kafka is not None:
@@ -348,6 +359,7 @@ class Rebuild:
                 else:
                     if not await self._consume_to(targets):
                         return None
+                    await self._settle()
                     async with rebuilt.reading() as rebuilt_session:
                         comparisons = [
                             await compare_table(

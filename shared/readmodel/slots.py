@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import MetaData, Table, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.eventstore.tables import (
@@ -37,8 +38,10 @@ from shared.eventstore.tables import (
     kernel_metadata,
     read_model_slots,
 )
+from shared.messaging.consumer import Apply
 
 SLOTS = ("blue", "green")
+Settle = Callable[[AsyncSession], Awaitable[object]]
 CHECKPOINT_TABLES: tuple[Table, ...] = (consumer_offsets, consumer_streams, dead_letters)
 
 
@@ -53,6 +56,11 @@ class ReadModelSpec:
     name: str
     metadata: MetaData
     version: str
+    catch_up: Apply | None = None
+    """The projection for replaying a long stretch of the log (a rebuild): it may leave
+    derived rows to ``settle``. None: the live projection is used."""
+    settle: Settle | None = None
+    """Derives what ``catch_up`` left, in the caller's transaction; run when caught up."""
 
     @property
     def tables(self) -> list[Table]:

@@ -295,9 +295,33 @@ async def test_processing_the_same_records_twice_applies_them_once(read_db: Data
     ]
     first = await consumer.process(records)
     again = await consumer.process(records)
-    # The same events at new offsets (a republish) are recognised by stream sequence.
-    moved = [SimpleRecord("t", 0, 10 + r.offset, r.key, r.value) for r in records]
+    # The same events at new offsets (a republish appends them) are recognised by sequence.
+    moved = [SimpleRecord("t", 0, 3 + r.offset, r.key, r.value) for r in records]
     republished = await consumer.process(moved)
     assert (first.applied, again.already_done, republished.duplicates) == (3, 3, 3)
     async with read_db.reading() as s:
         assert await read_totals(s) == {"d": (6, 3)}
+
+    # A batch that starts past the stored offset (fetched before a seek) is not applied: the
+    # records in between would be skipped. The transport is told to rewind the partition.
+    fourth = Envelope(
+        event_id=uuid4(),
+        type="CounterIncremented",
+        version=2,
+        stream="d",
+        sequence=4,
+        occurred_at=datetime.now(UTC),
+        actor={"ref": "p", "role": "member"},
+        org={"branch": "b"},
+        correlation_id=uuid4(),
+        data={"amount": 4, "note": ""},
+    ).to_json()
+    ahead = [SimpleRecord("t", 0, 9, b"b", fourth)]
+    for _ in range(3):
+        stale = await consumer.process(ahead)
+        assert stale.rewind == {("t", 0)} and stale.applied == 0
+        assert await consumer.stored_offsets("t") == {0: 6}
+    # A gap that persists is real (the broker lost records): accepted on the fourth try.
+    accepted = await consumer.process(ahead)
+    assert accepted.rewind == set() and accepted.applied == 1
+    assert await consumer.stored_offsets("t") == {0: 10}

@@ -26,11 +26,24 @@ def round_half_up(value: Fraction) -> Decimal:
 
 
 def mean(values: Iterable[Decimal | Fraction]) -> Fraction:
-    """The exact average of a non-empty collection."""
-    exact = [Fraction(value) for value in values]
-    if not exact:
+    """The exact average of a non-empty collection.
+
+    Scores have at most two decimal places: they are summed as whole cents (integers, exact
+    and without a decimal context), and only the rest, if any, as Fractions."""
+    count = 0
+    cents = 0
+    rest = Fraction(0)
+    for value in values:
+        count += 1
+        if isinstance(value, Decimal):
+            numerator, denominator = value.as_integer_ratio()
+            if 100 % denominator == 0:
+                cents += numerator * (100 // denominator)
+                continue
+        rest += Fraction(value)
+    if not count:
         raise ValueError("mean of no values")
-    return sum(exact, Fraction(0)) / len(exact)
+    return (Fraction(cents, 100) + rest) / count
 
 
 def percentage(part: int, whole: int) -> Decimal | None:

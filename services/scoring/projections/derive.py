@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,7 +59,9 @@ _PARTS = {
 _ROLE_KIND = {role.value: role.kind for role in BallotRole}
 
 
-async def recompute(session: AsyncSession, touched: Touched) -> None:
+async def cards_touched(session: AsyncSession, touched: Touched) -> set[MemberYear]:
+    """The cards to recompute: the members' own, and every existing card of a person whose
+    roster entry changed or of a year whose policy changed."""
     members = set(touched.members)
     if touched.people:
         rows = await select_by_keys(
@@ -69,6 +71,11 @@ async def recompute(session: AsyncSession, touched: Touched) -> None:
     if touched.years:
         rows = await select_by_keys(session, t.cards, ["year"], [(y,) for y in touched.years])
         members.update((row["member_id"], row["year"]) for row in rows)
+    return members
+
+
+async def recompute(session: AsyncSession, touched: Touched) -> None:
+    members = await cards_touched(session, touched)
     branches = set(touched.branches)
     if members:
         branches |= await recompute_cards(session, members)
@@ -101,9 +108,7 @@ async def recompute_cards(session: AsyncSession, members: set[MemberYear]) -> se
     pledges: dict[MemberYear, list[Row]] = defaultdict(list)
     for row in await select_by_keys(session, t.pledges, ["member_id"], [(i,) for i in ids]):
         pledges[(row["member_id"], row["year"])].append(row)
-    ballots: dict[MemberYear, list[Row]] = defaultdict(list)
-    for row in await select_by_keys(session, t.ballot_scores, ["member_id", "year"], keys):
-        ballots[(row["member_id"], row["year"])].append(row)
+    ballots = await _ballots(session, keys)
     old = await select_by_keys(session, t.cards, ["member_id", "year"], keys)
     policies = await policies_by_year(session)
 
@@ -128,20 +133,57 @@ async def recompute_cards(session: AsyncSession, members: set[MemberYear]) -> se
     return moved
 
 
-def member_scores(ballots: Iterable[Row]) -> MemberScores:
+class BallotScore(NamedTuple):
+    """What a card needs of one score on a counted ballot."""
+
+    role: str
+    period: str
+    score: str
+    branch_id: str
+
+
+async def _ballots(
+    session: AsyncSession, keys: Sequence[MemberYear]
+) -> dict[MemberYear, list[BallotScore]]:
+    """The counted scores of ``keys``, as plain tuples (a year's worth of ballots is most of
+    the rows a card reads)."""
+    c = t.ballot_scores.c
+    found: dict[MemberYear, list[BallotScore]] = defaultdict(list)
+    for part in chunks(list(keys)):
+        rows = await session.execute(
+            select(c.member_id, c.year, c.role, c.period, c.score, c.branch_id).where(
+                key_filter(t.ballot_scores, ["member_id", "year"], part)
+            )
+        )
+        for member, year, role, period, score, branch in rows:
+            found[(member, year)].append(BallotScore(role, period, score, branch))
+    return found
+
+
+_PERIODS = {period.value: period for period in Period}
+
+
+def member_scores(ballots: Iterable[BallotScore]) -> MemberScores:
     """A member's final scores per review part and period; a score whose period does not fit
-    its review cannot come from the reviews service and is left out rather than failing."""
+    its review cannot come from the reviews service and is left out rather than failing.
+
+    Built without re-validation: every score here was validated when its ballot event was
+    decoded and is stored as its canonical two-place text."""
     parts: dict[str, dict[Period, list[Decimal]]] = {name: {} for name in _PARTS.values()}
     for row in ballots:
-        period = Period(row["period"])
-        if period not in REVIEW_PERIODS[_ROLE_KIND[row["role"]]]:
+        period = _PERIODS[row.period]
+        if period not in REVIEW_PERIODS[_ROLE_KIND[row.role]]:
             continue
-        parts[_PARTS[row["role"]]].setdefault(period, []).append(Decimal(row["score"]))
-    return MemberScores.model_validate(
-        {
-            name: {period: tuple(sorted(scores)) for period, scores in by_period.items()}
-            for name, by_period in parts.items()
-        }
+        parts[_PARTS[row.role]].setdefault(period, []).append(Decimal(row.score))
+    final = {
+        name: {period: tuple(sorted(scores)) for period, scores in by_period.items()}
+        for name, by_period in parts.items()
+    }
+    return MemberScores.model_construct(
+        peer=final["peer"],
+        mass_paired=final["mass_paired"],
+        mass_all_staff=final["mass_all_staff"],
+        branch=final["branch"],
     )
 
 
@@ -153,7 +195,7 @@ def card_row(
     person: Row | None,
     area: Row | None,
     pledges: list[Row],
-    ballots: list[Row],
+    ballots: list[BallotScore],
 ) -> dict[str, Any]:
     scores = member_scores(ballots)
     card = compute_card(scores, adopted)
@@ -181,7 +223,7 @@ def card_row(
 
 
 def _home_branch(
-    person: Row | None, pledges: list[Row], ballots: list[Row], area: Row | None
+    person: Row | None, pledges: list[Row], ballots: list[BallotScore], area: Row | None
 ) -> str | None:
     """The roster's branch; before the roster is seen, the branch the facts name."""
     if person is not None:
@@ -189,7 +231,7 @@ def _home_branch(
     if pledges:
         return str(pledges[0]["branch_id"])
     if ballots:
-        return str(min(row["branch_id"] for row in ballots))
+        return str(min(row.branch_id for row in ballots))
     if area is not None and area["branch_id"]:
         return str(area["branch_id"])
     return None

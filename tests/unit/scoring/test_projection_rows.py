@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.scoring.domain import DEFAULT_ADOPTED_POLICY
-from services.scoring.projections.derive import card_row, member_scores
+from services.scoring.projections.derive import BallotScore, card_row, member_scores
 from services.scoring.projections.pledge_states import PledgeStatus, pledge_change
 from shared.contracts import pledges as pl
 from shared.contracts.scoring import Period
@@ -17,8 +17,8 @@ from shared.contracts.scoring import Period
 pytestmark = pytest.mark.unit
 
 
-def ballot(role: str, period: str, score: str, branch: str = "b1") -> dict[str, Any]:
-    return {"role": role, "period": period, "score": score, "branch_id": branch}
+def ballot(role: str, period: str, score: str, branch: str = "b1") -> BallotScore:
+    return BallotScore(role=role, period=period, score=score, branch_id=branch)
 
 
 def test_ballot_rows_become_scores_per_review_part_and_period() -> None:

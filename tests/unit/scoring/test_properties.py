@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from services.scoring.domain import AdoptedPolicy, MemberScores, compute_card, round_half_up
+from services.scoring.domain.rounding import mean
 from shared.contracts.scoring import HALF_YEARS, QUARTERS, Period, ScoringPolicy
 
 from .helpers import policy_with
@@ -163,3 +165,18 @@ def test_round_half_up_agrees_with_decimal_quantize(numerator: int, denominator:
 
     assert result == expected
     assert str(result) == str(expected + 0)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.decimals(min_value=0, max_value=100, places=2, allow_nan=False),
+            st.fractions(min_value=0, max_value=100, max_denominator=97),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_mean_is_the_exact_average_of_cents_and_fractions(values: list[Any]) -> None:
+    """The cents shortcut in ``mean`` gives exactly what plain Fraction arithmetic gives."""
+    assert mean(values) == sum((Fraction(v) for v in values), Fraction(0)) / len(values)
