@@ -18,6 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import ValidationError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shared.auth import TokenVerifier
 from shared.contracts import REGISTRY, Envelope, EventRegistry
@@ -297,10 +300,98 @@ def _error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": code, "message": message, **extra}
 
 
+DATABASE_UNAVAILABLE = "数据库暂时不可用（繁忙或无法连接），本次操作未保存，请稍后重试"
+BODY_TOO_LARGE = "请求内容过大：不能超过 {limit} 字节，请拆分后再提交"
+
+
+def _database_unavailable(exc: Exception) -> JSONResponse:
+    # Nothing was written: the transaction could not start or commit. The message names the
+    # cause class only (never the SQL or the connection string) and asks for a retry.
+    log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+    return JSONResponse(
+        _error_body("database_unavailable", DATABASE_UNAVAILABLE),
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+class BodySizeLimit:
+    """Refuses request bodies over ``limit`` bytes with 413 before any route reads them: by
+    ``Content-Length`` when given, else (a chunked body) by reading it up to the limit first
+    and handing the route the buffered chunks."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.limit:
+                await self._refuse(send)
+                return
+            await self.app(scope, receive, send)
+            return
+        messages: list[Any] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Any:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Any) -> None:
+        response = JSONResponse(
+            _error_body("payload_too_large", BODY_TOO_LARGE.format(limit=self.limit)),
+            status_code=413,
+        )
+        await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Any:
+    return {"type": "http.disconnect"}
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(ConnectionError)
+    async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+        return _database_unavailable(exc)
+
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(_error_body(exc.code, exc.message), status_code=exc.status_code)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
+        # A path or query number the database cannot hold (SQLite: OverflowError; PostgreSQL:
+        # DataError): bad input, not a server fault.
+        log.info("value out of range: %s: %s", type(exc).__name__, exc)
+        return JSONResponse(
+            _error_body("invalid_input", "请求内容有误：数值超出允许的范围"), status_code=422
+        )
+
+    @app.exception_handler(ValidationError)
+    async def _model_validation(request: Request, exc: ValidationError) -> JSONResponse:
+        # A command built from path values inside a handler (not by FastAPI): the same 422.
+        return await _validation(request, RequestValidationError(exc.errors()))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -331,6 +422,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.token_verifier = token_verifier(settings)
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
 
     @app.get("/health/live", tags=["health"])
     async def live() -> dict[str, str]:

@@ -86,6 +86,7 @@ class BatchResult:
     applied: int = 0
     duplicates: int = 0
     already_done: int = 0
+    held_back: int = 0
     dead: list[DeadLetter] = field(default_factory=list)
     # Partitions whose records started past the stored offset (a batch fetched before a
     # seek): nothing of them was applied; the transport must seek back to the stored offset.
@@ -339,13 +340,19 @@ class CheckpointedConsumer:
             result.duplicates += 1
             return False
         if envelope.sequence != last + 1:
+            # Held back, not applied: the events in between are still to come. After a broker
+            # lost its data, a relay may put a stream's later event on the new topic before
+            # the re-queued earlier ones; applying it would turn those into "duplicates" and
+            # lose them (tests/faults/test_broker_loss.py). The re-queued copies follow.
             log.warning(
-                "%s: stream %s jumps from %d to %d (events missing upstream?)",
+                "%s: stream %s jumps from %d to %d: held back until the gap is filled",
                 self.name,
                 envelope.stream,
                 last,
                 envelope.sequence,
             )
+            result.held_back += 1
+            return False
         last_seq[envelope.stream] = envelope.sequence
         return True
 

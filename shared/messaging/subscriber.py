@@ -40,6 +40,13 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
         return None
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        # After a broker that lost its data, the group is re-joined before the topic watch
+        # ticks: learn the topics' current ids first, so offsets stored for the lost topics
+        # are not applied to the new ones (that skipped the new log's first records).
+        try:
+            await self.runner.refresh_topic_ids()
+        except Exception as exc:
+            log.warning("%s: topic check on assignment failed: %s", self.runner.consumer.name, exc)
         await self.runner.seek_to_stored(assigned)
 
 
