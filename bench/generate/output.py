@@ -56,12 +56,28 @@ async def write_events(enterprise: Enterprise, db_urls: dict[str, str], *, batch
     return written
 
 
+async def write_all_bulk(enterprise: Enterprise, db_urls: dict[str, str]) -> int:
+    """Like :func:`write_events`, through the bulk path (bench/generate/bulk.py)."""
+    from bench.generate.bulk import write_bulk
+
+    written = 0
+    for topic, url in db_urls.items():
+        items = [item for item in enterprise.events if item.topic == topic]
+        written += await write_bulk(items, url, seed=enterprise.seed)
+    return written
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.generate", description=__doc__)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--pledges-db", help="also append the pledges events to this database")
     parser.add_argument("--reviews-db", help="also append the reviews events to this database")
+    parser.add_argument(
+        "--one-by-one",
+        action="store_true",
+        help="append through EventStore.append (slow) instead of the bulk path",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     enterprise = generate(args.seed, scale=args.scale)
@@ -76,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     urls = {topic: url for topic, url in urls.items() if url}
     if urls:
         started = time.perf_counter()
-        written = asyncio.run(write_events(enterprise, urls))
+        if args.one_by_one:
+            written = asyncio.run(write_events(enterprise, urls))
+        else:
+            written = asyncio.run(write_all_bulk(enterprise, urls))
         print(f"wrote {written:,} events in {time.perf_counter() - started:.1f} s")
     return 0

@@ -28,7 +28,7 @@ from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
-from sqlalchemy import CursorResult, delete, func, insert, select, update
+from sqlalchemy import CursorResult, String, delete, func, insert, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
@@ -239,7 +239,10 @@ class OutboxRelay:
                         select(
                             events.c.position,
                             events.c.partition_key,
-                            events.c.event_id,
+                            # As stored (text on SQLite): encode_record formats them, and
+                            # building uuid.UUID objects only to print them again was a
+                            # third of the relay's time in the benchmark's profile.
+                            _as_stored(events.c.event_id),
                             events.c.type,
                             events.c.version,
                             events.c.stream,
@@ -250,8 +253,8 @@ class OutboxRelay:
                             events.c.unit_id,
                             events.c.branch_id,
                             events.c.year,
-                            events.c.correlation_id,
-                            events.c.causation_id,
+                            _as_stored(events.c.correlation_id),
+                            _as_stored(events.c.causation_id),
                             events.c.data,
                         )
                         .join(outbox, outbox.c.position == events.c.position)
@@ -327,6 +330,10 @@ class OutboxRelay:
             *(send_partition(p, items) for p, items in per_partition.items())
         )
         return [position for acked in results for position in acked]
+
+
+def _as_stored(column: Any) -> Any:
+    return type_coerce(column, String).label(column.name)
 
 
 def _chunks(items: list[int], size: int) -> list[list[int]]:

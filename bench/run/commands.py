@@ -1,0 +1,303 @@
+"""Scenarios 1 and 4 over HTTP: ballots against the no-op endpoint of the same server, and
+ballot accepted -> card updated latency (the append half of scenario 1 is in appends.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from bench.run.report import Line, Report, check, rate
+from bench.run.stack import PARTITIONS, Dataset, Stack
+from shared.auth import Principal, Role, TokenIssuer
+from shared.http import clock
+from shared.settings import DEFAULT_SECRET, Settings
+
+NOW = datetime(2024, 3, 20, 2, 0, tzinfo=UTC)
+"""Reviews' clock in the bench: Q1 of the generated year is under way."""
+ISSUER = TokenIssuer(DEFAULT_SECRET)
+WARM_UP_SECONDS = 3.0
+
+
+@contextmanager
+def profiled(variable: str) -> Iterator[None]:
+    """Profile this process (the server side) with pyinstrument when ``variable`` names a
+    file to write the call tree to."""
+    target = os.environ.get(variable)
+    if not target:
+        yield
+        return
+    from pyinstrument import Profiler  # a dev dependency
+
+    with Profiler(async_mode="disabled") as profiler:
+        yield
+    Path(target).write_text(profiler.output_text(), encoding="utf-8")
+
+
+def _token(person: str, branch: str, unit: str, *roles: Role) -> str:
+    return ISSUER.issue(
+        Principal(
+            person_id=person, name=person, roles=frozenset(roles), unit_id=unit, branch_id=branch
+        )
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _settings(run: Stack, service: str, url: str) -> Settings:
+    return Settings(
+        service=service,
+        database_url=url,
+        broker_url=run.bootstrap,
+        group_suffix=f".bench{uuid.uuid4().hex[:6]}",
+        data_dir=run.tmp / service,
+        topic_partitions=PARTITIONS,
+        seal_interval_seconds=0,
+        log_level="WARNING",
+    )
+
+
+@asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[str]:
+    """The app under uvicorn on a free local port (lifespan included); yields its URL."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _until(done: Callable[[], bool], what: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout:.0f} s for {what}")
+        await asyncio.sleep(0.1)
+
+
+def _records(app: FastAPI) -> int:
+    consumer = app.state.runtime.consumer
+    return int(consumer.stats.records) if consumer is not None else 0
+
+
+def ballots(data: Dataset, count: int, tag: str) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(period, token, comment, body) for ``count`` peer ballots by full members."""
+    out = []
+    voters = [
+        (b, m) for b in data.enterprise.branches for m in b.full_members if len(b.full_members) > 3
+    ]
+    for i in range(count):
+        branch, voter = voters[i % len(voters)]
+        others = [m for m in branch.full_members if m != voter][:3]
+        comment = f"{tag}-{i}"
+        lines = [
+            {"member_id": m, "score": 60 + (i + k) % 40, "comment": comment}
+            for k, m in enumerate(others)
+        ]
+        token = _token(voter, branch.branch_id, branch.unit_id, Role.MEMBER, Role.EMPLOYEE)
+        out.append((f"bench-peer-{branch.branch_id}", token, comment, {"scores": lines}))
+    return out
+
+
+async def _load(base: str, concurrency: int, requests: list[list[Any]]) -> dict[str, Any]:
+    spec = json.dumps({"base": base, "concurrency": concurrency, "requests": requests}).encode()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.run.load",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate(spec)
+    if proc.returncode != 0:
+        raise RuntimeError("the load client failed")
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+async def services(
+    run: Stack, data: Dataset, report: Report, args: argparse.Namespace, wanted: set[str]
+) -> None:
+    from services.reviews.app import create_app as reviews_app
+    from services.scoring.app import create_app as scoring_app
+
+    db = run.db_kind
+    reviews = reviews_app(_settings(run, "reviews", await run.dbs.new("reviews")))
+    reviews.dependency_overrides[clock] = lambda: NOW
+    async with serve(reviews) as base:
+        await _until(lambda: _records(reviews) >= data.counts["pledges"], "the reviews roster")
+        admin = _token("bench-admin", "", "", Role.ORG_ADMIN)
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            for branch in data.enterprise.branches:
+                body = {
+                    "period_id": f"bench-peer-{branch.branch_id}",
+                    "kind": "peer",
+                    "period": "Q1",
+                    "year": data.enterprise.year,
+                    "scope_level": "branch",
+                    "scope_id": branch.branch_id,
+                }
+                response = await http.post(
+                    "/periods", json=body, headers={"Authorization": f"Bearer {admin}"}
+                )
+                if response.status_code not in (200, 201):
+                    raise RuntimeError(
+                        f"opening a period failed: {response.status_code} {response.text}"
+                    )
+        sent = 0
+        if "command" in wanted:
+            cast = [
+                ["PUT", f"/periods/{p}/ballots/peer", tok, body]
+                for p, tok, _, body in ballots(data, args.ballots, "cmd")
+            ]
+            noop = [["GET", "/health/live", None, None]] * len(cast)
+            floor = await _load(base, args.concurrency, noop)
+            with profiled("BENCH_PROFILE_SERVER"):
+                result = await _load(base, args.concurrency, cast)
+            ok = sum(v for k, v in result["statuses"].items() if k in ("200", "201"))
+            sent = ok
+            if ok != len(cast):
+                report.note(f"{db}: ballots answered {result['statuses']}")
+            report.add(
+                Line(
+                    "command",
+                    db,
+                    f"no-op endpoint, concurrency {args.concurrency}",
+                    rate(len(noop), floor["seconds"]),
+                )
+            )
+            report.add(
+                Line(
+                    "command",
+                    db,
+                    f"ballots over HTTP ({ok:,} accepted)",
+                    rate(ok, result["seconds"]),
+                )
+            )
+            ratio = (ok / result["seconds"]) / (len(noop) / floor["seconds"])
+            report.add(
+                Line(
+                    "command",
+                    db,
+                    "ballots / no-op endpoint",
+                    f"{ratio:.0%}",
+                    ">= 50%",
+                    check(ratio, at_least=0.5),
+                )
+            )
+        if "latency" in wanted:
+            scoring = scoring_app(_settings(run, "scoring", await run.dbs.new("scoring")))
+            async with scoring.router.lifespan_context(scoring):
+                expected = data.total + len(data.enterprise.branches) + sent
+                await _until(lambda: _records(scoring) >= expected, "scoring to catch up")
+                await latency(base, scoring, data, report, args)
+
+
+async def latency(
+    base: str, scoring: FastAPI, data: Dataset, report: Report, args: argparse.Namespace
+) -> None:
+    consumer = scoring.state.runtime.consumer
+    original = consumer.process
+    accepted: dict[str, float] = {}
+    updated: dict[str, float] = {}
+
+    received: dict[str, float] = {}
+
+    async def timed(records: Any) -> Any:
+        began = time.perf_counter()
+        result = await original(records)
+        now = time.perf_counter()
+        for record in records:
+            if dict(record.headers).get("type") in (b"BallotCast", b"BallotAmended"):
+                for line in json.loads(record.value)["data"]["scores"]:
+                    if (line.get("comment") or "").startswith("lat-"):
+                        received.setdefault(line["comment"], began)
+                        updated.setdefault(line["comment"], now)
+        return result
+
+    consumer.process = timed
+    count = int(args.latency_seconds * args.latency_rate)
+    # A few seconds of the same load first, not counted: the first ballots after start-up
+    # pay for cold caches and connection set-up, which is not the steady state.
+    plan = ballots(data, int(WARM_UP_SECONDS * args.latency_rate), "warm") + ballots(
+        data, count, "lat"
+    )
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+
+        async def one(period: str, token: str, comment: str, body: dict[str, Any]) -> None:
+            response = await http.put(
+                f"/periods/{period}/ballots/peer",
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if response.status_code == 200 and comment.startswith("lat-"):
+                accepted[comment] = time.perf_counter()
+
+        started = time.perf_counter()
+        tasks = []
+        for i, item in enumerate(plan):
+            await asyncio.sleep(max(0.0, started + i / args.latency_rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(*item)))
+        await asyncio.gather(*tasks)
+    await _until(
+        lambda: set(accepted) <= set(updated), "every accepted ballot on a card", timeout=120
+    )
+    consumer.process = original
+    samples = sorted((updated[c] - accepted[c]) * 1000 for c in accepted)
+    delivery = statistics.median((received[c] - accepted[c]) * 1000 for c in accepted)
+    applying = statistics.median((updated[c] - received[c]) * 1000 for c in accepted)
+    q = statistics.quantiles(samples, n=100, method="inclusive")
+    db = "sqlite" if "sqlite" in str(scoring.state.runtime.db.url) else "postgresql"
+    report.add(
+        Line(
+            "latency",
+            db,
+            f"ballot -> card, {len(samples)} at {args.latency_rate:g}/s, p50",
+            f"{q[49]:.0f} ms",
+        )
+    )
+    report.add(Line("latency", db, "ballot -> card p95", f"{q[94]:.0f} ms"))
+    report.add(
+        Line(
+            "latency",
+            db,
+            "p50 parts: accepted -> batch received; batch applied",
+            f"{delivery:.0f} ms; {applying:.0f} ms",
+        )
+    )
+    report.add(
+        Line(
+            "latency",
+            db,
+            "ballot -> card p99",
+            f"{q[98]:.0f} ms",
+            "< 300 ms",
+            check(q[98], at_most=300),
+        )
+    )

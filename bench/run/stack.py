@@ -1,0 +1,204 @@
+"""What every scenario stands on: an embedded broker, throwaway databases, a generated
+company-year written into the services' event stores and published to their topics."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+from sqlalchemy import select
+
+from bench.generate import Enterprise, generate
+from bench.generate.bulk import write_bulk
+from shared.contracts.topics import TopicSpec, all_topics, service_topic
+from shared.db import Database
+from shared.eventstore.relay import OutboxRelay
+from shared.eventstore.tables import events
+from shared.messaging import admin
+from shared.messaging.clients import KafkaClientProfile
+from shared.messaging.codec import encode_record
+from shared.messaging.embedded_broker import EmbeddedBroker, find_broker_binary
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+PARTITIONS = 4
+"""Topic partitions in the bench: even, so two consumer instances can split them evenly."""
+SOURCES = ("pledges", "reviews")
+
+
+class Databases:
+    """Fresh databases of one kind; PostgreSQL ones are dropped at the end."""
+
+    def __init__(self, kind: str, tmp: Path) -> None:
+        self.kind = kind
+        self.tmp = tmp
+        self.created: list[str] = []
+
+    async def new(self, label: str) -> str:
+        name = f"suxing_bench_{label}_{uuid.uuid4().hex[:8]}"
+        if self.kind == "sqlite":
+            return f"sqlite+aiosqlite:///{self.tmp / name}.db"
+        conn = await asyncpg.connect(PG_SERVER)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        self.created.append(name)
+        return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+    async def drop_all(self) -> None:
+        if not self.created:
+            return
+        conn = await asyncpg.connect(PG_SERVER)
+        try:
+            for name in self.created:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@dataclass
+class Stack:
+    """A broker and a database kind for one bench run."""
+
+    db_kind: str
+    broker: EmbeddedBroker
+    dbs: Databases
+    tmp: Path
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def bootstrap(self) -> str:
+        return self.broker.bootstrap
+
+    @property
+    def profile(self) -> KafkaClientProfile:
+        return KafkaClientProfile.embedded(self.bootstrap, "suxing-bench")
+
+    def ensure_topics(self, specs: Sequence[TopicSpec]) -> None:
+        admin.ensure_topics(self.bootstrap, specs)
+
+    async def topic_id(self, topic: str) -> str | None:
+        ids = await asyncio.to_thread(admin.topic_ids, self.bootstrap, [topic])
+        return ids.get(topic)
+
+
+@asynccontextmanager
+async def stack(db_kind: str) -> AsyncIterator[Stack]:
+    tmp = Path(tempfile.mkdtemp(prefix="suxing-bench-"))
+    broker = EmbeddedBroker(find_broker_binary(), log_path=tmp / "broker.log")
+    broker.start()
+    dbs = Databases(db_kind, tmp)
+    try:
+        running = Stack(db_kind, broker, dbs, tmp)
+        running.ensure_topics(all_topics(PARTITIONS))
+        yield running
+    finally:
+        broker.stop()
+        await dbs.drop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@dataclass
+class Dataset:
+    """A company-year in the services' event stores (one database per source service)."""
+
+    enterprise: Enterprise
+    urls: dict[str, str]
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+async def load(run: Stack, seed: int, scale: float) -> Dataset:
+    enterprise = generate(seed, scale=scale)
+    urls: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for source in SOURCES:
+        items = [item for item in enterprise.events if item.topic == source]
+        urls[source] = await run.dbs.new(source)
+        counts[source] = await write_bulk(items, urls[source], seed=seed)
+    return Dataset(enterprise, urls, counts)
+
+
+async def relay_all(run: Stack, url: str, topic: str) -> tuple[int, float]:
+    """Publish a store's whole outbox with the service's relay: (events, seconds)."""
+    db = Database(url)
+    relay = OutboxRelay(
+        db=db,
+        topic=topic,
+        topic_id_lookup=run.topic_id,
+        producer_kwargs=run.profile.producer_kwargs(),
+    )
+    await relay.start()
+    try:
+        started = time.perf_counter()
+        while await relay.run_once():
+            pass
+        seconds = time.perf_counter() - started
+    finally:
+        await relay.stop()
+        await db.dispose()
+    return relay.stats.published, seconds
+
+
+async def stored_payloads(url: str) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
+    """Every stored event as the relay encodes it (key, value, headers), in log order."""
+    db = Database(url)
+    try:
+        async with db.reading() as session:
+            rows = (await session.execute(select(events).order_by(events.c.position))).mappings()
+            return [encode_record(row) for row in rows]
+    finally:
+        await db.dispose()
+
+
+async def raw_produce(
+    run: Stack, topic: str, payloads: Sequence[tuple[bytes, bytes, Any]]
+) -> float:
+    """The client's own limit: the same records, pre-encoded, sent with ``send_batch`` per
+    partition (acks=all, the relay's producer settings). Returns seconds."""
+    producer = AIOKafkaProducer(**run.profile.producer_kwargs())
+    await producer.start()
+    try:
+        partitions = sorted(await producer.partitions_for(topic))
+        partitioner = DefaultPartitioner()
+        per: dict[int, list[Any]] = {}
+        for key, value, headers in payloads:
+            per.setdefault(partitioner(key, partitions, partitions), []).append(
+                (key, value, headers)
+            )
+        started = time.perf_counter()
+
+        async def send(partition: int, items: list[Any]) -> None:
+            index = 0
+            while index < len(items):
+                batch = producer.create_batch()
+                while index < len(items):
+                    key, value, headers = items[index]
+                    if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                        break
+                    index += 1
+                batch.close()
+                await (await producer.send_batch(batch, topic, partition=partition))
+
+        await asyncio.gather(*(send(p, items) for p, items in per.items()))
+        return time.perf_counter() - started
+    finally:
+        await producer.stop()
+
+
+def source_topics() -> list[str]:
+    return [service_topic(s) for s in SOURCES]
