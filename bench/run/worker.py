@@ -95,12 +95,13 @@ async def run(
 async def rebuild(bootstrap: str, topics: list[str], url: str) -> dict[str, float]:
     """``suxing rebuild scoring``'s library entry point, in place, on a fresh database."""
     from services.scoring.app import READ_MODEL
-    from services.scoring.projections import apply
     from shared.contracts import REGISTRY
     from shared.db import Database
     from shared.readmodel.rebuild import Rebuild
     from shared.readmodel.slots import ReadModel
 
+    catch_up = READ_MODEL.catch_up
+    assert catch_up is not None, "scoring declares its catch-up projection"
     model = ReadModel(READ_MODEL, Database(url))
     try:
         job = Rebuild(
@@ -108,7 +109,9 @@ async def rebuild(bootstrap: str, topics: list[str], url: str) -> dict[str, floa
             consumer_name="scoring",
             topics=topics,
             registry=REGISTRY,
-            apply=apply,
+            # As `suxing rebuild` does: facts per batch, cards and statistics settled once.
+            apply=catch_up,
+            settle=READ_MODEL.settle,
             bootstrap=bootstrap,
         )
         report = await job.run(in_place=True)

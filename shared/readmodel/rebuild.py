@@ -271,11 +271,34 @@ class Rebuild:
         return await stored_positions(self._consumer.db, self.consumer_name)
 
     async def _ends(self) -> dict[TP, int]:
-        ends: dict[TP, int] = {}
-        for topic in self.topics:
-            found = await asyncio.to_thread(true_end_offsets, self.bootstrap, topic)
-            ends.update({(topic, p): o for p, o in found.items()})
-        return ends
+        """The ends the broker reports (on Tansu possibly short of the true end, BROKER.md:
+        ``_drain`` reads whatever lies beyond)."""
+        assert self._kafka is not None
+        reported = await self._kafka.end_offsets(list(self._kafka.assignment()))
+        return {(tp.topic, tp.partition): int(end) for tp, end in reported.items()}
+
+    async def _drain(self, rounds: int = 20) -> bool | None:
+        """Read on from where the slot stands until a fetch comes back empty: True when it
+        did (caught up), False when records kept coming, None when asked to stop."""
+        assert self._kafka is not None and self._consumer is not None
+        kafka = self._kafka
+        kafka.resume(*kafka.assignment())
+        for _ in range(rounds):
+            if self.stop.is_set():
+                return None
+            # Long enough for a fetch the broker holds (fetch_max_wait_ms, 500 ms) to answer.
+            batch = await kafka.getmany(timeout_ms=1500, max_records=self.max_records)
+            records = [r for items in batch.values() for r in items]
+            if not records:
+                return True
+            result = await self._consumer.process(records)
+            self._applied += result.applied
+            if result.rewind:
+                await self._seek_to_stored([TopicPartition(*tp) for tp in result.rewind])
+            self._done += len(records)
+            if self.progress is not None:
+                self.progress(self._done, max(self._total, self._done))
+        return False
 
     async def _consume_to(self, targets: dict[TP, int]) -> bool:
         """Apply records until every partition's stored offset reaches its target (records
@@ -319,17 +342,30 @@ class Rebuild:
                 kafka.seek(tp, positions.get((tp.topic, tp.partition), 0))
 
     async def _catch_up(self, passes: int = 3) -> bool:
-        """Consume to the end of the topics as measured at the start of each pass. While
+        """Consume to the ends the broker reports, then on until a fetch finds nothing. While
         events keep arriving there is always a little more; after a few passes the rest is
         left to verification, which brings the slot to the live slot's exact offsets."""
         for _ in range(passes):
-            ends = await self._ends()
-            positions = await self._positions()
-            if all(positions.get(tp, 0) >= end for tp, end in ends.items()):
-                return True
-            if not await self._consume_to(ends):
+            if not await self._consume_to(await self._ends()):
                 return False
-        return True
+            drained = await self._drain()
+            if drained is None:
+                return False
+            if drained:
+                break
+        # An empty fetch is strong evidence, not proof: check once against the true ends
+        # (read, not reported) and read up to them if anything is still missing.
+        return await self._consume_to(await self._true_ends())
+
+    async def _true_ends(self) -> dict[TP, int]:
+        found = await asyncio.gather(
+            *(asyncio.to_thread(true_end_offsets, self.bootstrap, t) for t in self.topics)
+        )
+        return {
+            (topic, partition): end
+            for topic, ends in zip(self.topics, found, strict=True)
+            for partition, end in ends.items()
+        }
 
     # Verifying.
 
