@@ -1,4 +1,6 @@
-"""The public board (公开栏): server-rendered pages anyone in the company may open on a phone.
+"""The public board (公开栏): server-rendered pages anyone in the company may open on a phone,
+without sign-in. It shows only what the branch has made public (``projections.board``); a
+member's card, with its review and period figures, is not a public page.
 
 Jinja2 escapes every value (autoescape), so names, pledges and notes are shown as text.
 """
@@ -6,7 +8,6 @@ Jinja2 escapes every value (autoescape), so names, pledges and notes are shown a
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -16,14 +17,12 @@ from fastapi.templating import Jinja2Templates
 
 from services.scoring import handlers
 from services.scoring.api.deps import Now, ReadSession, RuntimeDep
-from services.scoring.projections.queries import (
-    branch_info,
-    card_view,
-    ledger_of_month,
-    names_of,
-    published_pledges,
+from services.scoring.projections.board import (
+    board_branch,
+    public_ledger,
+    public_pledges,
+    public_results,
 )
-from services.scoring.projections.views import publication_view
 from shared.errors import NotFound
 
 router = APIRouter(prefix="/board", tags=["公开栏"], default_response_class=HTMLResponse)
@@ -31,15 +30,9 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "
 _BEIJING = timezone(timedelta(hours=8))
 
 
-def _percent(share: Decimal) -> str:
-    return f"{(share * 100).normalize():f}"
-
-
 def _beijing(moment: datetime) -> str:
     return f"{moment.astimezone(_BEIJING):%Y-%m-%d %H:%M}"
 
-
-templates.env.filters["percent"] = _percent
 
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="默认为本年度（北京时间）")]
 Month = Annotated[
@@ -57,40 +50,26 @@ async def branch_board(
     year: Year = None,
     month: Month = None,
 ) -> HTMLResponse:
-    """Published pledges, this month's ledger and the published results of a branch."""
-    info = await branch_info(session, branch_id)
-    if info is None:
+    """Published pledges, the month's ledger of them and the published composites and bands."""
+    branch = await board_branch(session, branch_id)
+    if branch is None:
         raise NotFound("没有找到该党支部")
     today = now.astimezone(_BEIJING)
     shown_year = year or today.year
     shown_month = month or (f"{today:%Y-%m}" if shown_year == today.year else f"{shown_year}-12")
     state = await handlers.read_publication(branch_id, shown_year, db=rt.db, store=rt.store)
-    publication = None
-    if state is not None:
-        publication = publication_view(state, await names_of(session, set(state.results)))
+    publication = await public_results(session, state) if state is not None else None
     return templates.TemplateResponse(
         request,
         "branch.html",
         {
-            "branch_name": info["name"],
-            "unit_name": info["unit_name"],
+            "branch": branch,
             "year": shown_year,
             "month_label": f"{int(shown_month[:4])}年{int(shown_month[5:])}月",
-            "pledges": await published_pledges(session, branch_id, shown_year),
-            "ledger": await ledger_of_month(session, branch_id, shown_month),
+            "pledges": await public_pledges(session, branch_id, shown_year),
+            "ledger": await public_ledger(session, branch_id, shown_month),
             "publication": publication,
-            "notice_start": _beijing(state.notice_starts_at) if state else None,
-            "notice_end": _beijing(state.notice_ends_at) if state else None,
+            "notice_start": _beijing(publication.notice_starts_at) if publication else None,
+            "notice_end": _beijing(publication.notice_ends_at) if publication else None,
         },
     )
-
-
-@router.get("/members/{member_id}/cards/{year}")
-async def card_page(
-    request: Request, member_id: str, year: int, session: ReadSession
-) -> HTMLResponse:
-    """A member's points card for the year."""
-    card = await card_view(session, member_id, year)
-    if card is None:
-        raise NotFound(f"没有该党员{year}年度的积分卡")
-    return templates.TemplateResponse(request, "card.html", {"card": card})

@@ -1,6 +1,6 @@
 """The public board (公开栏) as JSON, for the web portal: the same content as the HTML board
-(published pledges, one month's ledger, the published results), without sign-in. Objections
-are the member's and the committee's business, so they are left out here."""
+(published pledges, one month's ledger of them, each member's published composite and band),
+without sign-in. Everything else about a result stays with the member and the committee."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from pydantic import BaseModel
 
 from services.scoring import handlers
 from services.scoring.api.deps import ReadSession, RuntimeDep
-from services.scoring.projections.queries import (
-    branch_info,
-    ledger_of_month,
-    names_of,
-    published_pledges,
+from services.scoring.projections.board import (
+    BoardPledge,
+    BoardPublication,
+    board_branch,
+    public_ledger,
+    public_pledges,
+    public_results,
 )
-from services.scoring.projections.views import PledgeView, PublicationView, publication_view
 from shared.errors import NotFound
 
 router = APIRouter(tags=["公开栏"])
@@ -32,9 +33,9 @@ class PublicBoardView(BaseModel):
     unit_name: str | None
     year: int
     month: str
-    pledges: list[PledgeView]
-    ledger: list[PledgeView]
-    publication: PublicationView | None
+    pledges: list[BoardPledge]
+    ledger: list[BoardPledge]
+    publication: BoardPublication | None
 
 
 @router.get("/public/branches/{branch_id}/board/{year}", response_model=PublicBoardView)
@@ -43,24 +44,20 @@ async def public_board(
 ) -> PublicBoardView:
     """What the branch has made public for the year (公开，无需登录); ``month`` defaults to
     December of the year, and must lie in it."""
-    info = await branch_info(session, branch_id)
-    if info is None:
+    branch = await board_branch(session, branch_id)
+    if branch is None:
         raise NotFound("没有找到该党支部")
     shown_month = month or f"{year}-12"
     if int(shown_month[:4]) != year:
         raise NotFound(f"台账月份须在{year}年度内")
     state = await handlers.read_publication(branch_id, year, db=rt.db, store=rt.store)
-    publication = None
-    if state is not None:
-        view = publication_view(state, await names_of(session, set(state.results)))
-        publication = view.model_copy(update={"objections": []})
     return PublicBoardView(
         branch_id=branch_id,
-        branch_name=str(info["name"]),
-        unit_name=info["unit_name"],
+        branch_name=branch.name,
+        unit_name=branch.unit_name,
         year=year,
         month=shown_month,
-        pledges=await published_pledges(session, branch_id, year),
-        ledger=await ledger_of_month(session, branch_id, shown_month),
-        publication=publication,
+        pledges=await public_pledges(session, branch_id, year),
+        ledger=await public_ledger(session, branch_id, shown_month),
+        publication=await public_results(session, state) if state is not None else None,
     )
