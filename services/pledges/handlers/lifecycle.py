@@ -33,10 +33,12 @@ from services.pledges.domain import (
     person_stream,
     pledge_stream,
 )
-from services.pledges.handlers.access import committee_of, member_for_self
+from services.pledges.handlers.access import member_for_self
 from services.pledges.handlers.base import CommandResult, IdempotencyKey, UnitOfWork, unit_of_work
 from services.pledges.handlers.pledge_steps import (
     append_to_pledge,
+    by_committee,
+    by_judge,
     link_needs,
     load_pledge,
     pledge_step,
@@ -130,7 +132,7 @@ async def withdraw_pledge(command: WithdrawPledge, **deps: Unpack[Dependencies])
 async def approve_pledge(command: ApprovePledge, **deps: Unpack[Dependencies]) -> CommandResult:
     async with unit_of_work(**deps) as uow:
         pledge, state = await load_pledge(uow, command.pledge_id)
-        role = committee_of(uow.principal, state.branch_id, action="审核承诺（定诺）")
+        role = await by_judge("审核承诺（定诺）")(uow, state)
         member_year = await uow.load(
             member_year_stream(state.member_id, state.year), evolve_member_year
         )
@@ -154,7 +156,7 @@ async def approve_pledge(command: ApprovePledge, **deps: Unpack[Dependencies]) -
 async def request_revision(command: RequestRevision, **deps: Unpack[Dependencies]) -> CommandResult:
     return await pledge_step(
         command.pledge_id,
-        lambda principal, state: committee_of(principal, state.branch_id, action="退回承诺修改"),
+        by_judge("退回承诺修改"),
         lambda state, _: decide_request_revision(state, command),
         **deps,
     )
@@ -163,7 +165,7 @@ async def request_revision(command: RequestRevision, **deps: Unpack[Dependencies
 async def sign_agreement(command: SignAgreement, **deps: Unpack[Dependencies]) -> CommandResult:
     return await pledge_step(
         command.pledge_id,
-        lambda principal, state: committee_of(principal, state.branch_id, action="登记结对协议书"),
+        by_committee("登记结对协议书"),
         lambda state, uow: decide_sign_agreement(state, command, today=uow.today),
         **deps,
     )
@@ -172,7 +174,7 @@ async def sign_agreement(command: SignAgreement, **deps: Unpack[Dependencies]) -
 async def publish_pledge(command: PublishPledge, **deps: Unpack[Dependencies]) -> CommandResult:
     return await pledge_step(
         command.pledge_id,
-        lambda principal, state: committee_of(principal, state.branch_id, action="公开承诺"),
+        by_committee("公开承诺"),
         lambda state, uow: decide_publish_pledge(state, command, today=uow.today),
         **deps,
     )

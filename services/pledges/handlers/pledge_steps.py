@@ -3,7 +3,7 @@ events feed to the needs and to the member's year in the same transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Unpack
 
 from services.pledges.domain import (
@@ -13,20 +13,53 @@ from services.pledges.domain import (
     decide_mark_solved,
     decide_unlink_pledge,
     evolve_need,
+    evolve_person,
     evolve_pledge,
     need_stream,
+    person_stream,
     pledge_stream,
 )
+from services.pledges.handlers.access import committee_of, judge_of_pledge, member_for_self
 from services.pledges.handlers.base import CommandResult, UnitOfWork, unit_of_work
-from shared.auth import Principal, Role
+from shared.auth import Role
 from shared.contracts import Event
 from shared.contracts.pledges import PledgeAccepted
 from shared.errors import NotFound
 from shared.eventstore import StoredEvent
 from shared.handlers import Dependencies, Loaded
 
-Authorize = Callable[[Principal, PledgeState], Role]
+Authorize = Callable[[UnitOfWork, PledgeState], Awaitable[Role]]
 Decide = Callable[[PledgeState, UnitOfWork], list[Event]]
+
+
+def by_member(action: str) -> Authorize:
+    """The pledge's own member acts (revise, withdraw, apply for acceptance)."""
+
+    async def authorize(uow: UnitOfWork, state: PledgeState) -> Role:
+        return member_for_self(uow.principal, state.member_id, action=action)
+
+    return authorize
+
+
+def by_committee(action: str) -> Authorize:
+    """The committee of the pledge's branch records a step (agreement, publication)."""
+
+    async def authorize(uow: UnitOfWork, state: PledgeState) -> Role:
+        return committee_of(uow.principal, state.branch_id, action=action)
+
+    return authorize
+
+
+def by_judge(action: str) -> Authorize:
+    """A decision on the pledge, never by its own member (``access.judge_of_pledge``): the
+    roster says whether the member sits on the committee, the case the unit committee
+    takes."""
+
+    async def authorize(uow: UnitOfWork, state: PledgeState) -> Role:
+        member = await uow.load(person_stream(state.member_id), evolve_person)
+        return judge_of_pledge(uow.principal, state, member.state, action=action)
+
+    return authorize
 
 
 async def load_pledge(uow: UnitOfWork, pledge_id: str) -> tuple[Loaded[PledgeState], PledgeState]:
@@ -60,7 +93,7 @@ async def pledge_step(
     """The shape of most pledge commands: load, authorize on the pledge, decide, append."""
     async with unit_of_work(**deps) as uow:
         pledge, state = await load_pledge(uow, pledge_id)
-        role = authorize(uow.principal, state)
+        role = await authorize(uow, state)
         await append_to_pledge(uow, pledge, decide(state, uow), role)
         return uow.result(pledge_id, pledge.stream)
 

@@ -18,10 +18,11 @@ from services.pledges.domain import (
     decide_request_acceptance,
     decide_return_pledge,
 )
-from services.pledges.handlers.access import committee_of, member_for_self
 from services.pledges.handlers.base import CommandResult, unit_of_work
 from services.pledges.handlers.pledge_steps import (
     append_to_pledge,
+    by_judge,
+    by_member,
     load_pledge,
     mark_needs_solved,
     pledge_step,
@@ -35,7 +36,7 @@ async def record_ledger_entry(
 ) -> CommandResult:
     return await pledge_step(
         command.pledge_id,
-        lambda principal, state: committee_of(principal, state.branch_id, action="记录承诺台账"),
+        by_judge("记录承诺台账"),
         lambda state, uow: decide_record_ledger_entry(state, command, today=uow.today),
         **deps,
     )
@@ -46,7 +47,7 @@ async def correct_ledger_entry(
 ) -> CommandResult:
     return await pledge_step(
         command.pledge_id,
-        lambda principal, state: committee_of(principal, state.branch_id, action="更正承诺台账"),
+        by_judge("更正承诺台账"),
         lambda state, _: decide_correct_ledger_entry(state, command),
         **deps,
     )
@@ -57,9 +58,7 @@ async def request_acceptance(
 ) -> CommandResult:
     return await pledge_step(
         command.pledge_id,
-        lambda principal, state: member_for_self(
-            principal, state.member_id, action="为本人的承诺申请验收"
-        ),
+        by_member("为本人的承诺申请验收"),
         lambda state, uow: decide_request_acceptance(state, command, today=uow.today),
         **deps,
     )
@@ -68,7 +67,7 @@ async def request_acceptance(
 async def return_pledge(command: ReturnPledge, **deps: Unpack[Dependencies]) -> CommandResult:
     return await pledge_step(
         command.pledge_id,
-        lambda principal, state: committee_of(principal, state.branch_id, action="退回验收申请"),
+        by_judge("退回验收申请"),
         lambda state, _: decide_return_pledge(state, command),
         **deps,
     )
@@ -77,7 +76,7 @@ async def return_pledge(command: ReturnPledge, **deps: Unpack[Dependencies]) -> 
 async def accept_pledge(command: AcceptPledge, **deps: Unpack[Dependencies]) -> CommandResult:
     async with unit_of_work(**deps) as uow:
         pledge, state = await load_pledge(uow, command.pledge_id)
-        role = committee_of(uow.principal, state.branch_id, action="验收承诺")
+        role = await by_judge("验收承诺")(uow, state)
         events = decide_accept_pledge(state, command, today=uow.today)
         stored = await append_to_pledge(uow, pledge, events, role)
         accepted = stored[0].event
