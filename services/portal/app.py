@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.portal.clients import ServiceError
 from services.portal.routes import board, committee, member, org, pledge, signin, staff
-from services.portal.web import COOKIE, SignInRequired, context
+from services.portal.web import COOKIE, NotPermitted, SignInRequired, context
 from shared.auth import Principal, Role, TokenIssuer
 from shared.service import token_verifier
 from shared.settings import Settings
@@ -59,6 +59,11 @@ def create_app(settings: Settings) -> FastAPI:
     async def _sign_in(request: Request, _: Exception) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(NotPermitted)
+    async def _not_permitted(request: Request, exc: Exception) -> Response:
+        ctx = await context(request)
+        return ctx.render("error.html", status_code=403, error=exc)
 
     @app.exception_handler(ServiceError)
     async def _refused(request: Request, exc: Exception) -> Response:

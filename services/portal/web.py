@@ -23,6 +23,9 @@ from shared.contracts.pledges import LedgerAssessment, PublicationChannel, Respo
 from shared.errors import Unauthenticated
 
 COOKIE = "suxing_token"
+OWN_CASE = (
+    "这是您本人的承诺：定诺、退回修改、台账记录和验收须由本支部其他支委会成员或上级党委决定。"
+)
 BEIJING = timezone(timedelta(hours=8))
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
@@ -40,6 +43,7 @@ templates.env.globals.update(
     CHANNELS=[(c.value, c.label) for c in PublicationChannel],
     ASSESSMENTS=[(a.value, a.label) for a in LedgerAssessment],
     ROLE_LABELS={r.value: r.label for r in Role},
+    OWN_CASE=OWN_CASE,
 )
 
 
@@ -53,6 +57,20 @@ def today() -> str:
 
 class SignInRequired(Exception):
     """Raised by pages that need a signed-in person; the app redirects to the sign-in page."""
+
+
+@dataclass
+class NotPermitted(Exception):
+    """Raised by pages the signed-in person may not open; the app answers 403 with the
+    message and shows nothing else of the page."""
+
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+NOT_COMMITTEE = "您没有权限查看支委会页面：只有本支部支委会成员可以进入。"
 
 
 @dataclass
@@ -106,6 +124,7 @@ class Ctx:
                 "ctx": self,
                 "done": self.request.query_params.get("done"),
                 "year": this_year(),
+                "status_code": status_code,
                 **values,
             },
             status_code=status_code,
@@ -153,8 +172,18 @@ async def signed_in(request: Request) -> Ctx:
     return ctx
 
 
+async def committee_member(request: Request) -> Ctx:
+    """The committee's pages are for the branch committee of the person's own branch; the
+    organization department has its own pages (/org) and no branch."""
+    ctx = await signed_in(request)
+    if not ctx.is_("branch_committee") or ctx.me.branch_id is None:
+        raise NotPermitted(NOT_COMMITTEE)
+    return ctx
+
+
 Page = Annotated[Ctx, Depends(context)]
 Signed = Annotated[Ctx, Depends(signed_in)]
+Committee = Annotated[Ctx, Depends(committee_member)]
 
 
 def service_api(request: Request) -> Api:

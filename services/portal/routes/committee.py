@@ -1,5 +1,10 @@
 """The branch committee's pages: the plan and needs, pledges awaiting a decision, the monthly
-ledger, review periods and turnout, and the year's results with objections."""
+ledger, review periods and turnout, and the year's results with objections.
+
+Only the committee of the person's own branch opens them (``Committee``: anyone else gets
+403 and nothing of the page). A committee member's own pledge, ledger entry and objection are
+listed with a note instead of the buttons: another committee member or the unit committee
+decides them (DOMAIN.md section 3, "No one judges their own case")."""
 
 from __future__ import annotations
 
@@ -7,13 +12,26 @@ import asyncio
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.portal.clients import ServiceError
-from services.portal.web import Ctx, Form, Signed, redirect, this_year, today
+from services.portal.web import (
+    Committee,
+    Ctx,
+    Form,
+    committee_member,
+    redirect,
+    this_year,
+    today,
+)
 
-router = APIRouter(prefix="/committee", default_response_class=HTMLResponse)
+# Also on the router, so that a page added later cannot forget it.
+router = APIRouter(
+    prefix="/committee",
+    default_response_class=HTMLResponse,
+    dependencies=[Depends(committee_member)],
+)
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 WAITING = {"declared", "approved", "agreement_signed", "acceptance_requested"}
 PERIODS = {"peer": ("Q1", "Q2", "Q3", "Q4"), "mass": ("H1", "H2"), "branch": ("H1", "H2")}
@@ -24,7 +42,7 @@ def _branch(ctx: Ctx) -> str:
 
 
 @router.get("")
-async def pledges_overview(ctx: Signed) -> HTMLResponse:
+async def pledges_overview(ctx: Committee) -> HTMLResponse:
     pledges = await ctx.api.pledges.branch_pledges(_branch(ctx), this_year())
     waiting = [p for p in pledges if p["status"] in WAITING]
     counts = Counter(p["status_label"] for p in pledges)
@@ -37,12 +55,12 @@ async def _needs_page(ctx: Ctx, form: Form | None = None, status: int = 200) -> 
 
 
 @router.get("/needs")
-async def needs(ctx: Signed) -> HTMLResponse:
+async def needs(ctx: Committee) -> HTMLResponse:
     return await _needs_page(ctx)
 
 
 @router.post("/needs/{need_id}")
-async def classify(ctx: Signed, request: Request, need_id: str) -> Response:
+async def classify(ctx: Committee, request: Request, need_id: str) -> Response:
     values = dict(await request.form())
     try:
         await ctx.api.pledges.classify_need(need_id, str(values.get("area", "")))
@@ -52,7 +70,7 @@ async def classify(ctx: Signed, request: Request, need_id: str) -> Response:
 
 
 @router.post("/plan")
-async def adopt_plan(ctx: Signed, request: Request) -> Response:
+async def adopt_plan(ctx: Committee, request: Request) -> Response:
     values = dict(await request.form())
     body = {k: str(values.get(k, "")).strip() for k in ("title", "summary", "meeting_date")}
     try:
@@ -63,7 +81,7 @@ async def adopt_plan(ctx: Signed, request: Request) -> Response:
 
 
 @router.get("/ledger")
-async def ledger(ctx: Signed, month: Month = None) -> HTMLResponse:
+async def ledger(ctx: Committee, month: Month = None) -> HTMLResponse:
     shown = month or today()[:7]
     year = int(shown[:4])
     table = await ctx.api.pledges.ledger(_branch(ctx), shown)
@@ -90,12 +108,12 @@ async def _reviews_page(ctx: Ctx, form: Form | None = None, status: int = 200) -
 
 
 @router.get("/reviews")
-async def reviews(ctx: Signed) -> HTMLResponse:
+async def reviews(ctx: Committee) -> HTMLResponse:
     return await _reviews_page(ctx)
 
 
 @router.post("/reviews")
-async def open_period(ctx: Signed, request: Request) -> Response:
+async def open_period(ctx: Committee, request: Request) -> Response:
     values = dict(await request.form())
     deadline = str(values.get("deadline", "")).strip()
     kind, _, period = str(values.get("kind_period", "")).partition(":")
@@ -115,18 +133,21 @@ async def open_period(ctx: Signed, request: Request) -> Response:
 
 
 @router.post("/reviews/{period_id}/close")
-async def close_period(ctx: Signed, period_id: str) -> Response:
+async def close_period(ctx: Committee, period_id: str) -> Response:
     await ctx.api.reviews.close_period(period_id)
     return redirect(f"/committee/reviews/{period_id}", "评议期已结束")
 
 
 @router.get("/reviews/{period_id}")
-async def period_page(ctx: Signed, period_id: str) -> HTMLResponse:
-    period, turnout, overview = await asyncio.gather(
-        ctx.api.reviews.period(period_id),
-        ctx.api.reviews.turnout(period_id, _branch(ctx)),
-        ctx.api.reviews.overview(_branch(ctx), period_id),
+async def period_page(ctx: Committee, period_id: str) -> HTMLResponse:
+    """While a period is open its results are sealed: the committee sees the turnout only
+    (who has not voted yet, to remind them), and the results are not even asked for."""
+    period, turnout = await asyncio.gather(
+        ctx.api.reviews.period(period_id), ctx.api.reviews.turnout(period_id, _branch(ctx))
     )
+    overview = None
+    if period["closed"]:
+        overview = await ctx.api.reviews.overview(_branch(ctx), period_id)
     return ctx.render("period.html", period=period, turnout=turnout, overview=overview)
 
 
@@ -136,12 +157,12 @@ async def _results_page(ctx: Ctx, form: Form | None = None, status: int = 200) -
 
 
 @router.get("/results")
-async def results(ctx: Signed) -> HTMLResponse:
+async def results(ctx: Committee) -> HTMLResponse:
     return await _results_page(ctx)
 
 
 @router.post("/results/{step}")
-async def results_step(ctx: Signed, request: Request, step: str) -> Response:
+async def results_step(ctx: Committee, request: Request, step: str) -> Response:
     values = dict(await request.form())
     body: dict[str, Any] | None = None
     path = {"publish": "publish", "finalize": "finalize"}.get(step)

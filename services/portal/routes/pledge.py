@@ -1,5 +1,10 @@
 """One pledge and every step that may be taken on it, by its member or the branch committee.
-Which buttons show depends on the status; whether the step is allowed is the service's call."""
+Which buttons show depends on the status and on who is looking; whether the step is allowed
+is the service's call, and the service also decides which pledges a person may read.
+
+The page keeps to the same rules: a pledge not yet public is for its member, the branch
+committee and the organization department only, and a committee member's own pledge shows no
+committee buttons, but a note that another committee member or the unit committee decides."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.portal.clients import ServiceError
 from services.portal.routes.member import pledge_choices, pledge_terms
-from services.portal.web import Ctx, Form, Signed, redirect, today
+from services.portal.web import OWN_CASE, Ctx, Form, NotPermitted, Signed, redirect, today
 
 router = APIRouter(default_response_class=HTMLResponse)
 DONE = {
@@ -25,6 +30,13 @@ DONE = {
     "return": "已退回验收申请",
     "withdrawal": "承诺已撤回",
 }
+
+
+COMMITTEE_STEPS = frozenset(
+    {"revision-request", "approval", "agreement", "publication", "ledger", "acceptance", "return"}
+)
+PUBLIC = frozenset({"published", "acceptance_requested", "returned", "accepted"})
+NOT_PUBLIC_YET = "您没有权限查看这项承诺：尚未公开的承诺只有本人和本支部支委会可以查看。"
 
 
 def _lines(text: Any) -> list[str]:
@@ -61,12 +73,26 @@ def step_body(step: str, values: dict[str, Any], lists: dict[str, list[str]]) ->
     return {}
 
 
-async def _page(
-    ctx: Ctx, pledge_id: str, form: Form | None = None, step: str | None = None, status: int = 200
-) -> HTMLResponse:
-    pledge = await ctx.api.pledges.pledge(pledge_id)
+def _roles(ctx: Ctx, pledge: dict[str, Any]) -> tuple[bool, bool]:
+    """(mine, of its branch committee) for the signed-in person, refusing a pledge that is
+    not public to anyone else."""
     mine = pledge["member_id"] == ctx.me.person_id
     committee = ctx.is_("branch_committee") and pledge["branch_id"] == ctx.me.branch_id
+    if not (mine or committee or ctx.is_("org_admin") or pledge["status"] in PUBLIC):
+        raise NotPermitted(NOT_PUBLIC_YET)
+    return mine, committee
+
+
+async def _page(
+    ctx: Ctx,
+    pledge_id: str,
+    form: Form | None = None,
+    step: str | None = None,
+    status: int = 200,
+    pledge: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    pledge = pledge or await ctx.api.pledges.pledge(pledge_id)
+    mine, committee = _roles(ctx, pledge)
     choices: dict[str, Any] = {"needs": [], "staff": []}
     if mine and pledge["status"] == "revision_requested":
         choices = await pledge_choices(ctx)
@@ -77,7 +103,8 @@ async def _page(
         status_code=status,
         pledge=pledge,
         mine=mine,
-        committee=committee,
+        committee=committee and not mine,
+        own_case=committee and mine,
         form=form or Form(),
         step=step,
         blank=Form(),
@@ -98,6 +125,11 @@ async def pledge_step(ctx: Signed, request: Request, pledge_id: str, step: str) 
     lists = {k: [str(v) for v in form.getlist(k)] for k in ("need_ids", "channels")}
     if step not in DONE:
         return redirect(f"/pledges/{pledge_id}")
+    if step in COMMITTEE_STEPS:
+        pledge = await ctx.api.pledges.pledge(pledge_id)
+        if pledge["member_id"] == ctx.me.person_id:
+            own = Form(values={**values, **lists}, message=OWN_CASE)
+            return await _page(ctx, pledge_id, own, step, 403, pledge)
     try:
         await ctx.api.pledges.act(pledge_id, step, step_body(step, values, lists))
     except ServiceError as exc:

@@ -6,27 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
 from html import unescape
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
-
-from services.portal.app import BACKENDS, create_app
-from services.portal.web import COOKIE
-from shared.auth import Principal, Role, TokenIssuer
-from shared.settings import DEFAULT_SECRET, Settings
 
 pytestmark = pytest.mark.unit
-Handler = Callable[[httpx.Request], httpx.Response]
-MEMBER = Principal(
-    person_id="p-1",
-    name="李秀英",
-    roles=frozenset({Role.MEMBER, Role.EMPLOYEE}),
-    unit_id="u-1",
-    branch_id="b-1",
-)
 
 
 def refusal(status: int, message: str, fields: tuple[tuple[str, str], ...] = ()) -> httpx.Response:
@@ -36,29 +21,6 @@ def refusal(status: int, message: str, fields: tuple[tuple[str, str], ...] = ())
         "fields": [{"field": f, "reason": r} for f, r in fields],
     }
     return httpx.Response(status, json=body)
-
-
-@pytest.fixture
-def portal() -> Iterator[Callable[[Handler], TestClient]]:
-    clients: list[TestClient] = []
-
-    def start(handler: Handler) -> TestClient:
-        app = create_app(Settings(service="portal"))
-        client = TestClient(app, follow_redirects=False)
-        client.__enter__()
-        clients.append(client)
-        app.state.http = {
-            name: httpx.AsyncClient(
-                base_url=f"http://{name}", transport=httpx.MockTransport(handler)
-            )
-            for name in BACKENDS
-        }
-        client.cookies.set(COOKIE, TokenIssuer(DEFAULT_SECRET).issue(MEMBER))
-        return client
-
-    yield start
-    for client in clients:
-        client.__exit__(None, None, None)
 
 
 def error_next_to(html: str, field: str) -> str | None:
