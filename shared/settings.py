@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     seal_interval_seconds: float = Field(
         default=3600, ge=0, description="how often the log is sealed (0 = never)"
     )
+    review_key_retention_days: float = Field(
+        default=30,
+        ge=0,
+        le=366,
+        description=(
+            "reviews: days after a period closes (objections, finalization) before its "
+            "pseudonym key is destroyed; 0 destroys it at the next sweep after closing"
+        ),
+    )
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:

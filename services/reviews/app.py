@@ -2,18 +2,19 @@
 
 Besides the shared runtime (database, event store, relay, and the checkpointed consumer
 that keeps the roster from the pledges topic and the review policy from the scoring topic),
-the service runs one small task: once a minute it closes the periods whose deadline has
-passed. Ballots never depend on it; the domain refuses a ballot after the deadline whether
-or not the closing is recorded yet."""
+the service runs two small tasks once a minute: it closes (and so tallies) the periods whose
+deadline has passed, and destroys the keys of periods closed longer ago than
+``SUXING_REVIEW_KEY_RETENTION_DAYS``. Ballots never depend on the first; the domain refuses a
+ballot after the deadline whether or not the closing is recorded yet."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
 from services.reviews.api import routers
-from services.reviews.handlers import close_due_periods
+from services.reviews.handlers import close_due_periods, destroy_expired_keys
 from services.reviews.projections import apply
 from shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from shared.settings import Settings
@@ -30,13 +31,24 @@ async def sweep_deadlines(runtime: Runtime) -> None:
     )
 
 
+async def sweep_keys(runtime: Runtime) -> None:
+    await destroy_expired_keys(
+        db=runtime.db,
+        now=datetime.now(UTC),
+        retention=timedelta(days=runtime.settings.review_key_retention_days),
+    )
+
+
 def spec() -> ServiceSpec:
     return ServiceSpec(
         name="reviews",
         routers=routers,
         consumes=CONSUMES,
         projection=apply,
-        periodic=[Periodic("close due periods", DEADLINE_SWEEP_SECONDS, sweep_deadlines)],
+        periodic=[
+            Periodic("close due periods", DEADLINE_SWEEP_SECONDS, sweep_deadlines),
+            Periodic("destroy expired period keys", DEADLINE_SWEEP_SECONDS, sweep_keys),
+        ],
     )
 
 

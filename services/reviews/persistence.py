@@ -7,7 +7,12 @@ Three kinds, kept apart on purpose:
   pledges service; likewise the review policy per year (``rv_policies``) from scoring;
 - the period keys (``rv_period_keys``): one random key per period, written when the period
   opens. It is what makes a pseudonym opaque, so it never leaves this database: not in an
-  event, not in a response, not in a log;
+  event, not in a response, not in a log. Once the period's results are final (closed for
+  ``SUXING_REVIEW_KEY_RETENTION_DAYS``) the row is deleted: from then on nobody, the service
+  and a database administrator included, can tell whose ballot a pseudonym stands for;
+- the receipts (``rv_receipts``): a hash of each counted ballot's receipt code, with no
+  pseudonym beside it, so a reviewer can confirm that their ballot was counted without
+  anyone being able to tell which ballot it was;
 - the service's own read tables (periods, ballot sheets, ballot lines), written in the same
   transaction as the events that change them, so an answer and the next query agree.
 
@@ -108,7 +113,32 @@ periods = Table(
     Column("closing_reason", String(32)),
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("closed_at", DateTime(timezone=True)),
+    # When the period's key was destroyed (see rv_period_keys); null while it exists.
+    Column("key_destroyed_at", DateTime(timezone=True)),
     Index("ix_rv_periods_slot", "kind", "period", "year"),
+)
+
+receipts = Table(
+    "rv_receipts",
+    metadata,
+    # SHA-256 of a counted ballot's receipt code. No pseudonym, no time: the table is the set
+    # of a period's receipts, rewritten in hash order when the key is destroyed.
+    Column("period_id", String(_REF), primary_key=True),
+    Column("receipt_hash", String(64), primary_key=True),
+)
+
+tallies = Table(
+    "rv_tallies",
+    metadata,
+    # The MemberReviewed event of each member of a closed period, as recorded: what every
+    # read of results answers from, so no read can see a figure the event does not give.
+    Column("period_id", String(_REF), primary_key=True),
+    Column("member_id", String(_REF), primary_key=True),
+    Column("branch_id", String(_REF), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("tally", Text, nullable=False),
+    Index("ix_rv_tallies_member_year", "member_id", "year"),
+    Index("ix_rv_tallies_branch", "branch_id", "period_id"),
 )
 
 ballot_sheets = Table(
@@ -151,6 +181,9 @@ policies = Table(
     Column("min_peer", Integer, nullable=False),
     Column("min_mass", Integer, nullable=False),
     Column("min_branch", Integer, nullable=False),
+    # The whole policy as adopted (tallies apply its mass share and satisfaction threshold);
+    # null in rows written before it was kept, which read as the seed's values.
+    Column("policy", Text),
 )
 
 

@@ -5,7 +5,7 @@ The tables live in a slot of the read model (``var/scoring.read-blue.db`` on SQL
 builds the other slot from offset 0 while this one keeps serving, compares the two and
 switches (shared/readmodel). The names keep their ``sc_{PROJECTION_VERSION}_`` prefix.
 Rebuild and live run give identical rows because every key is derived from events (ids,
-years, periods, pseudonyms), every value comes from an event (no wall clock, no
+years, periods), every value comes from an event (no wall clock, no
 auto-increment), and the derived tables (cards, branch statistics) are recomputed from the
 fact tables, whose final state does not depend on how records were split into batches.
 
@@ -15,9 +15,22 @@ databases and byte-identical after a rebuild.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Date, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
-PROJECTION_VERSION = "v1"
+PROJECTION_VERSION = "v2"
+"""v2: cards from per-period tallies (MemberReviewed) instead of individual ballots."""
 PREFIX = f"sc_{PROJECTION_VERSION}_"
 
 metadata = MetaData()
@@ -116,19 +129,39 @@ needs = Table(
     Index(f"ix_{PREFIX}needs_branch_year", "branch_id", "year"),
 )
 
-ballot_scores = Table(
-    _name("ballot_scores"),
+periods = Table(
+    _name("periods"),
     read_metadata,
-    # One row per score on the ballot that counts now: an amendment replaces the sheet.
+    # Review periods as the reviews topic announces them: which are open, and whom they cover.
     Column("period_id", String(_REF), primary_key=True),
-    Column("role", String(16), primary_key=True),
-    Column("pseudonym", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("period", String(2), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("scope_level", String(16), nullable=False),
+    Column("unit_id", String(_REF)),
+    Column("branch_id", String(_REF)),
+    Column("closed", Boolean, nullable=False),
+    Index(f"ix_{PREFIX}periods_year", "year"),
+)
+
+tallies = Table(
+    _name("tallies"),
+    read_metadata,
+    # One row per member and closed period (MemberReviewed): the figures the reviews service
+    # gave, never a ballot. A card is computed from these and the open periods.
+    Column("period_id", String(_REF), primary_key=True),
     Column("member_id", String(_REF), primary_key=True),
     Column("year", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
     Column("period", String(2), nullable=False),
     Column("branch_id", String(_REF), nullable=False),
-    Column("score", String(_SCORE), nullable=False),
-    Index(f"ix_{PREFIX}ballot_scores_member_year", "member_id", "year"),
+    Column("status", String(32), nullable=False),
+    Column("ballots", Integer, nullable=False),
+    Column("result", String(_SCORE)),
+    Column("paired_ballots", Integer),
+    Column("all_staff_ballots", Integer),
+    Column("satisfied", Integer),
+    Index(f"ix_{PREFIX}tallies_member_year", "member_id", "year"),
 )
 
 policies = Table(
@@ -192,7 +225,8 @@ pending = Table(
     _name("pending"),
     read_metadata,
     # kind: member (key = member id, year) | person (key = person id) | year (key = "")
-    # | branch (key = branch id, year). Empty whenever the slot serves or is compared.
+    # | branch (key = branch id, year) | period (key = period id, year 0). Empty whenever
+    # the slot serves or is compared.
     Column("kind", String(8), primary_key=True),
     Column("key", String(_REF), primary_key=True),
     Column("year", Integer, primary_key=True, autoincrement=False),

@@ -18,3 +18,6 @@ class Event(BaseModel):
 
     type_name: ClassVar[str] = ""
     schema_version: ClassVar[int] = 0
+    private: ClassVar[bool] = False
+    """A private event stays in its service's own store: it is never put in the outbox, so
+    the relay never publishes it (individual ballots: DOMAIN.md section 3)."""

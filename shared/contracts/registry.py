@@ -67,6 +67,10 @@ class EventRegistry:
             version += 1
         return self._models[(type_name, current)].model_validate(data)
 
+    def private_types(self) -> list[str]:
+        """Type names of the events that never leave their service (``Event.private``)."""
+        return sorted({name for (name, _), model in self._models.items() if model.private})
+
     def types(self) -> list[tuple[str, int, type[Event]]]:
         return sorted((t, v, m) for (t, v), m in self._models.items())
 

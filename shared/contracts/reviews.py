@@ -6,16 +6,19 @@ keyed hash that is meaningless without the reviews service's per-period key, and
 accepts nothing but such a hash, so a raw id cannot slip in by mistake. The rated members
 are named by id: they are the subjects of the review, and their results are public.
 
-Ballot events repeat the period's review kind (through ``role``), ``period`` and ``year``,
-so a subscriber can use a ballot without having seen the period's opening, which travels on
-another stream and may reach it later.
+Tallies, not ballots, leave the service (docs/privacy.md). Ballot events are *private*: they
+are stored in the reviews service's own log and never published. What other services and
+subscribers read of a period is its opening, its closing and, once closed, one
+``MemberReviewed`` tally per member: counts and sums for groups large enough that no
+reviewer's score can be solved for, and nothing else.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts.events import Event
 from shared.contracts.registry import event_type
@@ -175,10 +178,92 @@ class _Ballot(Event):
 
 @event_type("BallotCast", 1)
 class BallotCast(_Ballot):
-    """A reviewer's first ballot in a period, in one role."""
+    """A reviewer's first ballot in a period, in one role. Private: never published."""
+
+    private = True
 
 
 @event_type("BallotAmended", 1)
 class BallotAmended(_Ballot):
     """The reviewer cast again before the period closed: this ballot replaces the earlier
-    one as a whole (a member left out now has no score from this reviewer)."""
+    one as a whole (a member left out now has no score from this reviewer). Private."""
+
+    private = True
+
+
+ANONYMOUS_GROUP_FLOOR = 3
+"""No result of an anonymous group (peer reviewers, employees) is shown for fewer ballots,
+whatever the policy says (DOMAIN.md section 3: "never below 3 for an anonymous group")."""
+
+
+class TallyStatus(LabelledEnum):
+    COUNTED = "counted", "已计入"
+    INSUFFICIENT_BALLOTS = "insufficient_ballots", "票数不足，不计入"
+    SINGLE_PART = "single_part", "缺少结对或全体员工评议，不计入"
+
+
+def _cents(value: Decimal) -> Decimal:
+    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
+        raise ValueError("分数合计必须是非负数，最多两位小数")
+    return Decimal("0.00") if value.is_zero() else value.quantize(Decimal("0.01"))
+
+
+class PartTally(ValueObject):
+    """One part of a member's ballots in a period (the mass review's paired or all-staff
+    part, or the whole of a peer or branch review), given on its own only when it has at
+    least the minimum number of ballots. ``total`` is the exact sum of its scores."""
+
+    role: BallotRole
+    ballots: int = Field(ge=1)
+    total: Annotated[Decimal, AfterValidator(_cents)]
+
+
+@event_type("MemberReviewed", 1)
+class MemberReviewed(Event):
+    """A member's tally in a review period, recorded when the period closes (never before,
+    and never again: a closed period is final).
+
+    ``result`` is the period result under the policy ``policy_id`` (2 places, half up; for
+    the mass review the two parts combined with the policy's paired share), present only
+    when ``status`` is counted. ``parts`` are given only when every part with ballots has at
+    least ``min_ballots`` of them, so a lone paired employee's score is never a figure of its
+    own. ``satisfied`` (mass review) is how many scores reached ``satisfaction_threshold``,
+    given only for a group of at least ``min_ballots``. ``branch_id`` is the branch the
+    member belonged to when the period closed: the branch that reviewed them."""
+
+    period_id: Ref
+    kind: ReviewKind
+    period: Period
+    year: Year
+    member_id: Ref
+    branch_id: Ref
+    policy_id: Ref
+    min_ballots: int = Field(ge=1)
+    ballots: int = Field(ge=0)
+    status: TallyStatus
+    result: Score | None
+    parts: tuple[PartTally, ...]
+    satisfied: int | None = Field(ge=0)
+    satisfaction_threshold: Score | None
+
+    @model_validator(mode="after")
+    def _disclosure(self) -> Self:
+        if self.period not in PERIODS_OF_KIND[self.kind]:
+            raise ValueError(f"{REVIEW_KIND_LABELS[self.kind]}没有{PERIOD_LABELS[self.period]}")
+        if (self.status is TallyStatus.COUNTED) != (self.result is not None):
+            raise ValueError("只有计入的评议期才有结果")
+        if self.ballots < self.min_ballots and (self.parts or self.satisfied is not None):
+            raise ValueError("票数不足最少票数时不能给出分项或满意人数")
+        if any(part.ballots < self.min_ballots for part in self.parts):
+            raise ValueError("分项票数不足最少票数时不能单独给出")
+        if any(part.role.kind is not self.kind for part in self.parts):
+            raise ValueError("分项与评议类别不符")
+        if self.parts and sum(part.ballots for part in self.parts) != self.ballots:
+            raise ValueError("分项票数之和必须等于总票数")
+        if (self.satisfied is None) != (self.satisfaction_threshold is None):
+            raise ValueError("满意人数与满意标准必须同时给出")
+        if self.satisfied is not None and (
+            self.kind is not ReviewKind.MASS or self.satisfied > self.ballots
+        ):
+            raise ValueError("满意人数只用于群众评议，且不超过票数")
+        return self

@@ -31,6 +31,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import CursorResult, String, delete, func, insert, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.contracts import REGISTRY
 from shared.db import Database
 from shared.eventstore.tables import events, outbox, relay_state
 from shared.messaging.codec import encode_record
@@ -60,13 +61,16 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 async def requeue_all(session: AsyncSession, *, from_position: int = 0) -> int:
-    """Put every stored event from ``from_position`` back in the outbox (disaster recovery)."""
+    """Put every stored event from ``from_position`` back in the outbox (disaster recovery),
+    except private events, which are never published."""
     pending = select(outbox.c.position)
     result = await session.execute(
         insert(outbox).from_select(
             ["position"],
             select(events.c.position).where(
-                events.c.position >= from_position, events.c.position.not_in(pending)
+                events.c.position >= from_position,
+                events.c.position.not_in(pending),
+                events.c.type.not_in(REGISTRY.private_types()),
             ),
         )
     )

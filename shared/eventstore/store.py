@@ -70,6 +70,8 @@ class EventStore:
 
     ``append`` writes the events and their outbox rows together; the caller commits. Nothing is
     published here: the relay does that after commit, so a rolled-back decision never leaks.
+    A private event (``Event.private``) gets no outbox row: it is stored and chained like any
+    other, but never published.
     """
 
     def __init__(self, registry: EventRegistry = REGISTRY) -> None:
@@ -152,7 +154,13 @@ class EventStore:
             .scalars()
             .all()
         )
-        await session.execute(insert(outbox), [{"position": p} for p in positions])
+        published = [
+            {"position": p}
+            for p, event in zip(positions, events_, strict=True)
+            if not event.private
+        ]
+        if published:
+            await session.execute(insert(outbox), published)
         return [
             StoredEvent(
                 position=position,

@@ -157,10 +157,21 @@ class ReadModel:
 
     async def ensure_active(self) -> str:
         """The active slot; on a new database, ``blue`` becomes it (created empty, so the
-        consumer builds it from offset 0). Safe when several instances start together."""
+        consumer builds it from offset 0). Safe when several instances start together.
+
+        An active slot of another projection version (the code's read model changed shape) is
+        emptied, checkpoints included, so the consumer builds it anew from offset 0: a read
+        model is rebuilt, never migrated."""
         current = await self.active()
         if current is not None:
-            await self.create_tables(current)
+            was = (await self.slots())[current].version
+            if was != self.spec.version:
+                await self.reset(current)
+                await self.mark(
+                    current, "active", note=f"{was} -> {self.spec.version}: rebuilt from 0"
+                )
+            else:
+                await self.create_tables(current)
             return current
         await self.create_tables(SLOTS[0])
         now = datetime.now(UTC)

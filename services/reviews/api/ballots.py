@@ -10,9 +10,9 @@ from services.reviews import commands as c
 from services.reviews import handlers
 from services.reviews.api.deps import HandlerDeps, Now, ReadSession, command
 from services.reviews.api.schemas import BallotBody
-from services.reviews.handlers import BallotReceipt
+from services.reviews.handlers import BallotReceipt, reports
 from services.reviews.handlers.reports import my_ballot
-from services.reviews.projections.views import MyBallotView
+from services.reviews.projections.views import MyBallotView, ReceiptCheckView
 from shared.auth import CurrentPrincipal
 from shared.contracts.reviews import BallotRole
 
@@ -60,3 +60,17 @@ async def get_my_ballot(
     now: Now,
 ) -> MyBallotView:
     return await my_ballot(session, period_id, role, principal=principal, now=now)
+
+
+@router.get(
+    "/receipts/{code}",
+    summary="核验投票回执（只回答是否计入，不含评分）",
+    responses={404: {"description": "unknown period"}},
+)
+async def check_receipt(
+    period_id: PeriodId,
+    code: Annotated[str, Path(min_length=4, max_length=40, description="投票回执码")],
+    session: ReadSession,
+    _: CurrentPrincipal,
+) -> ReceiptCheckView:
+    return await reports.check_receipt(session, period_id, code)

@@ -12,14 +12,18 @@ A decision that refuses raises a ``shared.errors.DomainError`` and emits nothing
 finds nothing to change returns ``[]``. Facts from elsewhere (the roster, the policy flag,
 the reviewer's pseudonym) come in as arguments: the domain fetches nothing.
 
-``anonymity`` explains how reviewers stay anonymous in the events and how turnout is counted
-without linking anyone to their scores; ``results`` holds the read-side helpers.
+``anonymity`` explains how reviewers stay anonymous and how turnout is counted without
+linking anyone to their scores; ``tally`` turns a closed period's ballots into the per-member
+figures that leave the service (and the disclosure rules they obey); ``results`` holds the
+read-side helpers.
 """
 
 from services.reviews.domain.anonymity import (
     MIN_KEY_BYTES,
     ballot_pseudonym,
     not_yet_voted,
+    receipt_code,
+    receipt_hash,
     reviewer_pseudonym,
 )
 from services.reviews.domain.ballot import (
@@ -88,6 +92,8 @@ __all__ = [
     "not_yet_voted",
     "period_stream",
     "rated_refusal",
+    "receipt_code",
+    "receipt_hash",
     "reviewer_pseudonym",
     "reviewer_refusal",
     "scope_covers",

@@ -37,6 +37,8 @@ MIN_KEY_BYTES = 32
 
 _REVIEWER = b"suxing/reviews/reviewer/v1"
 _PAIRED = b"suxing/reviews/paired-reviewer/v1"
+_RECEIPT = b"suxing/reviews/receipt/v1"
+_RECEIPT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 def reviewer_pseudonym(key: bytes, period_id: str, reviewer_id: str) -> str:
@@ -51,6 +53,25 @@ def ballot_pseudonym(key: bytes, period_id: str, reviewer_id: str, role: BallotR
     if role is BallotRole.PAIRED:
         return _pseudonym(_PAIRED, key, period_id, reviewer_id)
     return reviewer_pseudonym(key, period_id, reviewer_id)
+
+
+def receipt_code(key: bytes, period_id: str, pseudonym: str) -> str:
+    """The code a reviewer keeps to confirm later that their ballot was counted: 20 characters
+    (100 bits) in groups of 5, without look-alike characters. It is derived from the ballot's
+    pseudonym under the period's key, so it stays the same when the ballot is amended and
+    cannot be computed once the key is destroyed; it says nothing of the scores, so it
+    cannot prove to anyone how the reviewer voted."""
+    digest = _pseudonym(_RECEIPT, key, period_id, pseudonym)
+    value = int(digest, 16) >> (256 - 100)
+    chars = "".join(_RECEIPT_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(20)))
+    return "-".join(chars[i : i + 5] for i in range(0, 20, 5))
+
+
+def receipt_hash(code: str) -> str:
+    """What the service keeps of a receipt: its SHA-256, so a stolen table yields no codes.
+    Case, spaces and dashes as typed do not matter."""
+    normalized = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hashlib.sha256(normalized.encode("ascii", "replace")).hexdigest()
 
 
 def not_yet_voted(

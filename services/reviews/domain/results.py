@@ -60,7 +60,7 @@ class Turnout:
         """Voted out of eligible in percent, two places; ``None`` when nobody is eligible."""
         if self.eligible == 0:
             return None
-        return _rounded(Fraction(self.voted * 100, self.eligible))
+        return rounded(Fraction(self.voted * 100, self.eligible))
 
 
 def member_period_result(
@@ -127,10 +127,10 @@ def _one_period(ballots: Iterable[BallotState]) -> Sequence[BallotState]:
 
 
 def _average(scores: Sequence[Decimal]) -> Decimal:
-    return _rounded(sum(map(Fraction, scores), Fraction(0)) / len(scores))
+    return rounded(sum(map(Fraction, scores), Fraction(0)) / len(scores))
 
 
-def _rounded(value: Fraction) -> Decimal:
+def rounded(value: Fraction) -> Decimal:
     """Two places, half up, from the exact value, as the scoring service shows its figures."""
     whole, rest = divmod(value.numerator * 100, value.denominator)
     if 2 * rest >= value.denominator:

@@ -3,7 +3,12 @@ transaction per decision, dependencies by keyword (see ``shared.handlers.Depende
 
 from services.reviews.handlers.ballots import BallotReceipt, Outcome, cast_ballot
 from services.reviews.handlers.base import CommandResult, unit_of_work
-from services.reviews.handlers.periods import close_due_periods, close_period, open_period
+from services.reviews.handlers.periods import (
+    close_due_periods,
+    close_period,
+    destroy_expired_keys,
+    open_period,
+)
 from shared.handlers import Dependencies
 
 __all__ = [
@@ -14,6 +19,7 @@ __all__ = [
     "cast_ballot",
     "close_due_periods",
     "close_period",
+    "destroy_expired_keys",
     "open_period",
     "unit_of_work",
 ]

@@ -3,7 +3,12 @@
 The reviewer's id is used here, inside the service, for two things only: to recompute their
 pseudonym with the period's key, and to look them up on the roster. It goes into no event,
 no envelope and no table: the ballot's stream, its events' actor and its read rows all carry
-the pseudonym.
+the pseudonym. Ballot events are private (never published), and they get a fresh correlation
+id rather than the request's, which a client could choose in order to tag its own ballot.
+
+The first cast stores the hash of the ballot's receipt code (``rv_receipts``, with no
+pseudonym beside it) and answers the code, so the reviewer can confirm after the period
+closed, even after its key is gone, that their ballot was counted.
 
 Twenty simultaneous submissions by one reviewer race on one stream. The stream's expected
 version lets one of them append and turns the others into a ``ConcurrencyError`` (and the
@@ -18,7 +23,7 @@ from enum import StrEnum
 from typing import Unpack
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +37,8 @@ from services.reviews.domain import (
     evolve_ballot,
     evolve_period,
     period_stream,
+    receipt_code,
+    receipt_hash,
 )
 from services.reviews.handlers import access
 from services.reviews.handlers.base import transaction
@@ -73,6 +80,7 @@ class BallotReceipt(BaseModel):
                     "message": "投票成功",
                     "members": 4,
                     "events": ["BallotCast"],
+                    "receipt": "7KQ2M-XH4PD-9TRWB-C3NEF",
                 }
             ]
         },
@@ -84,6 +92,9 @@ class BallotReceipt(BaseModel):
     message: str
     members: int = Field(description="选票评议的党员人数")
     events: list[str] = Field(description="types of the events recorded; [] if none")
+    receipt: str = Field(
+        description="投票回执码：评议期结束后可凭此核验选票已计入（不含评分，不能证明投了什么）"
+    )
 
 
 async def cast_ballot(command: CastBallot, **deps: Unpack[Dependencies]) -> BallotReceipt:
@@ -103,7 +114,7 @@ async def cast_ballot(command: CastBallot, **deps: Unpack[Dependencies]) -> Ball
 
 
 async def _cast_once(command: CastBallot, acting: Role, deps: Dependencies) -> BallotReceipt:
-    async with transaction(deps) as uow:
+    async with transaction(deps, fresh_correlation=True) as uow:
         session = uow.session
         # Shared lock on the period's row: a close waits for the ballots being cast, and a
         # cast that starts after a close sees it (PostgreSQL; SQLite writers are serial).
@@ -141,6 +152,13 @@ async def _cast_once(command: CastBallot, acting: Role, deps: Dependencies) -> B
             partition_key=reviewer.branch_id,
             year=period.state.year,
         )
+        receipt = receipt_code(key, command.period_id, pseudonym)
+        if any(isinstance(e, BallotCast) for e in events):
+            await session.execute(
+                insert(t.receipts).values(
+                    period_id=command.period_id, receipt_hash=receipt_hash(receipt)
+                )
+            )
     outcome = Outcome.UNCHANGED
     if any(isinstance(e, BallotCast) for e in events):
         outcome = Outcome.CAST
@@ -153,6 +171,7 @@ async def _cast_once(command: CastBallot, acting: Role, deps: Dependencies) -> B
         message=outcome.label,
         members=len(command.scores),
         events=[e.type_name for e in events],
+        receipt=receipt,
     )
 
 

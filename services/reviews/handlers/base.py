@@ -67,12 +67,15 @@ def unit_of_work(
     )
 
 
-def transaction(deps: Dependencies) -> AbstractAsyncContextManager[UnitOfWork]:
-    """The unit of work for a handler's dependencies."""
+def transaction(
+    deps: Dependencies, *, fresh_correlation: bool = False
+) -> AbstractAsyncContextManager[UnitOfWork]:
+    """The unit of work for a handler's dependencies; ``fresh_correlation`` ignores the
+    request's correlation id (ballots: a client must not be able to tag its own)."""
     return unit_of_work(
         db=deps["db"],
         store=deps["store"],
         now=deps["now"],
-        correlation_id=deps.get("correlation_id"),
+        correlation_id=None if fresh_correlation else deps.get("correlation_id"),
         wake=deps.get("wake"),
     )

@@ -1,15 +1,22 @@
-"""Opening and closing review periods, and closing them once their deadline has passed."""
+"""Opening and closing review periods, closing them once their deadline has passed, and
+destroying their keys once their results are final.
+
+Closing a period tallies it in the same transaction: one ``MemberReviewed`` per member in its
+scope (and per member anyone rated in it), on a stream per branch. The period's figures
+exist from that moment and never change; before it there are none to read (sealed).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import secrets
+from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Unpack
 
-from sqlalchemy import insert, text
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import persistence as t
@@ -22,15 +29,16 @@ from services.reviews.domain import (
     evolve_period,
     period_stream,
 )
+from services.reviews.domain.tally import tally_member, tally_stream
 from services.reviews.handlers import access
-from services.reviews.handlers.base import CommandResult, transaction, unit_of_work
+from services.reviews.handlers.base import CommandResult, UnitOfWork, transaction, unit_of_work
 from services.reviews.projections import queries
-from shared.contracts import Actor, Org
+from shared.contracts import Actor, Event, Org
 from shared.contracts.reviews import ReviewScope
 from shared.db import Database
 from shared.errors import ConcurrencyError
 from shared.eventstore import EventStore
-from shared.handlers import Dependencies
+from shared.handlers import Dependencies, Loaded
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +100,16 @@ async def close_period(command: CloseReviewPeriod, **deps: Unpack[Dependencies])
         events = decide_close_period(period.state, command, authority=authority)
         if events:
             state = _existing(period.state)
+            actor = Actor(ref=principal.person_id, role=role.value)
             await uow.record(
                 period,
                 events,
-                actor=Actor(ref=principal.person_id, role=role.value),
+                actor=actor,
                 org=_org(state.scope),
                 partition_key=_home(state.scope),
                 year=state.year,
             )
+            await _record_tallies(uow, period.after(events), actor=actor)
         return CommandResult(id=command.period_id, events=[e.type_name for e in events])
 
 
@@ -134,10 +144,103 @@ async def close_due_periods(
                         partition_key=_home(state.scope),
                         year=state.year,
                     )
+                    await _record_tallies(uow, period.after(events), actor=SCHEDULER)
                     closed.append(period_id)
         except ConcurrencyError:
             log.info("period %s was closed concurrently; nothing to do", period_id)
     return closed
+
+
+async def _record_tallies(
+    uow: UnitOfWork, period: Loaded[ReviewPeriodState], *, actor: Actor
+) -> None:
+    """The closed period's tallies: every party member in its scope, and anyone its ballots
+    rated (a member who has since left keeps the result they were given)."""
+    state = _existing(period.state)
+    session = uow.session
+    policy = await queries.policy(session, state.year)
+    members = await queries.members_in_scope(session, state.scope)
+    scores = await queries.period_scores(session, state.period_id)
+    branches: dict[str, list[str]] = defaultdict(list)
+    for member_id in sorted({*members, *scores}):
+        branch_id = members.get(member_id) or scores[member_id][0]
+        branches[branch_id].append(member_id)
+    units = await queries.branch_units(session, branches)
+    for branch_id, member_ids in sorted(branches.items()):
+        tallied = [
+            tally_member(
+                state,
+                member_id=member_id,
+                branch_id=branch_id,
+                scores=scores[member_id][1] if member_id in scores else {},
+                policy_id=policy.policy_id,
+                policy=policy.scoring,
+            )
+            for member_id in member_ids
+        ]
+        stream = await uow.load(tally_stream(state.period_id, branch_id), _no_state)
+        await uow.record(
+            stream,
+            tallied,
+            actor=actor,
+            org=Org(unit=units.get(branch_id), branch=branch_id),
+            partition_key=branch_id,
+            year=state.year,
+        )
+
+
+def _no_state(state: None, event: Event) -> None:
+    """A tally stream is written once, when its period closes; nothing is decided from it."""
+
+
+async def destroy_expired_keys(
+    *,
+    db: Database,
+    now: datetime,
+    retention: timedelta,
+) -> list[str]:
+    """Delete the key of every period closed at least ``retention`` ago; the ids affected.
+
+    Without the key a pseudonym can no longer be recomputed from a person's id, so nobody
+    (this service, a database administrator, a backup holder) can tell whose ballot is whose.
+    The period's receipts are rewritten in hash order in the same transaction, so not even
+    their physical order hints at which ballot came first."""
+    destroyed: list[str] = []
+    async with db.transaction() as session:
+        for state, closed_at in await queries.keys_to_destroy(session, now - retention):
+            await session.execute(
+                delete(t.period_keys).where(t.period_keys.c.period_id == state.period_id)
+            )
+            receipts = sorted(
+                await session.scalars(
+                    select(t.receipts.c.receipt_hash).where(
+                        t.receipts.c.period_id == state.period_id
+                    )
+                )
+            )
+            await session.execute(
+                delete(t.receipts).where(t.receipts.c.period_id == state.period_id)
+            )
+            if receipts:
+                await session.execute(
+                    insert(t.receipts),
+                    [{"period_id": state.period_id, "receipt_hash": h} for h in receipts],
+                )
+            # When each ballot was last changed would still order the sheets in time.
+            await session.execute(
+                update(t.ballot_sheets)
+                .where(t.ballot_sheets.c.period_id == state.period_id)
+                .values(updated_at=closed_at, amendments=0)
+            )
+            await session.execute(
+                update(t.periods)
+                .where(t.periods.c.period_id == state.period_id)
+                .values(key_destroyed_at=now)
+            )
+            destroyed.append(state.period_id)
+    for period_id in destroyed:
+        log.info("destroyed the key of review period %s", period_id)
+    return destroyed
 
 
 async def _serialize_slot(session: AsyncSession, command: OpenReviewPeriod) -> None:

@@ -8,22 +8,23 @@ period's key and checks whether that pseudonym voted; it reads no score to do so
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
+from fractions import Fraction
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews.domain import (
-    BallotState,
     ReviewPeriodState,
     Turnout,
     ballot_pseudonym,
     is_eligible_reviewer,
-    member_period_result,
     not_yet_voted,
+    receipt_code,
+    receipt_hash,
     scope_covers,
 )
+from services.reviews.domain.results import rounded
+from services.reviews.domain.tally import ROLES_OF_KIND, effective_minimum
 from services.reviews.handlers import access
 from services.reviews.projections import queries
 from services.reviews.projections.views import (
@@ -35,20 +36,15 @@ from services.reviews.projections.views import (
     PartView,
     PeriodResultView,
     PeriodView,
+    ReceiptCheckView,
     Reminder,
     RoleTurnout,
     TurnoutView,
 )
 from shared.auth import Principal
-from shared.contracts.reviews import BallotRole
+from shared.contracts.reviews import BallotRole, MemberReviewed, TallyStatus
 from shared.contracts.scoring import ReviewKind
-from shared.errors import InvalidInput, NotFound
-
-_ROLES_OF_KIND: dict[ReviewKind, tuple[BallotRole, ...]] = {
-    ReviewKind.PEER: (BallotRole.PEER,),
-    ReviewKind.MASS: (BallotRole.ALL_STAFF, BallotRole.PAIRED),
-    ReviewKind.BRANCH: (BallotRole.BRANCH,),
-}
+from shared.errors import Conflict, InvalidInput, NotFound
 
 
 def period_view(state: ReviewPeriodState) -> PeriodView:
@@ -82,13 +78,32 @@ async def my_ballot(
     principal: Principal,
     now: datetime,
 ) -> MyBallotView:
+    """The caller's ballot. Its scores only while it can still be amended: afterwards the
+    reviewer is shown that it was counted and its receipt code, never what it said, so no
+    one can make them prove how they voted."""
     state = await get_period(session, period_id)
     key = await queries.period_key(session, period_id)
-    assert key is not None, "every period has its key from the moment it opens"
+    if key is None:
+        raise Conflict(
+            f"{state.title}的评议结果已定稿，用于识别选票的密钥已按规定销毁，"
+            "无人能再查出哪张选票是谁的；请用投票时得到的回执码核验选票已计入"
+        )
     pseudonym = ballot_pseudonym(key, period_id, principal.person_id, role)
     lines = await queries.ballot_lines(session, period_id, role, pseudonym)
     if not lines:
-        raise NotFound(f"你在{state.title}中还没有以“{role.label}”身份投票")
+        raise NotFound(f"您在{state.title}中没有以“{role.label}”身份投票")
+    receipt = receipt_code(key, period_id, pseudonym)
+    if not state.accepts_ballots(now):
+        return MyBallotView(
+            period_id=period_id,
+            role=role,
+            role_label=role.label,
+            scores=[],
+            amendable=False,
+            counted=True,
+            receipt=receipt,
+            message="评议期已结束，您的选票已计入；为保护评议保密，结束后不再显示评分",
+        )
     names = await queries.roster_entries(session, [line.member_id for line in lines])
     return MyBallotView(
         period_id=period_id,
@@ -103,7 +118,22 @@ async def my_ballot(
             )
             for line in lines
         ],
-        amendable=state.accepts_ballots(now),
+        amendable=True,
+        counted=True,
+        receipt=receipt,
+        message="评议期结束前可以重新投票修改，以最后一次为准",
+    )
+
+
+async def check_receipt(session: AsyncSession, period_id: str, code: str) -> ReceiptCheckView:
+    state = await get_period(session, period_id)
+    counted = await queries.receipt_counted(session, period_id, receipt_hash(code))
+    return ReceiptCheckView(
+        period_id=period_id,
+        counted=counted,
+        message=f"该回执对应的选票已计入{state.title}"
+        if counted
+        else f"{state.title}中没有与该回执对应的选票，请核对回执码",
     )
 
 
@@ -143,7 +173,7 @@ async def _turnout(
         session, year=state.year, employee_ids=[p.person_id for p in people]
     )
     out: list[RoleTurnout] = []
-    for role in _ROLES_OF_KIND[state.kind]:
+    for role in ROLES_OF_KIND[state.kind]:
         eligible = [
             person
             for person in people
@@ -174,7 +204,9 @@ async def _turnout(
                 eligible=counted.eligible,
                 voted=counted.voted,
                 percent=counted.percent,
-                not_voted=[
+                not_voted=[]
+                if state.closed
+                else [
                     Reminder(person_id=p.person_id, name=p.name)
                     for p in eligible
                     if p.person_id in missing
@@ -191,17 +223,25 @@ async def member_results(
     *,
     principal: Principal,
 ) -> MemberResultsView:
+    """Every period of the year that reviews the member: open ones as "评议进行中" with no
+    figure at all, closed ones as their tally says."""
     member = (await queries.roster_entries(session, [member_id])).get(member_id)
     if member is None:
         raise NotFound(f"花名册中没有编号为“{member_id}”的人员")
     access.results_reader(principal, member_id, member.branch_id)
+    tallies = {
+        tally.period_id: tally
+        for tally in await queries.tallies(session, member_id=member_id, year=year)
+    }
     policy = await queries.policy(session, year)
     shown: list[PeriodResultView] = []
     for state in await queries.periods(session, year=year):
-        ballots = await queries.ballots_rating(session, state, [member_id])
+        tally = tallies.get(state.period_id)
         covered = scope_covers(state.scope, unit_id=member.unit_id, branch_id=member.branch_id)
-        if ballots or covered:
-            shown.append(_period_result(state, member_id, ballots, policy.min_ballots(state.kind)))
+        if tally is not None:
+            shown.append(await _closed_result(session, state, tally))
+        elif covered and not state.closed:
+            shown.append(_open_result(state, effective_minimum(state.kind, policy.scoring)))
     return MemberResultsView(
         member_id=member_id,
         name=member.name,
@@ -211,35 +251,69 @@ async def member_results(
     )
 
 
-def _period_result(
-    state: ReviewPeriodState, member_id: str, ballots: Sequence[BallotState], min_ballots: int
-) -> PeriodResultView:
-    result = member_period_result(member_id, ballots, min_ballots=min_ballots)
-    available = bool(result.parts)
-    assessments = sorted(
-        entry.comment
-        for ballot in ballots
-        if available and ballot.role is BallotRole.BRANCH
-        for entry in ballot.scores
-        if entry.member_id == member_id and entry.comment
-    )
+OPEN = "open"
+OPEN_LABEL = "评议进行中"
+_STATUS = {
+    TallyStatus.COUNTED: ("available", "已出结果"),
+    TallyStatus.INSUFFICIENT_BALLOTS: ("insufficient_ballots", "票数不足"),
+    TallyStatus.SINGLE_PART: ("single_part", "缺少结对或全体员工评议"),
+}
+
+
+def _open_result(state: ReviewPeriodState, min_ballots: int) -> PeriodResultView:
     return PeriodResultView(
         period_id=state.period_id,
         title=state.title,
         kind=state.kind,
-        closed=state.closed,
-        ballots=result.ballots,
-        min_ballots=result.min_ballots,
-        status=result.status.value,
-        status_label=result.status.label,
-        average=result.average,
-        parts=[_part(part.role, part.ballots, part.average) for part in result.parts],
+        closed=False,
+        ballots=None,
+        min_ballots=min_ballots,
+        status=OPEN,
+        status_label=OPEN_LABEL,
+        average=None,
+        parts=[],
+        assessments=[],
+    )
+
+
+async def _closed_result(
+    session: AsyncSession, state: ReviewPeriodState, tally: MemberReviewed
+) -> PeriodResultView:
+    status, label = _STATUS[tally.status]
+    assessments: list[str] = []
+    if tally.kind is ReviewKind.BRANCH and tally.result is not None:
+        # The committee's written assessments: its collective, recorded decision.
+        assessments = sorted(
+            entry.comment
+            for ballot in await queries.ballots_rating(session, state, [tally.member_id])
+            for entry in ballot.scores
+            if entry.comment
+        )
+    return PeriodResultView(
+        period_id=state.period_id,
+        title=state.title,
+        kind=state.kind,
+        closed=True,
+        ballots=tally.ballots,
+        min_ballots=tally.min_ballots,
+        status=status,
+        status_label=label,
+        average=tally.result,
+        parts=_parts(tally),
         assessments=assessments,
     )
 
 
-def _part(role: BallotRole, ballots: int, average: Decimal) -> PartView:
-    return PartView(role=role, role_label=role.label, ballots=ballots, average=average)
+def _parts(tally: MemberReviewed) -> list[PartView]:
+    return [
+        PartView(
+            role=part.role,
+            role_label=part.role.label,
+            ballots=part.ballots,
+            average=rounded(Fraction(part.total) / part.ballots),
+        )
+        for part in tally.parts
+    ]
 
 
 async def branch_overview(
@@ -249,30 +323,53 @@ async def branch_overview(
     *,
     principal: Principal,
 ) -> BranchOverview:
+    """The committee's view of a period in its branch: while open, turnout (with the names
+    to remind) and no result; once closed, the tallies and the turnout as counts."""
     access.branch_overseer(principal, branch_id, action="查看本支部的评议情况")
     state = await get_period(session, period_id)
     roles = await _turnout(session, state, branch_id)
-    min_ballots = (await queries.policy(session, state.year)).min_ballots(state.kind)
+    min_ballots = effective_minimum(state.kind, (await queries.policy(session, state.year)).scoring)
     members = [
         person
         for person in await queries.branch_people(session, branch_id)
         if person.membership.is_party_member and not person.departed
     ]
-    ballots = await queries.ballots_rating(session, state, [m.person_id for m in members])
+    tallies = {
+        tally.member_id: tally
+        for tally in await queries.tallies(session, period_id=period_id, branch_id=branch_id)
+    }
     overview: list[MemberOverview] = []
-    for member in members:
-        result = member_period_result(
-            member.person_id,
-            [b for b in ballots if b.score_of(member.person_id) is not None],
-            min_ballots=min_ballots,
+    names = {m.person_id: m.name for m in members}
+    if tallies:
+        names.update(
+            (entry.person_id, entry.name)
+            for entry in (await queries.roster_entries(session, tallies)).values()
         )
+    for member_id in sorted(set(names) if not state.closed else set(tallies)):
+        tally = tallies.get(member_id)
+        if tally is None:
+            overview.append(
+                MemberOverview(
+                    member_id=member_id,
+                    name=names[member_id],
+                    ballots=None,
+                    status=OPEN,
+                    status_label=OPEN_LABEL,
+                    average=None,
+                    parts=[],
+                )
+            )
+            continue
+        status, label = _STATUS[tally.status]
         overview.append(
             MemberOverview(
-                member_id=member.person_id,
-                name=member.name,
-                ballots=result.ballots,
-                status_label=result.status.label,
-                parts=[_part(p.role, p.ballots, p.average) for p in result.parts],
+                member_id=member_id,
+                name=names.get(member_id, member_id),
+                ballots=tally.ballots,
+                status=status,
+                status_label=label,
+                average=tally.result,
+                parts=_parts(tally),
             )
         )
     return BranchOverview(

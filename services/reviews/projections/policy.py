@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import persistence as t
+from shared.contracts.encoding import canonical_json
 from shared.contracts.scoring import ScoringPolicyAdopted
 from shared.eventstore import StoredEvent
 from shared.messaging.consumer import upsert
@@ -31,6 +32,7 @@ async def apply(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
                 "min_peer": event.policy.min_ballots.peer,
                 "min_mass": event.policy.min_ballots.mass,
                 "min_branch": event.policy.min_ballots.branch,
+                "policy": canonical_json(event.policy.model_dump(mode="json")).decode("utf-8"),
             }
             for year, event in sorted(latest.items())
         ],

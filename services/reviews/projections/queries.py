@@ -23,10 +23,17 @@ from shared.contracts.reviews import (
     BallotRole,
     BallotScore,
     ClosingReason,
+    MemberReviewed,
     ReviewScope,
     ScopeLevel,
 )
-from shared.contracts.scoring import Period, ReviewKind
+from shared.contracts.scoring import (
+    SEED_POLICY,
+    BallotMinimums,
+    Period,
+    ReviewKind,
+    ScoringPolicy,
+)
 
 _CHUNK = 500
 
@@ -256,9 +263,114 @@ async def policy(session: AsyncSession, year: int) -> ReviewPolicy:
     )
     if row is None:
         return DEFAULT_POLICY
+    if row["policy"] is not None:
+        return ReviewPolicy(
+            policy_id=row["policy_id"], scoring=ScoringPolicy.model_validate_json(row["policy"])
+        )
+    # A row from before the whole policy was kept: its own values over the seed's.
     return ReviewPolicy(
-        probationary_members_vote=bool(row["probationary_members_vote"]),
-        min_peer=row["min_peer"],
-        min_mass=row["min_mass"],
-        min_branch=row["min_branch"],
+        policy_id=row["policy_id"],
+        scoring=SEED_POLICY.model_copy(
+            update={
+                "probationary_members_vote": bool(row["probationary_members_vote"]),
+                "min_ballots": BallotMinimums(
+                    peer=row["min_peer"], mass=row["min_mass"], branch=row["min_branch"]
+                ),
+            }
+        ),
     )
+
+
+async def members_in_scope(session: AsyncSession, scope: ReviewScope) -> dict[str, str]:
+    """The party members on the roster (not departed) in ``scope``, with their branch: the
+    members a closing period tallies even when nobody rated them."""
+    stmt = (
+        select(t.people.c.person_id, t.people.c.branch_id)
+        .select_from(t.people.join(t.branches, t.branches.c.branch_id == t.people.c.branch_id))
+        .where(
+            t.people.c.membership != Membership.NON_MEMBER.value,
+            t.people.c.departed.is_(False),
+        )
+    )
+    if scope.level is ScopeLevel.UNIT:
+        stmt = stmt.where(t.branches.c.unit_id == scope.unit_id)
+    elif scope.level is ScopeLevel.BRANCH:
+        stmt = stmt.where(t.people.c.branch_id == scope.branch_id)
+    return {person: branch for person, branch in await session.execute(stmt)}
+
+
+async def period_scores(
+    session: AsyncSession, period_id: str
+) -> dict[str, tuple[str, dict[BallotRole, list[Decimal]]]]:
+    """Every counted score of the period by rated member: the branch the ballots were cast
+    in and the scores by role. Reviewers appear nowhere in the answer."""
+    rows = await session.execute(
+        select(
+            t.ballot_lines.c.member_id,
+            t.ballot_lines.c.branch_id,
+            t.ballot_lines.c.role,
+            t.ballot_lines.c.score,
+        ).where(t.ballot_lines.c.period_id == period_id)
+    )
+    found: dict[str, tuple[str, dict[BallotRole, list[Decimal]]]] = {}
+    for member_id, branch_id, role, score in rows:
+        _, by_role = found.setdefault(member_id, (branch_id, {}))
+        by_role.setdefault(BallotRole(role), []).append(Decimal(score))
+    return found
+
+
+async def tallies(
+    session: AsyncSession,
+    *,
+    member_id: str | None = None,
+    year: int | None = None,
+    period_id: str | None = None,
+    branch_id: str | None = None,
+) -> list[MemberReviewed]:
+    """Recorded tallies (what closed periods say of their members), filtered."""
+    stmt = select(t.tallies.c.tally).order_by(t.tallies.c.period_id, t.tallies.c.member_id)
+    if member_id is not None:
+        stmt = stmt.where(t.tallies.c.member_id == member_id)
+    if year is not None:
+        stmt = stmt.where(t.tallies.c.year == year)
+    if period_id is not None:
+        stmt = stmt.where(t.tallies.c.period_id == period_id)
+    if branch_id is not None:
+        stmt = stmt.where(t.tallies.c.branch_id == branch_id)
+    return [MemberReviewed.model_validate_json(raw) for raw in await session.scalars(stmt)]
+
+
+async def receipt_counted(session: AsyncSession, period_id: str, receipt_hash: str) -> bool:
+    found = await session.scalar(
+        select(t.receipts.c.receipt_hash).where(
+            t.receipts.c.period_id == period_id, t.receipts.c.receipt_hash == receipt_hash
+        )
+    )
+    return found is not None
+
+
+async def branch_units(session: AsyncSession, branch_ids: Iterable[str]) -> dict[str, str]:
+    wanted = sorted(set(branch_ids))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        rows = await session.execute(
+            select(t.branches.c.branch_id, t.branches.c.unit_id).where(
+                t.branches.c.branch_id.in_(wanted[start : start + _CHUNK])
+            )
+        )
+        found.update({branch: unit for branch, unit in rows})
+    return found
+
+
+async def keys_to_destroy(
+    session: AsyncSession, closed_before: datetime
+) -> list[tuple[ReviewPeriodState, datetime]]:
+    """Closed periods whose key still exists and that closed at or before ``closed_before``,
+    with their closing time."""
+    rows = await session.execute(
+        select(t.periods)
+        .join(t.period_keys, t.period_keys.c.period_id == t.periods.c.period_id)
+        .where(t.periods.c.closed.is_(True), t.periods.c.closed_at <= closed_before)
+        .order_by(t.periods.c.period_id)
+    )
+    return [(_period(row), _utc(row["closed_at"]) or closed_before) for row in rows.mappings()]

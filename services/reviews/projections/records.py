@@ -14,9 +14,11 @@ from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import persistence as t
+from shared.contracts.encoding import canonical_json
 from shared.contracts.reviews import (
     BallotAmended,
     BallotCast,
+    MemberReviewed,
     ReviewPeriodClosed,
     ReviewPeriodOpened,
 )
@@ -48,6 +50,16 @@ async def project(session: AsyncSession, stored: Sequence[StoredEvent]) -> None:
                     update(t.periods)
                     .where(t.periods.c.period_id == event.period_id)
                     .values(closed=True, closing_reason=event.reason.value, closed_at=at)
+                )
+            case MemberReviewed():
+                await session.execute(
+                    insert(t.tallies).values(
+                        period_id=event.period_id,
+                        member_id=event.member_id,
+                        branch_id=event.branch_id,
+                        year=event.year,
+                        tally=canonical_json(event.model_dump(mode="json")).decode("utf-8"),
+                    )
                 )
             case BallotCast() | BallotAmended():
                 sheet = (

@@ -1,6 +1,7 @@
-"""What the queries answer. No view links a reviewer to a score: ballots are shown only to
-the reviewer who cast them, and everything else is counts, averages and names of people
-who have not voted yet."""
+"""What the queries answer. No view links a reviewer to a score: a ballot's scores are shown
+only to the reviewer who cast it, and only while its period is open; results come from the
+tallies recorded when a period closes (sealed until then, and never for a group below the
+minimum); names of people who have not voted are shown only while the period is open."""
 
 from __future__ import annotations
 
@@ -69,14 +70,32 @@ class MyBallotView(BaseModel):
                 {"member_id": "p-0002", "member_name": "李秀英", "score": "92.00", "comment": None}
             ],
             "amendable": True,
+            "counted": True,
+            "receipt": "7KQ2M-XH4PD-9TRWB-C3NEF",
+            "message": "评议期结束前可以重新投票修改，以最后一次为准",
         }
     )
 
     period_id: str
     role: BallotRole
     role_label: str
-    scores: list[BallotLineView]
+    scores: list[BallotLineView] = Field(description="只在评议期进行中显示；结束后不再显示评分")
     amendable: bool = Field(description="评议期结束前可以重新投票修改")
+    counted: bool = Field(description="选票已计入")
+    receipt: str | None = Field(description="投票回执码（密钥销毁后不再能按身份查出）")
+    message: str
+
+
+class ReceiptCheckView(BaseModel):
+    """Whether a receipt code belongs to a counted ballot of the period; nothing else."""
+
+    model_config = _view(
+        {"period_id": "rp-2024-peer-q1-b-101", "counted": True, "message": "该回执对应的选票已计入"}
+    )
+
+    period_id: str
+    counted: bool
+    message: str
 
 
 class Reminder(BaseModel):
@@ -94,7 +113,9 @@ class RoleTurnout(BaseModel):
     eligible: int = Field(description="有资格投票的人数")
     voted: int = Field(description="已投票人数")
     percent: Decimal | None = Field(description="参评率（%），无人有资格时为空")
-    not_voted: list[Reminder] = Field(description="尚未投票的人（用于提醒），不含任何评分")
+    not_voted: list[Reminder] = Field(
+        description="尚未投票的人（仅在评议期进行中显示，用于提醒），不含任何评分"
+    )
 
 
 class TurnoutView(BaseModel):
@@ -154,12 +175,17 @@ class PeriodResultView(BaseModel):
     title: str
     kind: ReviewKind
     closed: bool
-    ballots: int = Field(description="评议该党员的有效票数")
+    ballots: int | None = Field(description="评议该党员的有效票数；评议进行中不显示")
     min_ballots: int
-    status: str = Field(description="available 或 insufficient_ballots")
-    status_label: str = Field(description="“已出结果”或“票数不足”")
-    average: Decimal | None = Field(description="单项评议的平均分；票数不足或群众评议为空")
-    parts: list[PartView] = Field(description="票数不足时为空")
+    status: str = Field(
+        description="open 评议进行中、available 已出结果、insufficient_ballots 票数不足、"
+        "single_part 缺少一部分群众评议"
+    )
+    status_label: str
+    average: Decimal | None = Field(
+        description="本期结果（群众评议为两部分按评分办法合成的结果）；未出结果时为空"
+    )
+    parts: list[PartView] = Field(description="每一部分都达到最少票数时才分项显示")
     assessments: list[str] = Field(description="党支部评议的评价意见（不署名）")
 
 
@@ -176,10 +202,10 @@ class MemberResultsView(BaseModel):
                     "title": "2024年第一季度党员互评",
                     "kind": "peer",
                     "closed": False,
-                    "ballots": 2,
+                    "ballots": None,
                     "min_ballots": 3,
-                    "status": "insufficient_ballots",
-                    "status_label": "票数不足",
+                    "status": "open",
+                    "status_label": "评议进行中",
                     "average": None,
                     "parts": [],
                     "assessments": [],
@@ -200,8 +226,10 @@ class MemberOverview(BaseModel):
 
     member_id: str
     name: str
-    ballots: int
+    ballots: int | None = Field(description="评议进行中不显示")
+    status: str
     status_label: str
+    average: Decimal | None
     parts: list[PartView]
 
 
@@ -228,7 +256,9 @@ class BranchOverview(BaseModel):
                     "member_id": "p-0002",
                     "name": "李秀英",
                     "ballots": 3,
+                    "status": "available",
                     "status_label": "已出结果",
+                    "average": "93.00",
                     "parts": [
                         {
                             "role": "branch",

@@ -23,6 +23,7 @@ from services.scoring.domain.card import (
     PeriodResult,
     PeriodStatus,
     ReviewResult,
+    card_from_periods,
     compute_card,
 )
 from services.scoring.domain.policy import (
@@ -89,6 +90,7 @@ __all__ = [
     "band_for",
     "band_of",
     "branch_results_stream",
+    "card_from_periods",
     "compute_card",
     "decide_objection",
     "evolve_branch_results",

@@ -98,18 +98,22 @@ class PeriodStatus(StrEnum):
     INSUFFICIENT_BALLOTS = "insufficient_ballots"
     SINGLE_PART = "single_part"
     """Mass review only: one part had no ballots and the policy needs both."""
+    OPEN = "open"
+    """The period is still open: sealed, so no figure of it exists yet (not even a count)."""
 
 
 PERIOD_STATUS_LABELS: dict[PeriodStatus, str] = {
     PeriodStatus.COUNTED: "已计入",
     PeriodStatus.INSUFFICIENT_BALLOTS: "票数不足，不计入",
     PeriodStatus.SINGLE_PART: "缺少结对或全体员工评议，不计入",
+    PeriodStatus.OPEN: "评议进行中",
 }
 
 
 class PeriodResult(_Frozen):
     period: Period
-    ballots: int
+    ballots: int | None
+    """None while the period is open."""
     status: PeriodStatus
     result: Decimal | None
     paired_ballots: int | None = None
@@ -144,11 +148,28 @@ class CardResult(_Frozen):
 
 
 def compute_card(scores: MemberScores, adopted: AdoptedPolicy) -> CardResult:
+    """The card from a member's individual scores: the reference the tallies are checked
+    against (the service itself never sees a ballot, see ``card_from_periods``)."""
     policy = adopted.policy
-    peer = _review(ReviewKind.PEER, _simple_periods(scores.peer, policy.min_ballots.peer), adopted)
-    mass = _review(ReviewKind.MASS, _mass_periods(scores, adopted), adopted)
-    branch = _review(
-        ReviewKind.BRANCH, _simple_periods(scores.branch, policy.min_ballots.branch), adopted
+    return card_from_periods(
+        {
+            ReviewKind.PEER: _simple_periods(scores.peer, policy.min_ballots.peer),
+            ReviewKind.MASS: _mass_periods(scores, adopted),
+            ReviewKind.BRANCH: _simple_periods(scores.branch, policy.min_ballots.branch),
+        },
+        adopted,
+    )
+
+
+def card_from_periods(
+    periods: Mapping[ReviewKind, Sequence[PeriodResult]], adopted: AdoptedPolicy
+) -> CardResult:
+    """The card from each review's period results (the reviews service's tallies of closed
+    periods, and the open periods as such): annual results, composite and band."""
+    policy = adopted.policy
+    peer, mass, branch = (
+        _review(kind, sorted(periods.get(kind, ()), key=lambda p: _ORDER[p.period]), adopted)
+        for kind in (ReviewKind.PEER, ReviewKind.MASS, ReviewKind.BRANCH)
     )
     reviews = (peer, mass, branch)
     missing = tuple(review.review for review in reviews if review.annual is None)

@@ -13,13 +13,14 @@ from dataclasses import dataclass, replace
 from pydantic import BaseModel, ConfigDict
 
 from services.scoring.commands import AdoptScoringPolicy
+from shared.contracts.reviews import ANONYMOUS_GROUP_FLOOR
 from shared.contracts.scoring import (
     SEED_POLICY,
     ScoringPolicy,
     ScoringPolicyAdopted,
     YearResultsFinalized,
 )
-from shared.errors import Conflict
+from shared.errors import Conflict, InvalidInput
 
 DEFAULT_POLICY_ID = "default"
 
@@ -54,7 +55,35 @@ class PolicyYear:
 PolicyYearEvent = ScoringPolicyAdopted | YearResultsFinalized
 
 
-def adopt_policy(state: PolicyYear | None, command: AdoptScoringPolicy) -> ScoringPolicyAdopted:
+def tally_rules(policy: ScoringPolicy) -> tuple[object, ...]:
+    """What the reviews service applies when it tallies a closed period: once one of the
+    year's periods is tallied these are part of its final figures."""
+    return (
+        policy.min_ballots,
+        policy.mass_paired_share,
+        policy.mass_single_part_counts,
+        policy.satisfaction_threshold,
+    )
+
+
+def adopt_policy(
+    state: PolicyYear | None, command: AdoptScoringPolicy, *, tallied_periods: int = 0
+) -> ScoringPolicyAdopted:
+    """``tallied_periods``: how many of the year's review periods are closed and tallied."""
+    minimums = command.policy.min_ballots
+    if min(minimums.peer, minimums.mass) < ANONYMOUS_GROUP_FLOOR:
+        raise InvalidInput(
+            f"党员互评和群众评议的最少票数不能少于 {ANONYMOUS_GROUP_FLOOR} 票："
+            "票数更少时，平均分会暴露个人的评分"
+        )
+    if tallied_periods and tally_rules(command.policy) != tally_rules(
+        policy_in_force(state).policy
+    ):
+        raise Conflict(
+            f"{command.year}年度已有 {tallied_periods} 个评议期结束并统计了结果，"
+            "已结束的评议期不再改变：最少票数、结对群众评议比例、单项计入规则和满意标准"
+            "不能再更改；权重和分档在结果定稿前仍可调整"
+        )
     if state is not None:
         _same_year(state, command.year)
         if state.finalized_branches:

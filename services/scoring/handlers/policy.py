@@ -20,6 +20,7 @@ from services.scoring.domain import (
 )
 from services.scoring.handlers.access import policy_maker
 from services.scoring.handlers.base import COMPANY_KEY, unit_of_work
+from services.scoring.projections.queries import tallied_periods
 from shared.contracts import Org
 from shared.contracts.scoring import YearResultsFinalized
 from shared.db import Database
@@ -57,7 +58,9 @@ async def adopt_policy(command: AdoptScoringPolicy, **deps: Unpack[Dependencies]
     role = policy_maker(deps["principal"])
     async with unit_of_work(**deps) as uow:
         loaded = await load_policy_year(uow.session, uow.store, command.year)
-        event = domain.adopt_policy(loaded.state, command)
+        async with uow.reading() as session:
+            tallied = await tallied_periods(session, command.year)
+        event = domain.adopt_policy(loaded.state, command, tallied_periods=tallied)
         await uow.append(
             loaded, [event], role=role, org=Org(), partition_key=COMPANY_KEY, year=command.year
         )

@@ -30,7 +30,7 @@ from services.scoring.handlers.access import (
 )
 from services.scoring.handlers.base import UnitOfWork, unit_of_work
 from services.scoring.handlers.policy import policy_of_year
-from services.scoring.projections.queries import card_results_of_branch
+from services.scoring.projections.queries import card_results_of_branch, open_periods_of_branch
 from shared.auth import Role
 from shared.db import Database
 from shared.errors import Conflict, DomainError
@@ -65,7 +65,13 @@ async def publish_results(branch_id: str, year: int, **deps: Unpack[Dependencies
     async with unit_of_work(**deps) as uow:
         policy = await policy_of_year(uow.session, uow.store, year)
         async with uow.reading() as session:
+            still_open = await open_periods_of_branch(session, branch_id, year)
             cards = await card_results_of_branch(session, branch_id, year)
+        if still_open:
+            raise Conflict(
+                f"本支部{year}年度还有评议期没有结束：{'、'.join(still_open)}。"
+                "评议结果在评议期结束前是保密的，请全部结束后再公示"
+            )
         if not cards:
             raise Conflict(f"本支部{year}年度还没有党员积分卡，暂不能公示")
         # The cards name the policy they were computed under; the domain refuses a mix with

@@ -6,7 +6,7 @@ from the fact tables (``derive``).
 
 A rebuild reads the whole log: recomputing after every batch would recompute each card once
 per batch it appears in (quadratic in the log). ``apply_deferred`` writes the facts and only
-remembers what they touched (``sc_v1_pending``, in the same transaction); ``settle`` derives
+remembers what they touched (the ``pending`` table, in the same transaction); ``settle`` derives
 everything remembered at once, once the rebuild has caught up. Cards and statistics are
 functions of the facts alone, so both paths end in the same rows.
 """

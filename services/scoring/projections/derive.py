@@ -17,9 +17,9 @@ from services.scoring.domain import (
     DEFAULT_ADOPTED_POLICY,
     REVIEW_PERIODS,
     AdoptedPolicy,
-    MemberScores,
-    compute_card,
-    satisfaction_tally,
+    PeriodResult,
+    PeriodStatus,
+    card_from_periods,
 )
 from services.scoring.projections.facts import Touched
 from services.scoring.projections.pledge_states import PledgeStatus
@@ -31,8 +31,8 @@ from services.scoring.projections.rows import (
     select_by_keys,
 )
 from shared.contracts.encoding import canonical_json
-from shared.contracts.reviews import BallotRole
-from shared.contracts.scoring import Band, Period, ScoringPolicy
+from shared.contracts.pledges import Membership
+from shared.contracts.scoring import Band, Period, ReviewKind, ScoringPolicy
 from shared.messaging.consumer import upsert
 
 MemberYear = tuple[str, int]
@@ -50,19 +50,19 @@ SIGNED = frozenset(
 )
 """A pledge is signed (定诺) once the committee approved it; every later state keeps it so."""
 
-_PARTS = {
-    BallotRole.PEER.value: "peer",
-    BallotRole.PAIRED.value: "mass_paired",
-    BallotRole.ALL_STAFF.value: "mass_all_staff",
-    BallotRole.BRANCH.value: "branch",
-}
-_ROLE_KIND = {role.value: role.kind for role in BallotRole}
-
 
 async def cards_touched(session: AsyncSession, touched: Touched) -> set[MemberYear]:
-    """The cards to recompute: the members' own, and every existing card of a person whose
-    roster entry changed or of a year whose policy changed."""
+    """The cards to recompute: the members' own, every existing card of a person whose
+    roster entry changed or of a year whose policy changed, and the card of every member in
+    the scope of a period that opened or closed."""
     members = set(touched.members)
+    if touched.periods:
+        for period in await select_by_keys(
+            session, t.periods, ["period_id"], [(p,) for p in touched.periods]
+        ):
+            members.update(
+                (person, period["year"]) for person in await _members_in_scope(session, period)
+            )
     if touched.people:
         rows = await select_by_keys(
             session, t.cards, ["member_id"], [(person,) for person in touched.people]
@@ -108,7 +108,17 @@ async def recompute_cards(session: AsyncSession, members: set[MemberYear]) -> se
     pledges: dict[MemberYear, list[Row]] = defaultdict(list)
     for row in await select_by_keys(session, t.pledges, ["member_id"], [(i,) for i in ids]):
         pledges[(row["member_id"], row["year"])].append(row)
-    ballots = await _ballots(session, keys)
+    tallies = await _tallies(session, keys)
+    opened = await _open_periods(session, {year for _, year in keys})
+    units = {
+        row["branch_id"]: row["unit_id"]
+        for row in await select_by_keys(
+            session,
+            t.branches,
+            ["branch_id"],
+            [(p["branch_id"],) for p in people.values()],
+        )
+    }
     old = await select_by_keys(session, t.cards, ["member_id", "year"], keys)
     policies = await policies_by_year(session)
 
@@ -116,14 +126,18 @@ async def recompute_cards(session: AsyncSession, members: set[MemberYear]) -> se
     rows = []
     for member, year in keys:
         adopted = policies.get(year, DEFAULT_ADOPTED_POLICY)
+        person = people.get(member)
         row = card_row(
             member,
             year,
             adopted=adopted,
-            person=people.get(member),
+            person=person,
             area=areas.get((member, year)),
             pledges=sorted(pledges[(member, year)], key=lambda p: p["pledge_id"]),
-            ballots=ballots[(member, year)],
+            tallies=tallies[(member, year)],
+            open_periods=_covering(
+                opened.get(year, ()), person, units.get(person["branch_id"]) if person else None
+            ),
         )
         rows.append(row)
         if row["branch_id"]:
@@ -133,58 +147,125 @@ async def recompute_cards(session: AsyncSession, members: set[MemberYear]) -> se
     return moved
 
 
-class BallotScore(NamedTuple):
-    """What a card needs of one score on a counted ballot."""
+class Tally(NamedTuple):
+    """What a card needs of one closed period's tally of the member."""
 
-    role: str
+    kind: str
     period: str
-    score: str
+    status: str
+    ballots: int
+    result: str | None
+    paired_ballots: int | None
+    all_staff_ballots: int | None
+    satisfied: int | None
     branch_id: str
 
 
-async def _ballots(
+async def _tallies(
     session: AsyncSession, keys: Sequence[MemberYear]
-) -> dict[MemberYear, list[BallotScore]]:
-    """The counted scores of ``keys``, as plain tuples (a year's worth of ballots is most of
-    the rows a card reads)."""
-    c = t.ballot_scores.c
-    found: dict[MemberYear, list[BallotScore]] = defaultdict(list)
+) -> dict[MemberYear, list[Tally]]:
+    c = t.tallies.c
+    found: dict[MemberYear, list[Tally]] = defaultdict(list)
     for part in chunks(list(keys)):
         rows = await session.execute(
-            select(c.member_id, c.year, c.role, c.period, c.score, c.branch_id).where(
-                key_filter(t.ballot_scores, ["member_id", "year"], part)
-            )
+            select(
+                c.member_id,
+                c.year,
+                c.kind,
+                c.period,
+                c.status,
+                c.ballots,
+                c.result,
+                c.paired_ballots,
+                c.all_staff_ballots,
+                c.satisfied,
+                c.branch_id,
+            ).where(key_filter(t.tallies, ["member_id", "year"], part))
         )
-        for member, year, role, period, score, branch in rows:
-            found[(member, year)].append(BallotScore(role, period, score, branch))
+        for member, year, *values in rows:
+            found[(member, year)].append(Tally(*values))
     return found
+
+
+async def _open_periods(session: AsyncSession, years: set[int]) -> dict[int, list[Row]]:
+    found: dict[int, list[Row]] = defaultdict(list)
+    rows = await session.execute(
+        select(t.periods).where(t.periods.c.year.in_(sorted(years)), t.periods.c.closed.is_(False))
+    )
+    for row in rows.mappings():
+        found[row["year"]].append(dict(row))
+    return found
+
+
+def _covers(period: Row, branch_id: str, unit_id: str | None) -> bool:
+    match period["scope_level"]:
+        case "company":
+            return True
+        case "unit":
+            return unit_id is not None and period["unit_id"] == unit_id
+        case _:
+            return bool(period["branch_id"] == branch_id)
+
+
+def _covering(periods: Iterable[Row], person: Row | None, unit_id: str | None) -> list[Row]:
+    """The open periods that review ``person`` (by the branch the roster has them in)."""
+    if person is None or person["departed_on"] is not None:
+        return []
+    if person["membership"] == Membership.NON_MEMBER.value:
+        return []
+    return [p for p in periods if _covers(p, person["branch_id"], unit_id)]
+
+
+async def _members_in_scope(session: AsyncSession, period: Row) -> list[str]:
+    p, b = t.people.c, t.branches.c
+    stmt = (
+        select(p.person_id)
+        .select_from(t.people.join(t.branches, b.branch_id == p.branch_id))
+        .where(p.membership != Membership.NON_MEMBER.value, p.departed_on.is_(None))
+    )
+    if period["scope_level"] == "unit":
+        stmt = stmt.where(b.unit_id == period["unit_id"])
+    elif period["scope_level"] == "branch":
+        stmt = stmt.where(p.branch_id == period["branch_id"])
+    return list((await session.scalars(stmt)).all())
 
 
 _PERIODS = {period.value: period for period in Period}
 
 
-def member_scores(ballots: Iterable[BallotScore]) -> MemberScores:
-    """A member's final scores per review part and period; a score whose period does not fit
-    its review cannot come from the reviews service and is left out rather than failing.
-
-    Built without re-validation: every score here was validated when its ballot event was
-    decoded and is stored as its canonical two-place text."""
-    parts: dict[str, dict[Period, list[Decimal]]] = {name: {} for name in _PARTS.values()}
-    for row in ballots:
-        period = _PERIODS[row.period]
-        if period not in REVIEW_PERIODS[_ROLE_KIND[row.role]]:
+def period_results(
+    tallies: Iterable[Tally], open_periods: Iterable[Row]
+) -> dict[ReviewKind, list[PeriodResult]]:
+    """Each review's period results: the closed periods as tallied, the open ones as open
+    (sealed: no figure, not even a count). A tally whose period does not fit its review
+    cannot come from the reviews service and is left out rather than failing."""
+    found: dict[ReviewKind, dict[Period, PeriodResult]] = defaultdict(dict)
+    for tally in tallies:
+        kind, period = ReviewKind(tally.kind), _PERIODS[tally.period]
+        if period not in REVIEW_PERIODS[kind]:
             continue
-        parts[_PARTS[row.role]].setdefault(period, []).append(Decimal(row.score))
-    final = {
-        name: {period: tuple(sorted(scores)) for period, scores in by_period.items()}
-        for name, by_period in parts.items()
-    }
-    return MemberScores.model_construct(
-        peer=final["peer"],
-        mass_paired=final["mass_paired"],
-        mass_all_staff=final["mass_all_staff"],
-        branch=final["branch"],
-    )
+        found[kind][period] = PeriodResult.model_construct(
+            period=period,
+            ballots=tally.ballots,
+            status=PeriodStatus(tally.status),
+            result=None if tally.result is None else Decimal(tally.result),
+            paired_ballots=tally.paired_ballots,
+            all_staff_ballots=tally.all_staff_ballots,
+        )
+    for row in open_periods:
+        kind, period = ReviewKind(row["kind"]), _PERIODS[row["period"]]
+        found[kind].setdefault(
+            period,
+            PeriodResult.model_construct(
+                period=period,
+                ballots=None,
+                status=PeriodStatus.OPEN,
+                result=None,
+                paired_ballots=None,
+                all_staff_ballots=None,
+            ),
+        )
+    return {kind: list(by_period.values()) for kind, by_period in found.items()}
 
 
 def card_row(
@@ -195,12 +276,14 @@ def card_row(
     person: Row | None,
     area: Row | None,
     pledges: list[Row],
-    ballots: list[BallotScore],
+    tallies: list[Tally],
+    open_periods: list[Row] = [],  # noqa: B006 - read only
 ) -> dict[str, Any]:
-    scores = member_scores(ballots)
-    card = compute_card(scores, adopted)
-    tally = satisfaction_tally(scores.mass_scores(), adopted.policy)
-    branch = _home_branch(person, pledges, ballots, area)
+    card = card_from_periods(period_results(tallies, open_periods), adopted)
+    mass = [
+        tally for tally in tallies if tally.kind == ReviewKind.MASS and tally.satisfied is not None
+    ]
+    branch = _home_branch(person, pledges, tallies, area)
     live = [p for p in pledges if p["status"] != PledgeStatus.WITHDRAWN]
     return {
         "member_id": member,
@@ -216,22 +299,22 @@ def card_row(
         "missing": [review.value for review in card.missing],
         "pledges_total": len(live),
         "pledges_completed": sum(1 for p in live if p["status"] == PledgeStatus.ACCEPTED),
-        "mass_satisfied": tally.satisfied,
-        "mass_total": tally.total,
+        "mass_satisfied": sum(tally.satisfied or 0 for tally in mass),
+        "mass_total": sum(tally.ballots for tally in mass),
         "result": canonical_json(card.model_dump(mode="json")).decode("utf-8"),
     }
 
 
 def _home_branch(
-    person: Row | None, pledges: list[Row], ballots: list[BallotScore], area: Row | None
+    person: Row | None, pledges: list[Row], tallies: list[Tally], area: Row | None
 ) -> str | None:
     """The roster's branch; before the roster is seen, the branch the facts name."""
     if person is not None:
         return str(person["branch_id"])
     if pledges:
         return str(pledges[0]["branch_id"])
-    if ballots:
-        return str(min(row.branch_id for row in ballots))
+    if tallies:
+        return str(min(row.branch_id for row in tallies))
     if area is not None and area["branch_id"]:
         return str(area["branch_id"])
     return None

@@ -1,5 +1,8 @@
 """Input facts from the pledges, reviews and scoring topics, applied per batch.
 
+From the reviews topic scoring reads periods (opened, closed) and the tallies of closed
+periods (``MemberReviewed``); individual ballots never reach it (docs/privacy.md).
+
 Each event changes rows keyed by ids it carries, in log order, in memory; the changed rows
 are written once at the end. What an event changes also says which cards and branch
 statistics must be recomputed (``Touched``).
@@ -21,16 +24,18 @@ from services.scoring.projections.pledge_states import (
     pledge_change,
     pledge_terms,
 )
-from services.scoring.projections.rows import RowCache, chunks, delete_by_keys, select_by_keys
+from services.scoring.projections.rows import RowCache
 from shared.contracts import pledges as pl
-from shared.contracts.reviews import BallotAmended, BallotCast
-from shared.contracts.scoring import ScoringPolicyAdopted
+from shared.contracts.reviews import (
+    BallotRole,
+    MemberReviewed,
+    ReviewPeriodClosed,
+    ReviewPeriodOpened,
+)
+from shared.contracts.scoring import ReviewKind, ScoringPolicyAdopted
 from shared.eventstore import StoredEvent
 
 log = logging.getLogger(__name__)
-
-Ballot = BallotCast | BallotAmended
-SheetKey = tuple[str, str, str]
 
 
 @dataclass
@@ -43,6 +48,8 @@ class Touched:
     """Policy changes: every existing card of the year."""
     branches: set[tuple[str, int]] = field(default_factory=set)
     """(branch, year) statistics to recompute."""
+    periods: set[str] = field(default_factory=set)
+    """Review periods opened or closed: every card of a member in the period's scope."""
 
 
 class FactBatch:
@@ -55,7 +62,8 @@ class FactBatch:
         self.ledger = RowCache(t.ledger)
         self.needs = RowCache(t.needs)
         self.policies = RowCache(t.policies)
-        self.sheets: dict[SheetKey, Ballot] = {}
+        self.periods = RowCache(t.periods)
+        self.tallies = RowCache(t.tallies)
         self.touched = Touched()
 
     def _caches(self) -> tuple[RowCache, ...]:
@@ -68,6 +76,8 @@ class FactBatch:
             self.ledger,
             self.needs,
             self.policies,
+            self.periods,
+            self.tallies,
         )
 
     async def apply(self, session: AsyncSession, batch: Sequence[StoredEvent]) -> Touched:
@@ -79,7 +89,6 @@ class FactBatch:
             self._apply(stored)
         for cache in self._caches():
             await cache.flush(session)
-        await self._replace_sheets(session)
         return self.touched
 
     def _want(self, event: Any) -> None:
@@ -101,6 +110,10 @@ class FactBatch:
                 self.pledges.want(event.pledge_id)
             case ScoringPolicyAdopted():
                 self.policies.want(event.year)
+            case ReviewPeriodOpened() | ReviewPeriodClosed():
+                self.periods.want(event.period_id)
+            case MemberReviewed():
+                self.tallies.want(event.period_id, event.member_id)
             case _ if isinstance(event, PLEDGE_EVENTS):
                 self.pledges.want(event.pledge_id)
 
@@ -176,10 +189,25 @@ class FactBatch:
                             "note": event.note,
                         }
                     )
-            case BallotCast() | BallotAmended():
-                self.sheets[(event.period_id, event.role.value, event.reviewer_pseudonym)] = event
-                for entry in event.scores:
-                    self.touched.members.add((entry.member_id, event.year))
+            case ReviewPeriodOpened():
+                self.periods.put(
+                    {
+                        "period_id": event.period_id,
+                        "kind": event.kind.value,
+                        "period": event.period.value,
+                        "year": event.year,
+                        "scope_level": event.scope.level.value,
+                        "unit_id": event.scope.unit_id,
+                        "branch_id": event.scope.branch_id,
+                        "closed": False,
+                    }
+                )
+                self.touched.periods.add(event.period_id)
+            case ReviewPeriodClosed():
+                if self.periods.update(event.period_id, closed=True) is not None:
+                    self.touched.periods.add(event.period_id)
+            case MemberReviewed():
+                self._tally(event)
             case ScoringPolicyAdopted():
                 self._policy(stored, event)
             case _ if isinstance(event, PLEDGE_EVENTS):
@@ -229,28 +257,25 @@ class FactBatch:
         self.touched.members.add((row["member_id"], row["year"]))
         self.touched.branches.add((row["branch_id"], row["year"]))
 
-    async def _replace_sheets(self, session: AsyncSession) -> None:
-        """Each ballot sheet as it now stands replaces the sheet's earlier scores."""
-        if not self.sheets:
-            return
-        columns = ("period_id", "role", "pseudonym")
-        keys = sorted(self.sheets)
-        for old in await select_by_keys(session, t.ballot_scores, columns, keys):
-            self.touched.members.add((old["member_id"], old["year"]))
-        await delete_by_keys(session, t.ballot_scores, columns, keys)
-        rows = [
+    def _tally(self, event: MemberReviewed) -> None:
+        parts = {part.role: part.ballots for part in event.parts}
+        shown = bool(parts) and event.kind is ReviewKind.MASS
+        self.tallies.put(
             {
-                "period_id": period_id,
-                "role": role,
-                "pseudonym": pseudonym,
-                "member_id": entry.member_id,
-                "year": ballot.year,
-                "period": ballot.period.value,
-                "branch_id": ballot.branch_id,
-                "score": str(entry.score),
+                "period_id": event.period_id,
+                "member_id": event.member_id,
+                "year": event.year,
+                "kind": event.kind.value,
+                "period": event.period.value,
+                "branch_id": event.branch_id,
+                "status": event.status.value,
+                "ballots": event.ballots,
+                "result": None if event.result is None else str(event.result),
+                # Part counts only where the tally gives the parts (each part meets N).
+                "paired_ballots": parts.get(BallotRole.PAIRED, 0) if shown else None,
+                "all_staff_ballots": parts.get(BallotRole.ALL_STAFF, 0) if shown else None,
+                "satisfied": event.satisfied,
             }
-            for (period_id, role, pseudonym), ballot in sorted(self.sheets.items())
-            for entry in ballot.scores
-        ]
-        for part in chunks(rows):
-            await session.execute(t.ballot_scores.insert(), list(part))
+        )
+        self.touched.members.add((event.member_id, event.year))
+        self.touched.branches.add((event.branch_id, event.year))

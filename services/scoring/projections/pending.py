@@ -1,4 +1,4 @@
-"""What a rebuild in catch-up mode has left to derive (``sc_v1_pending``), and deriving it."""
+"""What a rebuild in catch-up mode has left to derive (``pending``), and deriving it."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ async def remember(session: AsyncSession, touched: Touched) -> None:
         + [{"kind": "person", "key": p, "year": 0} for p in sorted(touched.people)]
         + [{"kind": "year", "key": "", "year": y} for y in sorted(touched.years)]
         + [{"kind": "branch", "key": b, "year": y} for b, y in sorted(touched.branches)]
+        + [{"kind": "period", "key": p, "year": 0} for p in sorted(touched.periods)]
     )
     if rows:
         await upsert(session, t.pending, rows, ["kind", "key", "year"])
@@ -42,10 +43,12 @@ async def settle(session: AsyncSession) -> int:
             touched.people.add(key)
         elif kind == "year":
             touched.years.add(year)
+        elif kind == "period":
+            touched.periods.add(key)
         else:
             touched.branches.add((key, year))
     count = len(touched.members) + len(touched.people) + len(touched.years)
-    count += len(touched.branches)
+    count += len(touched.branches) + len(touched.periods)
     if not count:
         return 0
     members = await cards_touched(session, touched)

@@ -29,7 +29,7 @@ from services.scoring.projections.views import (
     ReviewView,
 )
 from shared.contracts.pledges import LedgerAssessment, Membership, ResponsibilityArea
-from shared.contracts.scoring import Band, ReviewKind
+from shared.contracts.scoring import Band, Period, ReviewKind
 
 
 def area_label(code: str | None) -> str | None:
@@ -243,4 +243,32 @@ async def branch_results(
             policy_id=row.policy_id,
         )
         for row in rows
+    ]
+
+
+async def tallied_periods(session: AsyncSession, year: int) -> int:
+    """How many of the year's review periods have closed with tallies scoring has read."""
+    count = await session.scalar(
+        select(func.count(func.distinct(t.tallies.c.period_id))).where(t.tallies.c.year == year)
+    )
+    return int(count or 0)
+
+
+async def open_periods_of_branch(session: AsyncSession, branch_id: str, year: int) -> list[str]:
+    """The titles of the year's review periods still open that review ``branch_id``."""
+    unit_id = await session.scalar(
+        select(t.branches.c.unit_id).where(t.branches.c.branch_id == branch_id)
+    )
+    p = t.periods.c
+    rows = await session.execute(
+        select(p.kind, p.period, p.scope_level, p.unit_id, p.branch_id)
+        .where(p.year == year, p.closed.is_(False))
+        .order_by(p.period, p.kind)
+    )
+    return [
+        f"{year}年{PERIOD_LABELS[Period(period)]}{REVIEW_LABELS[ReviewKind(kind)]}"
+        for kind, period, level, unit, branch in rows
+        if level == "company"
+        or (level == "unit" and unit is not None and unit == unit_id)
+        or (level == "branch" and branch == branch_id)
     ]

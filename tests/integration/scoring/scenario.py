@@ -20,14 +20,27 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from services.reviews.domain import evolve_period
+from services.reviews.domain.tally import tally_member, tally_stream
 from shared.contracts import Actor, Envelope, Event, Org
 from shared.contracts import pledges as pl
-from shared.contracts.reviews import BallotAmended, BallotCast, BallotRole, BallotScore
-from shared.contracts.scoring import Period
+from shared.contracts.reviews import (
+    BallotAmended,
+    BallotCast,
+    BallotRole,
+    BallotScore,
+    ClosingReason,
+    ReviewPeriodClosed,
+    ReviewPeriodOpened,
+    ReviewScope,
+    ScopeLevel,
+    _Ballot,
+)
+from shared.contracts.scoring import SEED_POLICY, Period, ScoringPolicy
 from shared.eventstore import StoredEvent
 
 AT = datetime(2024, 3, 1, 2, 0, tzinfo=UTC)
@@ -216,7 +229,7 @@ class Scenario:
         *,
         amended: bool = False,
     ) -> Planned:
-        period_id = f"{period.value}-{self.tag}"
+        period_id = f"{role.kind.value}-{period.value}-{self.tag}"
         kind = BallotAmended if amended else BallotCast
         code = pseudonym(f"{self.tag}-{reviewer}")
         event = kind(
@@ -241,6 +254,11 @@ class Scenario:
         )
 
     def review_events(self) -> list[Planned]:
+        """What the reviews topic carries of the year: each period opened, closed and tallied
+        from ``ballot_events`` (the ballots themselves stay in the reviews service)."""
+        return tallied(self.ballot_events(), members=[self.m(1), self.m(2), self.m(3)])
+
+    def ballot_events(self) -> list[Planned]:
         m1, m2, m3 = self.m(1), self.m(2), self.m(3)
         ev: list[Planned] = []
         peer = BallotRole.PEER
@@ -314,6 +332,66 @@ class Scenario:
             "bands": {"no_awards": 1, "yellow_card": 1},
             "without_composite": 1,
         }
+
+
+def tallied(
+    sheets: list[Planned], *, members: list[str], policy: ScoringPolicy = SEED_POLICY
+) -> list[Planned]:
+    """The reviews service's public events for ``sheets`` (ballot events, amendments in log
+    order): every period they belong to opened and closed, with a tally of each member in
+    ``members`` (and each member rated), computed by the reviews domain itself."""
+    final: dict[tuple[str, BallotRole, str], _Ballot] = {}
+    first: dict[str, Planned] = {}
+    for item in sheets:
+        ballot = item.event
+        assert isinstance(ballot, _Ballot)
+        final[(ballot.period_id, ballot.role, ballot.reviewer_pseudonym)] = ballot
+        first.setdefault(ballot.period_id, item)
+    out: list[Planned] = []
+    for period_id, item in first.items():
+        ballot = item.event
+        assert isinstance(ballot, _Ballot)
+        kind = ballot.role.kind
+        scope = ReviewScope(level=ScopeLevel.BRANCH, unit_id=item.unit, branch_id=item.branch)
+        opened = ReviewPeriodOpened(
+            period_id=period_id,
+            kind=kind,
+            period=ballot.period,
+            year=ballot.year,
+            scope=scope,
+            deadline=None,
+        )
+        state = replace(evolve_period(None, opened), closed=True)
+        scores: dict[str, dict[BallotRole, list[Decimal]]] = {m: {} for m in members}
+        for (pid, role, _), sheet in sorted(final.items()):
+            if pid != period_id:
+                continue
+            for line in sheet.scores:
+                scores.setdefault(line.member_id, {}).setdefault(role, []).append(line.score)
+        stream = f"review-period-{period_id}"
+        out.append(Planned(stream, item.branch, opened, "reviews", item.branch, item.unit))
+        closed = ReviewPeriodClosed(period_id=period_id, reason=ClosingReason.CLOSED_BY_ORGANIZER)
+        out.append(Planned(stream, item.branch, closed, "reviews", item.branch, item.unit))
+        for member, by_role in sorted(scores.items()):
+            tally = tally_member(
+                state,
+                member_id=member,
+                branch_id=item.branch,
+                scores=by_role,
+                policy_id="default",
+                policy=policy,
+            )
+            out.append(
+                Planned(
+                    tally_stream(period_id, item.branch),
+                    item.branch,
+                    tally,
+                    "reviews",
+                    item.branch,
+                    item.unit,
+                )
+            )
+    return out
 
 
 def as_stored(planned: list[Planned]) -> list[StoredEvent]:

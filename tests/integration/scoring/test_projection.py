@@ -3,6 +3,7 @@ PostgreSQL: hand-checked figures, amendments, and identical rows however the log
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +18,7 @@ from shared.contracts.reviews import BallotRole
 from shared.contracts.scoring import Period
 from shared.db import Database
 from shared.eventstore import StoredEvent
-from tests.integration.scoring.scenario import Scenario, as_stored
+from tests.integration.scoring.scenario import Scenario, as_stored, tallied
 from tests.integration.scoring.tables import snapshot
 
 pytestmark = pytest.mark.integration
@@ -135,7 +136,7 @@ async def test_one_event_per_batch_and_one_batch_give_identical_rows(
             assert await settle(session) == 0
 
 
-async def test_an_amended_ballot_replaces_the_reviewers_whole_sheet(
+async def test_the_amended_ballot_is_what_the_tally_counts(
     projection_db: Database, year: int
 ) -> None:
     scenario = Scenario("amend", year)
@@ -143,21 +144,51 @@ async def test_an_amended_ballot_replaces_the_reviewers_whole_sheet(
         Period.H1, BallotRole.BRANCH, "C1", {scenario.m(1): 50, scenario.m(2): 60}
     )
     amended = scenario.sheet(Period.H1, BallotRole.BRANCH, "C1", {scenario.m(1): 70}, amended=True)
-    stored = as_stored([first, amended])
-    await apply_in(projection_db, [[stored[0]]])
-    await apply_in(projection_db, [[stored[1]]])
-
-    async with projection_db.reading() as session:
-        rows = (
-            await session.execute(
-                select(t.ballot_scores.c.member_id, t.ballot_scores.c.score).where(
-                    t.ballot_scores.c.year == year
-                )
-            )
-        ).all()
-    assert sorted(tuple(r) for r in rows) == [(scenario.m(1), "70.00")]
+    await apply_in(
+        projection_db,
+        [as_stored(tallied([first, amended], members=[scenario.m(1), scenario.m(2)]))],
+    )
     cards = await cards_of(projection_db, None, year)
     assert cards[scenario.m(1)]["branch_review"] == "70.00"
-    # m2 lost its only score: the card stays (a rebuild keeps it too), with nothing in it.
+    # m2 lost its only score: its tally says 0 ballots, and the card names what is missing.
     assert cards[scenario.m(2)]["branch_review"] is None
     assert cards[scenario.m(2)]["missing"] == ["peer", "mass", "branch"]
+
+
+async def test_individual_ballots_leave_no_trace_in_scoring(
+    projection_db: Database, year: int
+) -> None:
+    """Ballots never reach scoring; if one did (an old topic, a forged record), it would
+    change no row: scoring reads tallies only."""
+    scenario = Scenario("ballots", year)
+    before = await snapshot(projection_db)
+    await apply_in(projection_db, [as_stored(scenario.ballot_events())])
+    assert await snapshot(projection_db) == before
+
+
+async def test_an_open_period_shows_on_the_card_with_no_figure(
+    projection_db: Database, year: int
+) -> None:
+    scenario = Scenario("open", year)
+    opened_and_closed = [
+        item for item in scenario.review_events() if item.event.type_name != "MemberReviewed"
+    ]
+    opening = [item for item in opened_and_closed if item.event.type_name == "ReviewPeriodOpened"]
+    await apply_in(projection_db, [as_stored(scenario.pledges_events() + opening)])
+    cards = await cards_of(projection_db, scenario.branch, year)
+    assert set(cards) == {scenario.m(1), scenario.m(2), scenario.m(3)}
+    async with projection_db.reading() as session:
+        result = await session.scalar(
+            select(t.cards.c.result).where(t.cards.c.member_id == scenario.m(1))
+        )
+    assert result is not None
+    card = json.loads(result)
+    statuses = {
+        p["status"] for review in ("peer", "mass", "branch") for p in card[review]["periods"]
+    }
+    assert statuses == {"open"}
+    assert all(
+        p["ballots"] is None and p["result"] is None
+        for review in ("peer", "mass", "branch")
+        for p in card[review]["periods"]
+    )

@@ -1,6 +1,7 @@
-"""Property: for random ballots, amendments included, the composite the projection stores
-(through ``apply`` on a real database, in random batches) equals the composite computed
-directly from the ballots that count."""
+"""Property: for random ballots, amendments included, the card the projection stores from the
+reviews service's tallies (through ``apply`` on a real database, in random batches) equals
+the card computed directly from the ballots that count: scoring, which never sees a ballot,
+loses nothing by reading tallies."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from services.scoring.projections import apply
 from shared.contracts.reviews import BallotRole
 from shared.contracts.scoring import HALF_YEARS, QUARTERS, Period
 from shared.db import Database
-from tests.integration.scoring.scenario import Planned, Scenario, as_stored
+from tests.integration.scoring.scenario import Planned, Scenario, as_stored, tallied
 
 pytestmark = pytest.mark.integration
 
@@ -73,7 +74,7 @@ async def test_projected_composite_equals_the_direct_computation(
         sheet = {other: 50} if score is None else {member: score, other: 50}
         planned.append(scenario.sheet(period, role, f"R{reviewer}", sheet, amended=key in final))
         final[key] = score
-    events = as_stored(planned)
+    events = as_stored(tallied(planned, members=[member, other]))
     for start in range(0, len(events), cut):
         async with projection_db.transaction() as session:
             await apply(session, events[start : start + cut])
@@ -81,16 +82,28 @@ async def test_projected_composite_equals_the_direct_computation(
     async with projection_db.reading() as session:
         row = (
             await session.execute(
-                select(t.cards.c.composite, t.cards.c.missing).where(
-                    t.cards.c.member_id == member, t.cards.c.year == year
-                )
+                select(
+                    t.cards.c.composite,
+                    t.cards.c.missing,
+                    t.cards.c.peer,
+                    t.cards.c.mass,
+                    t.cards.c.branch_review,
+                ).where(t.cards.c.member_id == member, t.cards.c.year == year)
             )
         ).first()
     expected = compute_card(direct(final), DEFAULT_ADOPTED_POLICY)
-    if all(score is None for _, _, score in ballots):
-        assert row is None  # never rated: no card
+    if not ballots:
+        assert row is None  # no period was held: no card
         return
     assert row is not None
-    shown = None if expected.composite is None else str(expected.composite)
-    assert row.composite == shown
+
+    def text(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    assert row.composite == text(expected.composite)
     assert row.missing == [review.value for review in expected.missing]
+    assert (row.peer, row.mass, row.branch_review) == (
+        text(expected.peer.annual),
+        text(expected.mass.annual),
+        text(expected.branch.annual),
+    )

@@ -4,6 +4,7 @@ opened through the real decisions, and a helper that casts ballots the way the h
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -23,10 +24,11 @@ from services.reviews.domain import (
     evolve_period,
     fold,
 )
+from services.reviews.domain.tally import tally_member
 from shared.contracts.events import Event
 from shared.contracts.pledges import Membership
 from shared.contracts.reviews import BallotRole, ReviewScope, ScopeLevel
-from shared.contracts.scoring import Period, ReviewKind
+from shared.contracts.scoring import SEED_POLICY, Period, ReviewKind
 
 YEAR = 2024
 NOW = datetime(2024, 3, 20, 2, 0, tzinfo=UTC)
@@ -208,8 +210,16 @@ def every_event_the_service_defines() -> list[tuple[str, Event]]:
     all_staff = cast(ballot(SUN, BallotRole.ALL_STAFF, {LIU: "99", WANG: "97"}))
     paired = cast(ballot(LI, BallotRole.PAIRED, {LIU: "98"}))
     branch = cast(ballot(WANG, BallotRole.BRANCH, {LIU: "93", CHEN: "90"}))
+    tally = tally_member(
+        replace(PEER_Q1, closed=True),
+        member_id=LIU.person_id,
+        branch_id=LIU.branch_id,
+        scores={BallotRole.PEER: [Decimal("91"), Decimal("85"), Decimal("88")]},
+        policy_id="default",
+        policy=SEED_POLICY,
+    )
     return [
-        *(("", event) for event in (*opening, *closing, *due)),
+        *(("", event) for event in (*opening, *closing, *due, tally)),
         *((WANG.person_id, event) for event in (*peer, *amended, *branch)),
         *((SUN.person_id, event) for event in all_staff),
         *((LI.person_id, event) for event in paired),

@@ -45,6 +45,7 @@ def test_every_reviews_event_is_registered_under_its_class_name_at_version_1() -
         "ReviewPeriodClosed",
         "BallotCast",
         "BallotAmended",
+        "MemberReviewed",
     }
     for model in EVENT_MODELS:
         assert model.type_name == model.__name__

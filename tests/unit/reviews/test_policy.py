@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.reviews.policy import DEFAULT_POLICY, ReviewPolicy
-from shared.contracts.scoring import ReviewKind
+from shared.contracts.scoring import SEED_POLICY, BallotMinimums, ReviewKind
 
 pytestmark = pytest.mark.unit
 
@@ -18,7 +18,8 @@ def test_by_default_the_seed_policy_applies_as_in_scoring():
 
 
 def test_each_review_has_its_own_minimum():
-    policy = ReviewPolicy(min_peer=2, min_mass=5, min_branch=1)
+    minimums = BallotMinimums(peer=2, mass=5, branch=1)
+    policy = ReviewPolicy(scoring=SEED_POLICY.model_copy(update={"min_ballots": minimums}))
     assert policy.min_ballots(ReviewKind.PEER) == 2
     assert policy.min_ballots(ReviewKind.MASS) == 5
     assert policy.min_ballots(ReviewKind.BRANCH) == 1
