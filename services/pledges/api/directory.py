@@ -1,5 +1,7 @@
-"""Directory routes for the web portal: the branches (public), a branch's roster and a
-branch's pledges (internal: its own staff, the organization department, operators)."""
+"""Directory routes for the web portal: the branches (public), a branch's roster (its own
+staff, the organization department, operators) and a branch's pledges (as
+``projections.access`` allows: all for its committee and the organization department, the
+published ones and their own for its other staff)."""
 
 from __future__ import annotations
 
@@ -33,7 +35,11 @@ async def list_people(
     return await directory.people(session, reader=reader, branch_id=branch)
 
 
-@router.get("/branches/{branch_id}/pledges", summary="支部的全部承诺（内部）", responses=_REFUSALS)
+@router.get(
+    "/branches/{branch_id}/pledges",
+    summary="支部的承诺（内部；支委会可见全部）",
+    responses=_REFUSALS,
+)
 async def list_branch_pledges(
     branch_id: str,
     session: ReadSession,

@@ -1,4 +1,6 @@
-"""Read routes, backed by the query tables. The published pledges are public."""
+"""Read routes, backed by the query tables. The public board (``/public/...``) is for
+everyone; every other read needs a token, and shows only the pledges the reader may read
+(``projections.access``)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from shared.auth import CurrentPrincipal
 router = APIRouter(tags=["queries"])
 _NOT_FOUND: dict[int | str, dict[str, str]] = {
     403: {"description": "another branch's internal records"},
-    404: {"description": "unknown id"},
+    404: {"description": "unknown id, or a pledge the reader may not read"},
 }
 YearQuery = Annotated[int | None, Query(ge=2000, le=2100, description="年度；不填为全部")]
 MonthQuery = Annotated[

@@ -45,6 +45,7 @@ from services.pledges.domain.planning import (
     plan_stream,
 )
 from services.pledges.domain.pledge import (
+    MADE_PUBLIC,
     LedgerEntry,
     PledgeState,
     PledgeStatus,
@@ -81,6 +82,7 @@ from services.pledges.domain.tracking import (
 )
 
 __all__ = [
+    "MADE_PUBLIC",
     "BranchState",
     "LedgerEntry",
     "MemberYearState",

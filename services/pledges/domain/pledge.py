@@ -53,6 +53,8 @@ NOT_YET_APPROVED = frozenset({PledgeStatus.DECLARED, PledgeStatus.REVISION_REQUE
 TRACKING = frozenset(
     {PledgeStatus.PUBLISHED, PledgeStatus.ACCEPTANCE_REQUESTED, PledgeStatus.RETURNED}
 )
+# Published, and every step after it: what the whole branch's staff may read (step 5).
+MADE_PUBLIC = TRACKING | {PledgeStatus.ACCEPTED}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """Directory queries the web portal needs: the branches (public), a branch's people and a
-branch's pledges (internal). They read the same query tables as ``queries``."""
+branch's pledges (internal, as ``access`` allows). They read the same query tables as
+``queries``."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.pledges import persistence as t
 from services.pledges.projections.queries import (
     _pledge_view,
-    _pledges_with_names,
+    _readable_pledges_with_names,
     _require_branch,
-    _require_reader,
+    _require_pledges_reader,
+    _require_roster_reader,
 )
 from services.pledges.projections.views import BranchEntry, PersonEntry, PledgeView
 from shared.auth import Principal, Role
@@ -43,7 +45,7 @@ async def people(
             raise Forbidden("只能查看本支部的花名册")
     else:
         await _require_branch(session, branch_id)
-        _require_reader(reader, branch_id)
+        _require_roster_reader(reader, branch_id)
     query = select(
         t.people.c.person_id,
         t.people.c.name,
@@ -75,10 +77,12 @@ async def people(
 async def branch_pledges(
     session: AsyncSession, branch_id: str, *, reader: Principal, year: int | None
 ) -> list[PledgeView]:
+    """The branch's pledges the reader may read: all of them for its committee and the
+    organization department; the published ones and their own for its other staff."""
     await _require_branch(session, branch_id)
-    _require_reader(reader, branch_id)
-    query = _pledges_with_names().where(t.pledges.c.branch_id == branch_id)
+    _require_pledges_reader(reader, branch_id)
+    query = _readable_pledges_with_names(reader).where(t.pledges.c.branch_id == branch_id)
     if year is not None:
         query = query.where(t.pledges.c.year == year)
     rows = await session.execute(query.order_by(t.pledges.c.declared_at))
-    return [_pledge_view(row) for row in rows.mappings()]
+    return [_pledge_view(row, reader) for row in rows.mappings()]

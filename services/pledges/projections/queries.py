@@ -1,4 +1,5 @@
-"""Queries over the query tables. Each one reads; none decides."""
+"""Queries over the query tables. Each one reads; none decides. Which pledges a reader sees
+is ``access``'s rule, applied by every query here that shows one."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pledges import persistence as t
-from services.pledges.domain import PledgeStatus
+from services.pledges.domain import MADE_PUBLIC, PledgeStatus
+from services.pledges.projections.access import (
+    may_read_branch_pledges,
+    readable_pledges,
+    reads_review_notes,
+)
 from services.pledges.projections.views import (
     LedgerRow,
     LedgerView,
@@ -25,26 +31,29 @@ from shared.auth import Principal, Role
 from shared.contracts.pledges import LedgerAssessment, ResponsibilityArea
 from shared.errors import Forbidden, NotFound
 
-_PUBLIC = (
-    PledgeStatus.PUBLISHED,
-    PledgeStatus.ACCEPTANCE_REQUESTED,
-    PledgeStatus.RETURNED,
-    PledgeStatus.ACCEPTED,
-)
+_PUBLIC = [status.value for status in MADE_PUBLIC]
 _PLEDGE_COLUMNS = (*t.pledges.c, t.people.c.name.label("member_name"))
+_OTHER_BRANCH = "只能查看本支部的记录"
 
 
-def may_read_branch(reader: Principal, branch_id: str) -> bool:
-    """The staff of a branch see its internal records; the organization department and
-    operators see every branch's. What is published is for everyone (``published_pledges``)."""
+def may_read_roster(reader: Principal, branch_id: str) -> bool:
+    """A branch's roster is for its staff; the organization department and operators (who
+    keep the roster) read every branch's."""
     return reader.branch_id == branch_id or not reader.roles.isdisjoint(
         {Role.ORG_ADMIN, Role.OPERATOR}
     )
 
 
-def _require_reader(reader: Principal, branch_id: str) -> None:
-    if not may_read_branch(reader, branch_id):
-        raise Forbidden("只能查看本支部的记录")
+def _require_roster_reader(reader: Principal, branch_id: str) -> None:
+    if not may_read_roster(reader, branch_id):
+        raise Forbidden(_OTHER_BRANCH)
+
+
+def _require_pledges_reader(reader: Principal, branch_id: str) -> None:
+    """A branch's pledge lists are closed to other branches' staff (what they may see is on
+    the public board); within them, each row is still filtered by ``readable_pledges``."""
+    if not may_read_branch_pledges(reader, branch_id):
+        raise Forbidden(_OTHER_BRANCH)
 
 
 def _pledges_with_names() -> Any:
@@ -53,43 +62,46 @@ def _pledges_with_names() -> Any:
     )
 
 
-def _pledge_view(row: RowMapping) -> PledgeView:
+def _readable_pledges_with_names(reader: Principal) -> Any:
+    return _pledges_with_names().where(readable_pledges(reader))
+
+
+def _pledge_view(row: RowMapping, reader: Principal) -> PledgeView:
     status = PledgeStatus(row["status"])
+    values = {k: v for k, v in row.items() if k in PledgeView.model_fields}
+    if not reads_review_notes(reader, member_id=row["member_id"], branch_id=row["branch_id"]):
+        values.update(revision_reasons=None, return_reasons=None)
     return PledgeView(
-        **{k: v for k, v in row.items() if k in PledgeView.model_fields},
+        **values,
         status_label=status.label,
         area_label=ResponsibilityArea(row["area"]).label,
     )
 
 
 async def pledge(session: AsyncSession, pledge_id: str, *, reader: Principal) -> PledgeView:
-    row = (
-        (await session.execute(_pledges_with_names().where(t.pledges.c.pledge_id == pledge_id)))
-        .mappings()
-        .first()
-    )
+    """One pledge; one the reader may not read is answered like an unknown one."""
+    query = _readable_pledges_with_names(reader).where(t.pledges.c.pledge_id == pledge_id)
+    row = (await session.execute(query)).mappings().first()
     if row is None:
         raise NotFound(f"承诺“{pledge_id}”不存在")
-    if row["member_id"] != reader.person_id:
-        _require_reader(reader, row["branch_id"])
-    return _pledge_view(row)
+    return _pledge_view(row, reader)
 
 
 async def member_pledges(
     session: AsyncSession, person_id: str, *, reader: Principal, year: int | None = None
 ) -> list[PledgeView]:
-    branch_id = await session.scalar(
-        select(t.people.c.branch_id).where(t.people.c.person_id == person_id)
+    """A person's pledges that the reader may read (in any branch: a transferred member's
+    past pledges stay with the branch they were made in)."""
+    known = await session.scalar(
+        select(t.people.c.person_id).where(t.people.c.person_id == person_id)
     )
-    if branch_id is not None:
-        if person_id != reader.person_id:
-            _require_reader(reader, branch_id)
-        query = _pledges_with_names().where(t.pledges.c.member_id == person_id)
-        if year is not None:
-            query = query.where(t.pledges.c.year == year)
-        rows = await session.execute(query.order_by(t.pledges.c.declared_at))
-        return [_pledge_view(row) for row in rows.mappings()]
-    raise NotFound(f"人员“{person_id}”不存在")
+    if known is None:
+        raise NotFound(f"人员“{person_id}”不存在")
+    query = _readable_pledges_with_names(reader).where(t.pledges.c.member_id == person_id)
+    if year is not None:
+        query = query.where(t.pledges.c.year == year)
+    rows = await session.execute(query.order_by(t.pledges.c.declared_at))
+    return [_pledge_view(row, reader) for row in rows.mappings()]
 
 
 async def _require_branch(session: AsyncSession, branch_id: str) -> None:
@@ -105,7 +117,7 @@ async def published_pledges(
 ) -> list[PublicPledgeView]:
     await _require_branch(session, branch_id)
     query = _pledges_with_names().where(
-        t.pledges.c.branch_id == branch_id, t.pledges.c.status.in_([s.value for s in _PUBLIC])
+        t.pledges.c.branch_id == branch_id, t.pledges.c.status.in_(_PUBLIC)
     )
     if year is not None:
         query = query.where(t.pledges.c.year == year)
@@ -135,7 +147,7 @@ async def branch_ledger(
     """Every pledge of the branch public by the end of ``month`` and tracked in it: the
     ledger lists it whether or not its entry for the month has been recorded yet."""
     await _require_branch(session, branch_id)
-    _require_reader(reader, branch_id)
+    _require_pledges_reader(reader, branch_id)
     year, number = int(month[:4]), int(month[5:7])
     month_end = date(year, number, calendar.monthrange(year, number)[1])
     entry = t.ledger.alias("entry")
@@ -147,9 +159,10 @@ async def branch_ledger(
             )
         )
         .where(
+            readable_pledges(reader),
             t.pledges.c.branch_id == branch_id,
             t.pledges.c.year == year,
-            t.pledges.c.status.in_([s.value for s in _PUBLIC]),
+            t.pledges.c.status.in_(_PUBLIC),
             t.pledges.c.published_on <= month_end,
             # An accepted pledge leaves the ledger after the month it was accepted in.
             or_(
@@ -188,7 +201,7 @@ async def branch_needs(
     session: AsyncSession, branch_id: str, *, year: int, reader: Principal
 ) -> list[NeedView]:
     await _require_branch(session, branch_id)
-    _require_reader(reader, branch_id)
+    _require_pledges_reader(reader, branch_id)
     need_rows = (
         (
             await session.execute(
@@ -211,7 +224,10 @@ async def branch_needs(
         .select_from(
             t.need_pledges.join(t.pledges, t.pledges.c.pledge_id == t.need_pledges.c.pledge_id)
         )
-        .where(t.need_pledges.c.need_id.in_([row["need_id"] for row in need_rows]))
+        .where(
+            t.need_pledges.c.need_id.in_([row["need_id"] for row in need_rows]),
+            readable_pledges(reader),
+        )
         .order_by(t.pledges.c.pledge_id)
     )
     answers: dict[str, list[NeedPledge]] = {}
@@ -249,8 +265,8 @@ async def overdue_pledges(
     """The same rule as ``domain.is_overdue``, as a query: public, past due, not accepted,
     and not applied for acceptance by the due date."""
     await _require_branch(session, branch_id)
-    _require_reader(reader, branch_id)
-    query = _pledges_with_names().where(
+    _require_pledges_reader(reader, branch_id)
+    query = _readable_pledges_with_names(reader).where(
         t.pledges.c.branch_id == branch_id,
         t.pledges.c.due_date < on,
         or_(
@@ -264,5 +280,5 @@ async def overdue_pledges(
     rows = await session.execute(query.order_by(t.pledges.c.due_date, t.pledges.c.pledge_id))
     return [
         OverduePledge(pledge=view, days_overdue=(on - view.due_date).days)
-        for view in (_pledge_view(row) for row in rows.mappings())
+        for view in (_pledge_view(row, reader) for row in rows.mappings())
     ]

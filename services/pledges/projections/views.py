@@ -13,6 +13,9 @@ class _View(BaseModel):
 
 
 class PledgeView(_View):
+    """A pledge as the reader may read it (``access``): the committee's review notes are
+    null for readers other than the member, the committee and the organization department."""
+
     pledge_id: str
     member_id: str
     member_name: str | None = Field(description="姓名（来自花名册）")
@@ -29,13 +32,17 @@ class PledgeView(_View):
     due_date: date
     need_ids: list[str]
     paired_employee_id: str | None
-    revision_reasons: list[str] | None
+    revision_reasons: list[str] | None = Field(
+        description="why the committee sent it back for revision (member and committee only)"
+    )
     agreement: dict[str, Any] | None
     channels: list[str] | None
     published_on: date | None
     acceptance_summary: str | None
     acceptance_requested_on: date | None
-    return_reasons: list[str] | None
+    return_reasons: list[str] | None = Field(
+        description="why the committee returned it at acceptance (member and committee only)"
+    )
     accepted_on: date | None
     acceptance_comment: str | None
     withdrawal_reason: str | None

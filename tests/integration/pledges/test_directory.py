@@ -1,5 +1,5 @@
 """The directory the web portal reads: branches (public), a branch's roster and a branch's
-pledges (internal, like the other internal queries)."""
+pledges (internal, like the other internal queries; who reads which: test_read_access)."""
 
 from __future__ import annotations
 

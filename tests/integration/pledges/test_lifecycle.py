@@ -153,8 +153,6 @@ async def test_internal_records_are_for_the_branch_and_the_public_board_for_all(
     outsider = role_token(Role.MEMBER, "b")
 
     for path in (
-        f"/pledges/{pid}",
-        "/members/m-a/pledges",
         "/branches/b-a/ledger?month=2024-03",
         f"/branches/b-a/needs?year={YEAR}",
         "/branches/b-a/pledges/overdue",
@@ -165,4 +163,11 @@ async def test_internal_records_are_for_the_branch_and_the_public_board_for_all(
             "只能查看本支部的记录",
         ), path
         assert (await pledges.call("GET", path, role_token(Role.ORG_ADMIN, "b"))).status_code == 200
+    # Another branch's pledge is not confirmed to exist, nor listed among a person's.
+    response = await pledges.call("GET", f"/pledges/{pid}", outsider)
+    assert (response.status_code, response.json()["message"]) == (404, f"承诺“{pid}”不存在")
+    assert await pledges.ok("GET", "/members/m-a/pledges", outsider) == []
+    admin_b = role_token(Role.ORG_ADMIN, "b")
+    assert (await pledges.ok("GET", f"/pledges/{pid}", admin_b))["pledge_id"] == pid
+    assert len(await pledges.ok("GET", "/members/m-a/pledges", admin_b)) == 1
     assert len(await pledges.ok("GET", "/public/branches/b-a/pledges", None)) == 1

@@ -92,7 +92,7 @@ async def secretary_pledge_at(pledges: Pledges, step: str) -> str:
 @pytest.mark.parametrize("decision", DECISIONS, ids=lambda d: d.name)
 async def test_a_committee_member_cannot_decide_their_own_pledge_but_another_can(
     pledges: Pledges, decision: Decision, decider: str
-):
+) -> None:
     await pledges.prepare_year()
     pid = await secretary_pledge_at(pledges, decision.before)
     path = f"/pledges/{pid}/{decision.suffix}"
@@ -115,7 +115,7 @@ async def test_a_committee_member_cannot_decide_their_own_pledge_but_another_can
 
 async def test_the_organization_department_does_not_decide_an_ordinary_members_pledge(
     pledges: Pledges,
-):
+) -> None:
     await pledges.prepare_year()
     pid = await pledges.walk("declared")
     before = await pledges.count()
@@ -129,7 +129,7 @@ async def test_the_organization_department_does_not_decide_an_ordinary_members_p
     assert await pledges.count() == before
 
 
-async def test_the_secretary_still_records_the_steps_that_decide_nothing(pledges: Pledges):
+async def test_the_secretary_still_records_the_steps_that_decide_nothing(pledges: Pledges) -> None:
     """Publication and the pairing agreement record what happened; they judge nothing, so
     the secretary may record them on their own pledge once another member approved it."""
     await pledges.prepare_year()
