@@ -7,6 +7,7 @@ organization department, who reviews nobody.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -55,6 +56,10 @@ async def test_no_stored_event_names_a_reviewer(reviews: Reviews):
     assert types.count("BallotAmended") == 3
     for row in rows:
         text = " ".join(str(value) for value in row.values())
+        if row["type"] == "MemberReviewed":
+            # A tally names its subject: a reviewer who is also a member has one of their own.
+            subject = json.loads(row["data"])["member_id"]
+            text = text.replace(f'"member_id":"{subject}"', "")
         for reviewer in REVIEWERS:
             assert reviewer not in text, (reviewer, row["type"], row["stream"])
     for row in rows:

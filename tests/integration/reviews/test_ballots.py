@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.reviews import persistence as t
-from services.reviews.handlers import close_due_periods
+from services.reviews.handlers import close_due_periods, destroy_expired_keys
 from shared.contracts.reviews import BallotAmended, BallotCast
 from shared.eventstore import StoredEvent
 from tests.integration.reviews.conftest import ADMIN, BRANCH, NOW, Reviews, token_of
@@ -85,6 +85,7 @@ async def test_an_amendment_before_close_counts_and_after_close_is_refused(revie
     amended = await reviews.cast(who, period_id, "peer", {"rv-m1": 95})
     same = await reviews.cast(who, period_id, "peer", {"rv-m1": 95.0})
 
+    receipt = first.json()["receipt"]
     assert amended.json() | {"message": ""} == {
         "period_id": period_id,
         "role": "peer",
@@ -92,6 +93,7 @@ async def test_an_amendment_before_close_counts_and_after_close_is_refused(revie
         "message": "",
         "members": 1,
         "events": ["BallotAmended"],
+        "receipt": receipt,
     }
     assert same.json()["outcome"] == "unchanged"
     assert same.json()["events"] == []
@@ -111,10 +113,16 @@ async def test_an_amendment_before_close_counts_and_after_close_is_refused(revie
     assert late.json()["message"] == "评议期已结束，不能再投票或修改"
     assert await reviews.event_count() == before
     mine = await reviews.ok("GET", f"/periods/{period_id}/my-ballot/peer", who)
-    assert mine["amendable"] is False
+    # After close the reviewer learns that the ballot counted, never again what it said.
+    assert (mine["amendable"], mine["counted"], mine["scores"], mine["receipt"]) == (
+        False,
+        True,
+        [],
+        receipt,
+    )
     nothing = await reviews.call("GET", f"/periods/{period_id}/my-ballot/peer", token_of("rv-m3"))
     assert nothing.status_code == 404
-    assert "还没有以“党员互评”身份投票" in nothing.json()["message"]
+    assert "没有以“党员互评”身份投票" in nothing.json()["message"]
 
 
 async def test_a_period_past_its_deadline_refuses_ballots_and_is_closed_by_the_sweep(
@@ -133,29 +141,31 @@ async def test_a_period_past_its_deadline_refuses_ballots_and_is_closed_by_the_s
 
     assert closed == [period_id]
     assert again == []
-    last = (await reviews.events())[-1]
-    assert last.event.type_name == "ReviewPeriodClosed"
-    assert last.envelope.actor.ref == "reviews-scheduler"
+    [closing] = [e for e in await reviews.events() if e.event.type_name == "ReviewPeriodClosed"]
+    assert closing.envelope.actor.ref == "reviews-scheduler"
     period = await reviews.ok("GET", f"/periods/{period_id}", ADMIN)
     assert (period["closed"], period["closing_reason"]) == (True, "已过截止时间")
 
 
-async def test_results_need_three_ballots_and_turnout_names_only_who_has_not_voted(
+async def test_results_are_sealed_until_close_and_turnout_names_only_who_has_not_voted(
     reviews: Reviews,
 ):
     period_id = await reviews.open("peer", "Q1")
     await reviews.cast(token_of("rv-m2"), period_id, "peer", {"rv-m1": 90, "rv-m3": 80})
     await reviews.cast(token_of("rv-m3"), period_id, "peer", {"rv-m1": 85})
 
-    results = await reviews.ok("GET", "/members/rv-m1/results?year=2024", token_of("rv-m1"))
-    [peer] = [p for p in results["periods"] if p["period_id"] == period_id]
-    assert (peer["ballots"], peer["status_label"], peer["average"], peer["parts"]) == (
-        2,
-        "票数不足",
-        None,
-        [],
-    )
+    async def sealed() -> None:
+        for reader in (token_of("rv-m1"), token_of("rv-sec"), ADMIN):
+            results = await reviews.ok("GET", "/members/rv-m1/results?year=2024", reader)
+            [peer] = [p for p in results["periods"] if p["period_id"] == period_id]
+            assert (peer["ballots"], peer["status_label"], peer["average"], peer["parts"]) == (
+                None,
+                "评议进行中",
+                None,
+                [],
+            )
 
+    await sealed()
     turnout = await reviews.ok("GET", f"/periods/{period_id}/turnout?branch={BRANCH}", ADMIN)
     [role] = turnout["roles"]
     # Eligible: 王书记, 李秀英, 张伟, 陈静 (not the probationary member, not the departed one).
@@ -167,6 +177,14 @@ async def test_results_need_three_ballots_and_turnout_names_only_who_has_not_vot
     assert "score" not in str(turnout)
 
     await reviews.cast(token_of("rv-sec"), period_id, "peer", {"rv-m1": 96})
+    await sealed()  # the third ballot changes nothing anyone can read
+    overview = await reviews.ok(
+        "GET", f"/branches/{BRANCH}/overview?period={period_id}", token_of("rv-sec")
+    )
+    assert {m["status_label"] for m in overview["members"]} == {"评议进行中"}
+    assert all(m["ballots"] is None and m["average"] is None for m in overview["members"])
+
+    await reviews.ok("POST", f"/periods/{period_id}/close", ADMIN)
     results = await reviews.ok("GET", "/members/rv-m1/results?year=2024", token_of("rv-m1"))
     [peer] = [p for p in results["periods"] if p["period_id"] == period_id]
     assert (peer["ballots"], peer["status_label"], peer["average"]) == (3, "已出结果", "90.33")
@@ -180,9 +198,13 @@ async def test_results_need_three_ballots_and_turnout_names_only_who_has_not_vot
     assert by_member["rv-m3"]["parts"] == []
     assert "rv-e1" not in by_member  # not a party member
     assert overview["turnout"][0]["voted"] == 3
+    # After close the turnout is a count: nobody is to be reminded any more.
+    assert overview["turnout"][0]["not_voted"] == []
 
 
-async def test_mass_review_shows_both_parts_and_branch_review_its_assessments(reviews: Reviews):
+async def test_a_lone_paired_ballot_is_never_a_figure_and_branch_review_shows_assessments(
+    reviews: Reviews,
+):
     mass = await reviews.open("mass", "H1")
     branch = await reviews.open("branch", "H1")
     for who in ("rv-e1", "rv-e2", "rv-m2"):
@@ -190,20 +212,52 @@ async def test_mass_review_shows_both_parts_and_branch_review_its_assessments(re
     paired = await reviews.cast(token_of("rv-e1"), mass, "paired", {"rv-m1": 99})
     assert paired.status_code == 200
     await reviews.cast(token_of("rv-sec"), branch, "branch", {"rv-m1": 92}, comment="带头作用明显")
+    turnout = await reviews.ok("GET", f"/periods/{mass}/turnout?branch={BRANCH}", ADMIN)
+    paired_turnout = next(r for r in turnout["roles"] if r["role"] == "paired")
+    assert (paired_turnout["eligible"], paired_turnout["voted"]) == (1, 1)
+    for period_id in (mass, branch):
+        await reviews.ok("POST", f"/periods/{period_id}/close", ADMIN)
 
     results = await reviews.ok("GET", "/members/rv-m1/results?year=2024", ADMIN)
     by_period = {p["period_id"]: p for p in results["periods"]}
     assert by_period[mass]["ballots"] == 4
-    assert [(p["role"], p["ballots"], p["average"]) for p in by_period[mass]["parts"]] == [
-        ("all_staff", 3, "90.00"),
-        ("paired", 1, "99.00"),
-    ]
-    assert by_period[mass]["average"] is None  # the scoring policy combines the two parts
+    # One paired ballot is below the minimum: the parts are not shown apart, only the
+    # combined result under the seed policy (.5 x 99 + .5 x 90).
+    assert by_period[mass]["parts"] == []
+    assert by_period[mass]["average"] == "94.50"
+    assert "99" not in str(results)
     # The branch review is the committee's: one ballot meets the seed policy's minimum.
     assert (by_period[branch]["ballots"], by_period[branch]["status_label"]) == (1, "已出结果")
     assert by_period[branch]["average"] == "92.00"
     assert by_period[branch]["assessments"] == ["带头作用明显"]
 
-    turnout = await reviews.ok("GET", f"/periods/{mass}/turnout?branch={BRANCH}", ADMIN)
-    paired_turnout = next(r for r in turnout["roles"] if r["role"] == "paired")
-    assert (paired_turnout["eligible"], paired_turnout["voted"]) == (1, 1)
+
+async def test_a_receipt_confirms_the_ballot_was_counted_even_after_the_key_is_destroyed(
+    reviews: Reviews,
+):
+    period_id = await reviews.open("peer", "Q1")
+    cast = await reviews.cast(token_of("rv-m2"), period_id, "peer", {"rv-m1": 90})
+    receipt = cast.json()["receipt"]
+    await reviews.ok("POST", f"/periods/{period_id}/close", ADMIN)
+    runtime = reviews.runtime
+    destroyed = await destroy_expired_keys(
+        db=runtime.db, now=reviews.now[0], retention=timedelta(0)
+    )
+    assert destroyed == [period_id]
+    async with runtime.db.reading() as session:
+        assert (
+            await session.scalar(select(func.count()).where(t.period_keys.c.period_id == period_id))
+            == 0
+        )
+
+    checked = await reviews.ok(
+        "GET", f"/periods/{period_id}/receipts/{receipt.lower()}", token_of("rv-m3")
+    )
+    assert checked["counted"] is True
+    wrong = await reviews.ok(
+        "GET", f"/periods/{period_id}/receipts/AAAAA-AAAAA-AAAAA-AAAAA", token_of("rv-m3")
+    )
+    assert wrong["counted"] is False
+    mine = await reviews.call("GET", f"/periods/{period_id}/my-ballot/peer", token_of("rv-m2"))
+    assert mine.status_code == 409
+    assert "密钥已按规定销毁" in mine.json()["message"]
