@@ -154,12 +154,19 @@ def raise_objection(
 
 
 def decide_objection(
-    state: BranchResults | None, command: DecideObjection
+    state: BranchResults | None, command: DecideObjection, *, decided_by: str
 ) -> ResultObjectionDecided:
+    """``decided_by`` is the person deciding: never the member the objection is about (no
+    one judges their own case; another committee member or the unit committee decides)."""
     published = _published(state, command.branch_id, command.year)
     objection = published.objections.get(command.objection_id)
     if objection is None:
         raise NotFound(f"没有编号为“{command.objection_id}”的异议")
+    if objection.member_id == decided_by:
+        raise Forbidden(
+            "这项异议针对的是您本人的评议结果，您不能自己裁决；"
+            "请由另一名支委会成员或上级党委（组织部）作出决定"
+        )
     if published.finalized:
         raise Conflict(f"{command.year}年度评议结果已经定稿，不能再处理异议")
     if not objection.is_open:

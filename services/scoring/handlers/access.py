@@ -19,6 +19,16 @@ def committee_of(principal: Principal, branch_id: str, *, action: str) -> Role:
     return Role.BRANCH_COMMITTEE
 
 
+def objection_judge(principal: Principal, branch_id: str) -> Role:
+    """The branch committee decides objections; the organization department (standing in
+    for the unit committee) decides one the committee may not, such as a committee
+    member's objection to their own result."""
+    require_branch_role(
+        principal, Role.BRANCH_COMMITTEE, branch_id, action="对异议作出决定", allow_org_admin=True
+    )
+    return Role.ORG_ADMIN if principal.has(Role.ORG_ADMIN) else Role.BRANCH_COMMITTEE
+
+
 def finalizer_of(principal: Principal, branch_id: str) -> Role:
     """After the notice window the committee finalizes; operators may run the due check."""
     if principal.has(Role.OPERATOR):

@@ -26,6 +26,7 @@ from services.scoring.handlers.access import (
     committee_of,
     due_checker,
     finalizer_of,
+    objection_judge,
     objector,
 )
 from services.scoring.handlers.base import UnitOfWork, unit_of_work
@@ -101,10 +102,11 @@ async def raise_objection(command: RaiseObjection, **deps: Unpack[Dependencies])
 
 
 async def decide_objection(command: DecideObjection, **deps: Unpack[Dependencies]) -> CommandResult:
-    role = committee_of(deps["principal"], command.branch_id, action="对异议作出决定")
+    principal = deps["principal"]
+    role = objection_judge(principal, command.branch_id)
     async with unit_of_work(**deps) as uow:
         loaded = await _load(uow, command.branch_id, command.year)
-        event = domain.decide_objection(loaded.state, command)
+        event = domain.decide_objection(loaded.state, command, decided_by=principal.person_id)
         return await _record(
             uow, loaded, event, role=role, branch_id=command.branch_id, year=command.year
         )

@@ -277,7 +277,7 @@ def card_row(
     area: Row | None,
     pledges: list[Row],
     tallies: list[Tally],
-    open_periods: list[Row] = [],  # noqa: B006 - read only
+    open_periods: Sequence[Row] = (),
 ) -> dict[str, Any]:
     card = card_from_periods(period_results(tallies, open_periods), adopted)
     mass = [

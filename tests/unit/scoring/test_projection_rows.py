@@ -1,4 +1,4 @@
-"""The pure parts of the projection: ballots to scores, and a card's row."""
+"""The pure parts of the projection: tallies to period results, and a card's row."""
 
 from __future__ import annotations
 
@@ -8,36 +8,45 @@ from typing import Any
 
 import pytest
 
-from services.scoring.domain import DEFAULT_ADOPTED_POLICY
-from services.scoring.projections.derive import BallotScore, card_row, member_scores
+from services.scoring.domain import DEFAULT_ADOPTED_POLICY, PeriodStatus
+from services.scoring.projections.derive import Tally, card_row, period_results
 from services.scoring.projections.pledge_states import PledgeStatus, pledge_change
 from shared.contracts import pledges as pl
-from shared.contracts.scoring import Period
+from shared.contracts.scoring import Period, ReviewKind
 
 pytestmark = pytest.mark.unit
 
 
-def ballot(role: str, period: str, score: str, branch: str = "b1") -> BallotScore:
-    return BallotScore(role=role, period=period, score=score, branch_id=branch)
+def tally(
+    kind: str,
+    period: str,
+    *,
+    status: str = "counted",
+    ballots: int = 3,
+    result: str | None = "90.00",
+    satisfied: int | None = None,
+    branch: str = "b1",
+) -> Tally:
+    return Tally(kind, period, status, ballots, result, None, None, satisfied, branch)
 
 
-def test_ballot_rows_become_scores_per_review_part_and_period() -> None:
-    scores = member_scores(
-        [
-            ballot("peer", "Q1", "90.00"),
-            ballot("paired", "H1", "95.00"),
-            ballot("all_staff", "H1", "80.00"),
-            ballot("branch", "H2", "70.50"),
-        ]
+def test_tallies_become_period_results_and_open_periods_show_no_figure() -> None:
+    found = period_results(
+        [tally("peer", "Q1"), tally("mass", "H1", result="85.50"), tally("branch", "H2")],
+        [{"kind": "peer", "period": "Q2"}],
     )
-    assert scores.peer == {Period.Q1: (Decimal("90.00"),)}
-    assert scores.mass_paired == {Period.H1: (Decimal("95.00"),)}
-    assert scores.mass_all_staff == {Period.H1: (Decimal("80.00"),)}
-    assert scores.branch == {Period.H2: (Decimal("70.50"),)}
+    peer = {p.period: p for p in found[ReviewKind.PEER]}
+    assert (peer[Period.Q1].status, peer[Period.Q1].result) == ("counted", Decimal("90.00"))
+    assert (peer[Period.Q2].status, peer[Period.Q2].ballots, peer[Period.Q2].result) == (
+        PeriodStatus.OPEN,
+        None,
+        None,
+    )
+    assert found[ReviewKind.MASS][0].result == Decimal("85.50")
 
 
-def test_a_score_whose_period_does_not_fit_its_review_is_left_out() -> None:
-    assert member_scores([ballot("peer", "H1", "90.00")]).peer == {}
+def test_a_tally_whose_period_does_not_fit_its_review_is_left_out() -> None:
+    assert period_results([tally("peer", "H1")], []) == {}
 
 
 def pledge(pledge_id: str, status: str, branch: str = "b-pledge") -> dict[str, Any]:
@@ -56,12 +65,16 @@ def test_a_card_row_counts_live_pledges_and_says_what_is_missing() -> None:
             pledge("p2", PledgeStatus.PUBLISHED),
             pledge("p3", PledgeStatus.WITHDRAWN),
         ],
-        ballots=[ballot("all_staff", "H1", "59.99"), ballot("all_staff", "H1", "60.00")],
+        tallies=[
+            tally("mass", "H1", status="insufficient_ballots", ballots=2, result=None),
+            tally("mass", "H2", ballots=3, result="70.00", satisfied=2),
+        ],
     )
     assert row["branch_id"] == "b-pledge"  # no roster yet: the pledges' branch
     assert (row["pledges_total"], row["pledges_completed"]) == (2, 1)
-    assert (row["mass_satisfied"], row["mass_total"]) == (1, 2)
-    assert row["composite"] is None and row["missing"] == ["peer", "mass", "branch"]
+    # Satisfaction counts only groups large enough to be shown (not H1's two ballots).
+    assert (row["mass_satisfied"], row["mass_total"]) == (2, 3)
+    assert row["composite"] is None and row["missing"] == ["peer", "branch"]
     assert row["policy_id"] == "default"
 
 
@@ -73,7 +86,7 @@ def test_the_roster_branch_wins_over_the_branch_named_by_facts() -> None:
         person={"branch_id": "b-roster"},
         area=None,
         pledges=[pledge("p1", PledgeStatus.DECLARED)],
-        ballots=[],
+        tallies=[],
     )
     assert row["branch_id"] == "b-roster"
 

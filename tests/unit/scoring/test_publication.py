@@ -44,6 +44,9 @@ from shared.errors import Conflict, Forbidden, NotFound
 
 from .helpers import full_year, policy_with
 
+SECRETARY = "sec-1"
+"""The committee member who decides objections in these examples."""
+
 pytestmark = pytest.mark.unit
 
 BRANCH = "branch-7"
@@ -126,7 +129,7 @@ def objected(*, decided: DecideObjection | None = None) -> list[BranchResultsEve
     events = published()
     events = with_event(events, raise_objection(state(events), objection(), now=DURING))
     if decided is not None:
-        events = with_event(events, decide_objection(state(events), decided))
+        events = with_event(events, decide_objection(state(events), decided, decided_by=SECRETARY))
     return events
 
 
@@ -265,7 +268,7 @@ def test_an_objection_needs_a_reason() -> None:
 
 
 def test_confirming_keeps_the_published_result() -> None:
-    event = decide_objection(state(objected()), confirm())
+    event = decide_objection(state(objected()), confirm(), decided_by=SECRETARY)
 
     after = state(with_event(objected(), event))
     assert event.outcome is ObjectionOutcome.CONFIRMED
@@ -275,7 +278,7 @@ def test_confirming_keeps_the_published_result() -> None:
 
 
 def test_adjusting_sets_the_new_composite_and_recomputes_the_band() -> None:
-    event = decide_objection(state(objected()), adjust(composite="85.10"))
+    event = decide_objection(state(objected()), adjust(composite="85.10"), decided_by=SECRETARY)
 
     after = state(with_event(objected(), event))
     assert event.result == MemberResult(
@@ -292,7 +295,7 @@ def test_adjusting_gives_a_composite_to_a_member_who_had_none() -> None:
         events, raise_objection(state(events), objection(member_id="m2"), now=DURING)
     )
 
-    event = decide_objection(state(events), adjust(composite="59.99"))
+    event = decide_objection(state(events), adjust(composite="59.99"), decided_by=SECRETARY)
 
     assert event.result.composite == Decimal("59.99")
     assert event.result.band is Band.UNQUALIFIED
@@ -330,22 +333,22 @@ def test_a_confirmation_carries_no_new_composite() -> None:
 
 
 def test_a_decision_after_the_window_is_allowed() -> None:
-    assert decide_objection(state(objected()), confirm()).objection_id == "o1"
+    assert decide_objection(state(objected()), confirm(), decided_by=SECRETARY).objection_id == "o1"
 
 
 def test_a_decision_on_an_unknown_objection_is_refused() -> None:
     with pytest.raises(NotFound, match="没有编号为“o9”的异议"):
-        decide_objection(state(objected()), confirm("o9"))
+        decide_objection(state(objected()), confirm("o9"), decided_by=SECRETARY)
 
 
 def test_an_objection_is_decided_once() -> None:
     with pytest.raises(Conflict, match="不能重复处理"):
-        decide_objection(state(objected(decided=confirm())), adjust())
+        decide_objection(state(objected(decided=confirm())), adjust(), decided_by=SECRETARY)
 
 
 def test_a_decision_before_publication_is_refused() -> None:
     with pytest.raises(Conflict, match="尚未公示"):
-        decide_objection(None, confirm())
+        decide_objection(None, confirm(), decided_by=SECRETARY)
 
 
 # Finalization
@@ -428,7 +431,7 @@ def test_objecting_after_finalization_is_refused() -> None:
 
 def test_deciding_after_finalization_is_refused() -> None:
     with pytest.raises(Conflict, match="已经定稿，不能再处理异议"):
-        decide_objection(state(finalized_events()), confirm())
+        decide_objection(state(finalized_events()), confirm(), decided_by=SECRETARY)
 
 
 # Republication
@@ -491,3 +494,10 @@ def test_the_fold_refuses_a_stream_that_does_not_start_with_a_publication() -> N
 
     with pytest.raises(ValueError, match="before any BranchResultsPublished"):
         replay_branch_results(events[1:])
+
+
+def test_no_one_decides_an_objection_about_their_own_result() -> None:
+    events = objected()
+    member = state(events).objections["o1"].member_id  # type: ignore[union-attr]
+    with pytest.raises(Forbidden, match="不能自己裁决"):
+        decide_objection(state(events), confirm(), decided_by=member)
