@@ -4,7 +4,8 @@ is the service's call, and the service also decides which pledges a person may r
 
 The page keeps to the same rules: a pledge not yet public is for its member, the branch
 committee and the organization department only, and a committee member's own pledge shows no
-committee buttons, but a note that another committee member or the unit committee decides."""
+decision (approve, send back, ledger, accept, return), but a note that another committee
+member or the unit committee decides."""
 
 from __future__ import annotations
 
@@ -32,9 +33,10 @@ DONE = {
 }
 
 
-COMMITTEE_STEPS = frozenset(
-    {"revision-request", "approval", "agreement", "publication", "ledger", "acceptance", "return"}
-)
+JUDGE_STEPS = frozenset({"revision-request", "approval", "ledger", "acceptance", "return"})
+"""Decisions on a pledge, which its own member never takes even on the committee (recording
+the pairing agreement and the publication are not decisions: the pledges service lets the
+committee, the member included, record them)."""
 PUBLIC = frozenset({"published", "acceptance_requested", "returned", "accepted"})
 NOT_PUBLIC_YET = "您没有权限查看这项承诺：尚未公开的承诺只有本人和本支部支委会可以查看。"
 
@@ -103,7 +105,8 @@ async def _page(
         status_code=status,
         pledge=pledge,
         mine=mine,
-        committee=committee and not mine,
+        committee=committee,
+        judge=committee and not mine,
         own_case=committee and mine,
         form=form or Form(),
         step=step,
@@ -125,7 +128,7 @@ async def pledge_step(ctx: Signed, request: Request, pledge_id: str, step: str) 
     lists = {k: [str(v) for v in form.getlist(k)] for k in ("need_ids", "channels")}
     if step not in DONE:
         return redirect(f"/pledges/{pledge_id}")
-    if step in COMMITTEE_STEPS:
+    if step in JUDGE_STEPS:
         pledge = await ctx.api.pledges.pledge(pledge_id)
         if pledge["member_id"] == ctx.me.person_id:
             own = Form(values={**values, **lists}, message=OWN_CASE)

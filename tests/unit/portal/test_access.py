@@ -155,21 +155,25 @@ def test_members_see_their_own_declared_pledge(portal: StartPortal) -> None:
     assert 'id="step-withdrawal"' in response.text and 'id="step-approval"' not in response.text
 
 
-@pytest.mark.parametrize(
-    "status",
-    ["declared", "approved", "published", "acceptance_requested"],
-)
+@pytest.mark.parametrize("status", ["declared", "published", "acceptance_requested"])
 def test_a_committee_member_decides_nothing_on_their_own_pledge(
     portal: StartPortal, status: str
 ) -> None:
-    own = pledge(SECRETARY.person_id, status, paired_employee_id="e-1")
+    own = pledge(SECRETARY.person_id, status)
     response = portal(Backend(**{"pledges__pl-1": own}), SECRETARY).get("/pledges/pl-1")
     assert response.status_code == 200
-    for step in ("approval", "revision-request", "agreement", "publication", "ledger",
-                 "acceptance", "return"):  # fmt: skip
+    for step in ("approval", "revision-request", "ledger", "acceptance", "return"):
         assert f'id="step-{step}"' not in response.text, step
     assert 'id="own-case"' in response.text and OWN_CASE in response.text
     assert "上级党委" in OWN_CASE and "其他支委会成员" in OWN_CASE
+
+
+def test_a_committee_member_still_records_their_own_agreement(portal: StartPortal) -> None:
+    """Recording the pairing agreement or the publication decides nothing: the pledges
+    service lets the committee, the member included, record them."""
+    own = pledge(SECRETARY.person_id, "approved", paired_employee_id="e-1")
+    response = portal(Backend(**{"pledges__pl-1": own}), SECRETARY).get("/pledges/pl-1")
+    assert 'id="step-agreement"' in response.text and 'id="own-case"' in response.text
 
 
 def test_a_committee_member_decides_another_members_pledge(portal: StartPortal) -> None:
