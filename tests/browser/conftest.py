@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("SUXING_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 YEAR = datetime.now(timezone(timedelta(hours=8))).year
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 @dataclass(frozen=True)
@@ -63,16 +66,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             proc.kill()
 
 
-def _wait_for_cards(stack: Stack) -> None:
-    """The scoring service learns the demo's events from the broker, asynchronously: wait
-    (a precondition, not an assertion) until it has the first branch's cards."""
+def org_admin_token() -> str:
+    """A token of the organization department, for reading the services directly."""
     from shared.auth import Principal, Role, TokenIssuer
     from shared.settings import Settings
 
-    settings = Settings()
-    token = TokenIssuer(settings.jwt_secret).issue(
+    return TokenIssuer(Settings().jwt_secret).issue(
         Principal(person_id="t", name="t", roles=frozenset({Role.ORG_ADMIN}))
     )
+
+
+def _wait_for_cards(stack: Stack) -> None:
+    """The scoring service learns the demo's events from the broker, asynchronously: wait
+    (a precondition, not an assertion) until it has the first branch's cards."""
+    token = org_admin_token()
     url = f"{stack.services['scoring']}/branches/b-demo-1/results/{YEAR}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -97,3 +104,40 @@ def browser() -> Iterator[object]:
         )
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def as_person(stack: Stack, browser: Any) -> Iterator[Any]:
+    """Opens a page signed in as a person of the demo company (``None``: signed out)."""
+    from playwright.sync_api import Page, expect
+
+    contexts = []
+
+    def open_as(person_id: str | None, viewport: dict[str, int] = DESKTOP) -> Page:
+        context = browser.new_context(base_url=stack.portal, viewport=viewport, locale="zh-CN")
+        contexts.append(context)
+        page: Page = context.new_page()
+        if person_id is not None:
+            page.goto("/signin")
+            page.select_option("select[name=person_id]", person_id)
+            page.click("form[action='/signin'] button")
+            expect(page.locator("h2").first).to_contain_text("您好")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def settled(page: Any, selector: str, text: str, has_text: str | None = None) -> Any:
+    """The board is read from the scoring service's projection, which follows the other
+    services' events through the broker: reload until it has caught up (a wait, bounded
+    only so a broken stack fails), then return the locator for the assertion."""
+    deadline = time.monotonic() + 90
+    locator = page.locator(selector, has_text=has_text)
+    while time.monotonic() < deadline:
+        page.reload()
+        if locator.count() and all(text in t for t in locator.all_inner_texts()):
+            break
+        page.wait_for_timeout(500)
+    return locator

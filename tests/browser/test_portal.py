@@ -5,52 +5,15 @@ screenshots of the main pages at desktop and phone width (docs/screenshots/)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SCREENSHOTS, YEAR, Stack
+from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS, YEAR, settled
 
 pytestmark = pytest.mark.browser
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 ITEM = "班组节能降耗攻关"
-
-
-@pytest.fixture
-def as_person(stack: Stack, browser: Any) -> Iterator[Any]:
-    contexts = []
-
-    def open_as(person_id: str | None, viewport: dict[str, int] = DESKTOP) -> Page:
-        context = browser.new_context(base_url=stack.portal, viewport=viewport, locale="zh-CN")
-        contexts.append(context)
-        page: Page = context.new_page()
-        if person_id is not None:
-            page.goto("/signin")
-            page.select_option("select[name=person_id]", person_id)
-            page.click("form[action='/signin'] button")
-            expect(page.locator("h2").first).to_contain_text("您好")
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
-
-
-def settled(page: Page, selector: str, text: str, has_text: str | None = None) -> Any:
-    """The board is read from the scoring service's projection, which follows the other
-    services' events through the broker: reload until it has caught up (a wait, bounded
-    only so a broken stack fails), then return the locator for the assertion."""
-    deadline = time.monotonic() + 90
-    locator = page.locator(selector, has_text=has_text)
-    while time.monotonic() < deadline:
-        page.reload()
-        if locator.count() and all(text in t for t in locator.all_inner_texts()):
-            break
-        page.wait_for_timeout(500)
-    return locator
 
 
 def field_error(page: Page, name: str) -> Any:
@@ -160,14 +123,40 @@ def test_a_mass_review_ballot_is_cast_and_amended(as_person: Any) -> None:
     expect(all_staff).to_contain_text("3/8")  # the demo's two ballots and this one
     expect(all_staff).to_contain_text("尚未投票")
     expect(all_staff).not_to_contain_text("周强")  # no longer among those yet to vote
+    # While the period is open its results are sealed: the turnout only.
+    expect(committee.locator("#period-sealed")).to_be_visible()
+    expect(committee.locator("#period-results")).to_have_count(0)
+
+
+def close_open_periods(committee: Page) -> None:
+    """Results are sealed until every review period of the year has closed."""
+    committee.goto("/committee/reviews")
+    close = committee.locator("form[action$='/close'] button")
+    while close.count():
+        close.first.click()
+        expect(committee.locator(".notice")).to_have_text("评议期已结束")
+        committee.goto("/committee/reviews")
+
+
+def publish(committee: Page) -> None:
+    """Publish once the scoring service has learnt that the periods closed (it follows the
+    reviews service through the broker; until then it refuses, saying which are open)."""
+    deadline = time.monotonic() + 90
+    while True:
+        committee.goto("/committee/results")
+        expect(committee.locator("#results-table")).to_contain_text("李秀英")
+        committee.click("form[action='/committee/results/publish'] button")
+        if committee.locator(".notice").count() or time.monotonic() > deadline:
+            break
+        expect(committee.locator(".alert")).to_contain_text("评议期没有结束")
+        committee.wait_for_timeout(500)
+    expect(committee.locator(".notice")).to_have_text("评议结果已公示")
 
 
 def test_results_are_published_and_shown_on_the_board(as_person: Any) -> None:
     committee = as_person("d-0001")
-    committee.goto("/committee/results")
-    expect(committee.locator("#results-table")).to_contain_text("李秀英")
-    committee.click("form[action='/committee/results/publish'] button")
-    expect(committee.locator(".notice")).to_have_text("评议结果已公示")
+    close_open_periods(committee)
+    publish(committee)
     expect(committee.locator("section").first).to_contain_text("公示期")
 
     public = as_person(None, PHONE)
