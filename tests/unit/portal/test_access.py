@@ -278,3 +278,27 @@ def test_the_card_shows_an_open_period_by_its_label_and_no_figure(portal: StartP
     assert "评议进行中" in cells["H2"] and "93.50" not in cells["H2"] and "票" not in cells["H2"]
     assert "88.00" in cells["H1"] and "9 票" in cells["H1"]
     assert "票数不足" in cells["Q1"] and "—" not in cells["Q1"]
+
+
+def test_the_board_shows_each_published_result_as_composite_and_band(portal: StartPortal) -> None:
+    board = {
+        "branch_id": "b-1", "branch_name": "采油一队党支部", "unit_name": None,
+        "year": this_year(), "month": f"{this_year()}-05", "pledges": [], "ledger": [],
+        "publication": {
+            "year": this_year(), "policy_id": "default", "finalized": False,
+            "notice_starts_at": "2026-12-01T00:00:00+00:00",
+            "notice_ends_at": "2026-12-08T00:00:00+00:00",
+            "results": [
+                {"member_id": "p-1", "name": "李秀英", "composite": "92.10",
+                 "band": "no_awards", "band_label": "不能参加下一年度创先争优评选"},
+                {"member_id": "p-3", "name": "张伟", "composite": None, "band": None,
+                 "band_label": None},
+            ],
+        },
+    }  # fmt: skip
+    page = portal(Backend(**{f"board__{this_year()}": board}), None).get("/board/b-1")
+    assert page.status_code == 200
+    results = page.text[page.text.index('id="results"') :]
+    assert "92.10" in results and "不能参加下一年度创先争优评选" in results
+    assert "张伟" in results and "暂无" in results
+    assert "备注" not in results and "缺少" not in results and "异议复核" not in results
