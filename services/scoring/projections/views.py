@@ -59,7 +59,8 @@ class PledgeView(View):
 class PeriodView(View):
     period: str
     label: str
-    ballots: int
+    ballots: int | None
+    """None while the period is open (sealed)."""
     status: str
     status_label: str
     result: Decimal | None
