@@ -102,6 +102,11 @@ class ScoringService:
                     )
             await publish_outbox(self.source, self.broker.bootstrap, service_topic(topic))
 
+    async def event_count(self) -> int:
+        runtime = self.app.state.runtime
+        async with runtime.db.reading() as session:
+            return await runtime.store.count(session)
+
     async def events(self, stream: str) -> list[StoredEvent]:
         runtime = self.app.state.runtime
         async with runtime.db.reading() as session:

@@ -114,3 +114,55 @@ async def test_a_policy_is_adopted_by_the_organization_department_and_not_under_
     # publish numbers the policy in force did not produce.
     stale = await scoring.call("POST", f"{base}/publish", committee)
     assert stale.status_code == 409 and "重新计算" in stale.json()["message"]
+
+
+async def test_results_are_not_published_while_a_period_of_the_year_is_open(
+    scoring: ScoringService, year: int, unique: str
+) -> None:
+    scenario = Scenario(unique, year)
+    opened = [e for e in scenario.review_events() if e.event.type_name == "ReviewPeriodOpened"]
+    runtime = scoring.app.state.runtime
+    async with runtime.read_db().transaction() as session:
+        await apply(session, as_stored(scenario.pledges_events() + opened))
+    committee = token("sec-1", Role.BRANCH_COMMITTEE, branch=scenario.branch)
+    base = f"/branches/{scenario.branch}/results/{year}"
+    before = await scoring.event_count()
+
+    refused = await scoring.call("POST", f"{base}/publish", committee)
+
+    assert refused.status_code == 409, refused.text
+    message = refused.json()["message"]
+    assert "还有评议期没有结束" in message
+    assert f"{year}年第一季度党员互评" in message and f"{year}年下半年群众评议" in message
+    assert await scoring.event_count() == before
+
+
+async def test_closed_periods_keep_their_figures_when_a_policy_changes(
+    scoring: ScoringService, year: int, unique: str
+) -> None:
+    scenario = Scenario(unique, year)
+    await filled(scoring, scenario)
+    admin = token("admin-1", Role.ORG_ADMIN)
+    current = (await scoring.ok("GET", f"/policies/{year}", admin))["policy"]
+    before = await scoring.event_count()
+
+    for change, words in (
+        ({"min_ballots": {"peer": 4, "mass": 3, "branch": 1}}, "最少票数"),
+        ({"mass_paired_share": "0.60"}, "结对群众评议比例"),
+        ({"satisfaction_threshold": "70.00"}, "满意标准"),
+    ):
+        body = {"year": year, "policy_id": "p-x", "policy": {**current, **change}}
+        refused = await scoring.call("POST", "/policies", admin, body)
+        assert refused.status_code == 409, refused.text
+        assert words in refused.json()["message"]
+    lax = {**current, "min_ballots": {"peer": 2, "mass": 3, "branch": 1}}
+    below = await scoring.call(
+        "POST", "/policies", admin, {"year": year + 1, "policy_id": "p-y", "policy": lax}
+    )
+    assert below.status_code == 422 and "不能少于 3 票" in below.json()["message"]
+    assert await scoring.event_count() == before
+
+    weights = {**current, "weights": {"peer": "0.20", "mass": "0.50", "branch": "0.30"}}
+    await scoring.ok(
+        "POST", "/policies", admin, {"year": year, "policy_id": "w", "policy": weights}
+    )

@@ -212,10 +212,9 @@ async def test_board_pages_and_exports_show_the_year_escaped(
     assert "<script>alert" not in html and "&lt;script&gt;" in html
     assert "<b>加粗</b>" not in html and "&lt;b&gt;加粗&lt;/b&gt;" in html
 
+    # A member's card is not public: the board page of it is gone.
     card = await scoring.call("GET", f"/board/members/{scenario.m(3)}/cards/{year}", None)
-    assert card.status_code == 200
-    assert "党员塑形积分卡" in card.text and "缺少党员互评结果" in card.text
-    assert "<script>alert" not in card.text and "&lt;script&gt;alert" in card.text
+    assert card.status_code == 404
 
     csv = await scoring.call("GET", f"{base}/export.csv", who["committee"])
     assert csv.status_code == 200
@@ -252,18 +251,18 @@ async def test_a_rebuild_from_offset_zero_gives_the_live_tables(
     who = people(scenario)
     await seeded(scoring, scenario, who)
     policy = DEFAULT_POLICY.model_dump(mode="json")
-    policy["min_ballots"] = {"peer": 2, "mass": 3, "branch": 1}
+    policy["weights"] = {"peer": "0.20", "mass": "0.50", "branch": "0.30"}
     await scoring.ok(
-        "POST", "/policies", who["admin"], {"year": year, "policy_id": "min-2", "policy": policy}
+        "POST", "/policies", who["admin"], {"year": year, "policy_id": "w-2", "policy": policy}
     )
 
-    async def m3_has_a_composite() -> str | None:
-        card = await scoring.ok("GET", f"/members/{scenario.m(3)}/cards/{year}", who["admin"])
+    async def m1_composite() -> str | None:
+        card = await scoring.ok("GET", f"/members/{scenario.m(1)}/cards/{year}", who["admin"])
         composite: str | None = card["composite"]
-        return composite
+        return composite if card["policy_id"] == "w-2" else None
 
-    # Q1 of the peer review now counts with 2 ballots: 81 peer, so .3*81 + .4*90 + .3*88.
-    assert await until(m3_has_a_composite) == "86.70"
+    # The closed periods' figures stand; the weights apply anew: .2*92 + .5*90 + .3*95.
+    assert await until(m1_composite) == "91.90"
 
     if database_url.startswith("postgresql"):
         assert pg_databases is not None
