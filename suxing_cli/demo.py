@@ -98,6 +98,11 @@ class Demo:
             principal = Principal(
                 person_id="demo", name="演示数据", roles=frozenset({Role.OPERATOR})
             )
+        elif who == "org-admin":
+            # Stands in for the unit committee on a committee member's own pledge.
+            principal = Principal(
+                person_id="org-admin", name="组织部管理员", roles=frozenset({Role.ORG_ADMIN})
+            )
         else:
             principal = PEOPLE[who].principal()
         headers = {"Authorization": f"Bearer {self.issuer.issue(principal)}"}
@@ -234,14 +239,15 @@ def load(urls: dict[str, str], settings: Settings) -> None:
     for person, area in areas.items():
         demo.call(person, "PUT", "pledges", f"/members/{person}/areas/{year}", {"area": area})
     b1, b2 = needs["b-demo-1"], needs["b-demo-2"]
-    # Branch 1: a pledge in every state of the lifecycle.
+    # Branch 1: a pledge in every state of the lifecycle. No one judges their own case: the
+    # secretary's pledge is decided by 李秀英, the other member of the committee.
     p = demo.pledge("d-0001", "夜班巡检照明改造", "safety", need_ids=[b1[0]],
                     paired_employee_id="d-0101", quantity="12处照明点")  # fmt: skip
-    demo.step("d-0001", p, "approval")
+    demo.step("d-0002", p, "approval")
     demo.publish("d-0001", p, paired=True)
-    demo.ledger("d-0001", p, 3, last="done")
+    demo.ledger("d-0002", p, 3, last="done")
     demo.step("d-0001", p, "acceptance-request", {"summary": "12处照明点已全部安装并通过验收"})
-    demo.step("d-0001", p, "acceptance", {"comment": "经现场查验，达到质量标准"})
+    demo.step("d-0002", p, "acceptance", {"comment": "经现场查验，达到质量标准"})
     p = demo.pledge("d-0002", "抽油机保养师带徒", "production", need_ids=[b1[1]])
     demo.step("d-0001", p, "approval")
     demo.publish("d-0001", p, paired=False)
@@ -272,10 +278,11 @@ def load(urls: dict[str, str], settings: Settings) -> None:
     p = demo.pledge("d-0004", "节能降耗小改小革", "management")
     demo.step("d-0004", p, "withdrawal", {"reason": "与其他承诺重复"})
     # Branch 2: fewer, so the statistics differ between the branches.
+    # Its secretary is its only committee member: the unit committee decides his pledge.
     p = demo.pledge("d-0201", "作业现场安全喊话", "safety", need_ids=[b2[0]])
-    demo.step("d-0201", p, "approval")
+    demo.step("org-admin", p, "approval")
     demo.publish("d-0201", p, paired=False)
-    demo.ledger("d-0201", p, 2)
+    demo.ledger("org-admin", p, 2)
     demo.pledge("d-0203", "困难职工帮扶", "hardship")
     # Reviews: closed periods with enough ballots for results, open ones for newcomers.
     members = ["d-0001", "d-0002", "d-0003", "d-0004"]
