@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from bench.generate.model import Planned
+from shared.contracts import REGISTRY
 from shared.contracts.encoding import canonical_json
 from shared.db import Database
 from shared.eventstore import kernel_metadata
@@ -72,6 +73,7 @@ async def insert_rows(
 
     Positions are given explicitly (1..n, append order): a multi-row INSERT .. RETURNING is
     several times slower, and on PostgreSQL the position sequence is moved past them."""
+    private = set(REGISTRY.private_types())
     async with database.transaction() as session:
         for start in range(0, len(heads), chunk):
             await session.execute(insert(streams), list(heads[start : start + chunk]))
@@ -81,7 +83,9 @@ async def insert_rows(
                 for offset, row in enumerate(rows[start : start + chunk], start=1)
             ]
             await session.execute(insert(events), part)
-            await session.execute(insert(outbox), [{"position": r["position"]} for r in part])
+            published = [{"position": r["position"]} for r in part if r["type"] not in private]
+            if published:
+                await session.execute(insert(outbox), published)
         if database.dialect == "postgresql" and rows:
             await session.execute(
                 text("SELECT setval(pg_get_serial_sequence('es_events', 'position'), :n)"),

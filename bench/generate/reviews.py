@@ -1,10 +1,14 @@
-"""The year's review periods and ballots, under per-period pseudonyms."""
+"""The year's review periods and ballots, under per-period pseudonyms, and each closed
+period's tallies (``MemberReviewed``) as the reviews service records them when it closes.
+Ballots stay in the reviews service's store; the tallies are what scoring reads."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 from bench.generate.model import (
     _HALF_END,
@@ -18,7 +22,9 @@ from bench.generate.model import (
 )
 from services.reviews.domain.anonymity import ballot_pseudonym
 from services.reviews.domain.ballot import ballot_stream
-from services.reviews.domain.period import period_stream
+from services.reviews.domain.period import evolve_period, period_stream
+from services.reviews.domain.tally import tally_member, tally_stream
+from services.reviews.policy import SEED_POLICY_ID
 from shared.contracts.reviews import (
     BallotCast,
     BallotRole,
@@ -28,7 +34,7 @@ from shared.contracts.reviews import (
     ReviewScope,
     ScopeLevel,
 )
-from shared.contracts.scoring import HALF_YEARS, QUARTERS, ReviewKind
+from shared.contracts.scoring import HALF_YEARS, QUARTERS, SEED_POLICY, ReviewKind
 
 
 def _reviews(
@@ -66,7 +72,9 @@ def _reviews(
             ),
         )
         key = period_key(seed, period_id)
+        given: dict[str, dict[str, dict[BallotRole, list[Decimal]]]] = {}
         for branch in branches:
+            by_member = given.setdefault(branch.branch_id, {m: {} for m in branch.members})
             rated = branch.members
             if kind is ReviewKind.PEER:
                 sheets = [(BallotRole.PEER, r, rated) for r in branch.full_members]
@@ -85,6 +93,8 @@ def _reviews(
                     for member in members
                     if member != reviewer
                 )
+                for line in scores:
+                    by_member.setdefault(line.member_id, {}).setdefault(role, []).append(line.score)
                 pseudonym = ballot_pseudonym(key, period_id, reviewer, role)
                 b.add(
                     "reviews",
@@ -110,3 +120,29 @@ def _reviews(
             closed,
             ReviewPeriodClosed(period_id=period_id, reason=ClosingReason.CLOSED_BY_ORGANIZER),
         )
+        state = replace(
+            evolve_period(
+                None,
+                ReviewPeriodOpened(
+                    period_id=period_id,
+                    kind=kind,
+                    period=period,
+                    year=year,
+                    scope=company,
+                    deadline=None,
+                ),
+            ),
+            closed=True,
+        )
+        for branch in branches:
+            for member, by_role in sorted(given[branch.branch_id].items()):
+                tally = tally_member(
+                    state,
+                    member_id=member,
+                    branch_id=branch.branch_id,
+                    scores=by_role,
+                    policy_id=SEED_POLICY_ID,
+                    policy=SEED_POLICY,
+                )
+                tallies = tally_stream(period_id, branch.branch_id)
+                b.add("reviews", tallies, branch.branch_id, branch, closed, tally)

@@ -40,10 +40,16 @@ def render(registry: EventRegistry = REGISTRY) -> dict[str, str]:
         schema = model.model_json_schema()
         schema["$id"] = f"suxing:event:{type_name}:v{version}"
         owner = _owner(model)
-        schema["x-suxing-topic"] = service_topic(owner) if owner else "*"
+        if model.private:
+            # Stored by its service, never published: documented so that nobody expects it.
+            schema["x-suxing-topic"] = None
+            schema["x-suxing-private"] = True
+        else:
+            schema["x-suxing-topic"] = service_topic(owner) if owner else "*"
         files[f"{type_name}.v{version}.schema.json"] = _dump(schema)
         doc = (model.__doc__ or "").strip().splitlines()
-        rows.append((owner or "*", type_name, version, doc[0] if doc else ""))
+        section = "private" if model.private else owner or "*"
+        rows.append((section, type_name, version, doc[0] if doc else ""))
     lines = [
         "# Event catalogue",
         "",
@@ -53,8 +59,12 @@ def render(registry: EventRegistry = REGISTRY) -> dict[str, str]:
         "JSON, keyed by the stream's home branch. See `docs/compatibility.md`.",
         "",
     ]
-    for service in (*SERVICES, "*"):
-        heading = "every topic (kernel)" if service == "*" else f"`{service_topic(service)}`"
+    headings = {
+        "*": "every topic (kernel)",
+        "private": "never published (kept in the service's own store: docs/privacy.md)",
+    }
+    for service in (*SERVICES, "*", "private"):
+        heading = headings.get(service) or f"`{service_topic(service)}`"
         lines += [
             f"## {heading}",
             "",

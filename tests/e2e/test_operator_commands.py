@@ -16,6 +16,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from services.scoring.persistence import PREFIX
 from shared.auth import Principal, Role, TokenIssuer
 from shared.settings import Settings
 from suxing_cli.main import app
@@ -146,7 +147,7 @@ def test_rebuild_scoring_blue_green_on_a_running_stack(
     assert result.exit_code == 0, result.output
     report = json.loads(result.output[result.output.index("{") :])
     assert report["verified"] and report["switched"] and report["slot"] == "green"
-    people = next(t for t in report["tables"] if t["table"] == "sc_v1_people")
+    people = next(t for t in report["tables"] if t["table"] == f"{PREFIX}people")
     assert people["live_rows"] == people["rebuilt_rows"] >= 4 and people["equal"]
 
     # The running service follows the switch: its readiness names the slot it reads.

@@ -294,8 +294,11 @@ def test_a_pledge_and_a_ballot_reach_the_card(stack: Stack) -> None:
         stack,
     )
     assert cast["outcome"] == "cast"
+    # Results are sealed until the period closes; closing it sends its tallies to scoring.
+    closed = call(reviews, "POST", f"/periods/{period_id}/close", admin)
+    assert closed.status_code == 200, closed.text
 
-    # The card (scoring) shows the published pledge and the counted ballot.
+    # The card (scoring) shows the published pledge and the tallied period.
     def card() -> dict[str, Any] | None:
         response = call(scoring, "GET", f"/members/{member}/cards/{YEAR}", mem)
         if response.status_code != 200:
@@ -303,7 +306,7 @@ def test_a_pledge_and_a_ballot_reach_the_card(stack: Stack) -> None:
         body: dict[str, Any] = response.json()
         published = [p for p in body["pledges"] if p["pledge_id"] == pledge_id]
         peer_review = [r for r in body["reviews"] if r["review"] == "peer"]
-        ballots = sum(p["ballots"] for r in peer_review for p in r["periods"])
+        ballots = sum(p["ballots"] or 0 for r in peer_review for p in r["periods"])
         if published and published[0]["published_on"] == str(TODAY) and ballots >= 1:
             return body
         return None

@@ -34,5 +34,6 @@ def test_a_changed_schema_is_detected(tmp_path: Path) -> None:
 
 def test_every_event_names_its_topic() -> None:
     files = render()
-    assert '"x-suxing-topic": "suxing.reviews"' in files["BallotCast.v1.schema.json"]
+    assert '"x-suxing-topic": "suxing.reviews"' in files["MemberReviewed.v1.schema.json"]
+    assert '"x-suxing-private": true' in files["BallotCast.v1.schema.json"]
     assert '"x-suxing-topic": "suxing.pledges"' in files["PledgeDeclared.v1.schema.json"]
