@@ -16,6 +16,7 @@ from tests.integration.reviews.conftest import (
     token,
     token_of,
 )
+from tests.support.openapi import reads_without_token
 
 pytestmark = pytest.mark.integration
 
@@ -200,3 +201,23 @@ async def test_two_overlapping_periods_opened_at_once_leave_one(reviews: Reviews
     assert sorted([first.status_code, second.status_code]) == [201, 409]
     types = [item.event.type_name for item in await reviews.events()]
     assert types.count("ReviewPeriodOpened") == 1
+
+
+async def test_every_read_needs_a_token(reviews: Reviews):
+    """Nothing of a review is public: an unauthenticated read answers 401, whatever it is."""
+    found = await reads_without_token(
+        reviews.http,
+        public={"/health/live", "/health/ready", "/metrics"},
+        values={
+            "{period_id}": "p",
+            "{role}": "peer",
+            "{code}": "AAAAA-AAAAA",
+            "{member_id}": "rv-m1",
+            "{branch_id}": BRANCH,
+        },
+    )
+    assert {path: code for path, code in found.items() if code != 401} == {
+        "/health/live": 200,
+        "/health/ready": 200,
+        "/metrics": 200,
+    }

@@ -261,3 +261,24 @@ async def test_a_receipt_confirms_the_ballot_was_counted_even_after_the_key_is_d
     mine = await reviews.call("GET", f"/periods/{period_id}/my-ballot/peer", token_of("rv-m2"))
     assert mine.status_code == 409
     assert "密钥已按规定销毁" in mine.json()["message"]
+
+
+async def test_a_ballot_never_carries_the_correlation_id_its_client_chose(reviews: Reviews):
+    period_id = await reviews.open("peer", "Q1")
+    chosen = "11111111-2222-3333-4444-555555555555"
+    response = await reviews.http.put(
+        f"/periods/{period_id}/ballots/peer",
+        json={"scores": [{"member_id": "rv-m1", "score": 90}]},
+        headers={"Authorization": f"Bearer {token_of('rv-m2')}", "X-Correlation-ID": chosen},
+    )
+    assert response.status_code == 200, response.text
+    [ballot] = [e for e in await reviews.events() if e.event.type_name == "BallotCast"]
+    assert str(ballot.envelope.correlation_id) != chosen
+    # Other commands keep the request's correlation id (it ties a request's events together).
+    closed = await reviews.http.post(
+        f"/periods/{period_id}/close",
+        headers={"Authorization": f"Bearer {ADMIN}", "X-Correlation-ID": chosen},
+    )
+    assert closed.status_code == 200, closed.text
+    [closing] = [e for e in await reviews.events() if e.event.type_name == "ReviewPeriodClosed"]
+    assert str(closing.envelope.correlation_id) == chosen

@@ -11,6 +11,7 @@ from services.scoring.projections import apply
 from shared.auth import Role
 from tests.integration.scoring.conftest import NOW, ScoringService, token
 from tests.integration.scoring.scenario import Scenario, as_stored
+from tests.support.openapi import reads_without_token
 
 pytestmark = pytest.mark.integration
 
@@ -166,3 +167,33 @@ async def test_closed_periods_keep_their_figures_when_a_policy_changes(
     await scoring.ok(
         "POST", "/policies", admin, {"year": year, "policy_id": "w", "policy": weights}
     )
+
+
+async def test_every_read_but_the_public_board_needs_a_token(
+    scoring: ScoringService, year: int, unique: str
+) -> None:
+    scenario = Scenario(unique, year)
+    await filled(scoring, scenario)
+    found = await reads_without_token(
+        scoring.http,
+        public={
+            "/health/live",
+            "/health/ready",
+            "/metrics",
+            "/board/branches/{branch_id}",
+            "/public/branches/{branch_id}/board/{year}",
+        },
+        values={
+            "{member_id}": scenario.m(1),
+            "{branch_id}": scenario.branch,
+            "{year}": str(year),
+            "{fmt}": "csv",
+        },
+    )
+    assert {path for path, code in found.items() if code != 401} == {
+        "/health/live",
+        "/health/ready",
+        "/metrics",
+        "/board/branches/{branch_id}",
+        "/public/branches/{branch_id}/board/{year}",
+    }
