@@ -4,15 +4,17 @@ closing, deadlines; and what turnout and results show."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from services.reviews import persistence as t
+from services.reviews.domain import ballot_pseudonym
 from services.reviews.handlers import close_due_periods, destroy_expired_keys
-from shared.contracts.reviews import BallotAmended, BallotCast
-from shared.eventstore import StoredEvent
+from shared.contracts.reviews import BallotAmended, BallotCast, BallotRole
+from shared.eventstore import StoredEvent, kernel_metadata
 from tests.integration.reviews.conftest import ADMIN, BRANCH, NOW, Reviews, token_of
 
 pytestmark = pytest.mark.integration
@@ -282,3 +284,49 @@ async def test_a_ballot_never_carries_the_correlation_id_its_client_chose(review
     assert closed.status_code == 200, closed.text
     [closing] = [e for e in await reviews.events() if e.event.type_name == "ReviewPeriodClosed"]
     assert str(closing.envelope.correlation_id) == chosen
+
+
+async def _link_ballots_to_people(reviews: Reviews) -> set[tuple[str, str]]:
+    """An attacker with the whole database: every stored value that could be a key is tried
+    against every person on the roster in every role; the (person, pseudonym) pairs found."""
+    runtime = reviews.runtime
+    candidates: set[bytes] = set()
+    async with runtime.db.reading() as session:
+        for table in (*t.metadata.sorted_tables, *kernel_metadata.sorted_tables):
+            for row in (await session.execute(select(table))).all():
+                for value in row:
+                    if isinstance(value, bytes) and len(value) >= 32:
+                        candidates.add(value)
+                    elif isinstance(value, str) and len(value) >= 64:
+                        with contextlib.suppress(ValueError):
+                            candidates.add(bytes.fromhex(value))
+        people = (await session.scalars(select(t.people.c.person_id))).all()
+        sheets = (
+            await session.execute(select(t.ballot_sheets.c.period_id, t.ballot_sheets.c.pseudonym))
+        ).all()
+    found: set[tuple[str, str]] = set()
+    for key in candidates:
+        for period_id, pseudonym in sheets:
+            for person in people:
+                for role in BallotRole:
+                    if ballot_pseudonym(key, period_id, person, role) == pseudonym:
+                        found.add((person, pseudonym))
+    return found
+
+
+async def test_after_key_destruction_full_database_access_links_no_ballot_to_a_person(
+    reviews: Reviews,
+):
+    period_id = await reviews.open("peer", "Q1")
+    for who in ("rv-m2", "rv-m3", "rv-sec"):
+        await reviews.cast(token_of(who), period_id, "peer", {"rv-m1": 88})
+    await reviews.ok("POST", f"/periods/{period_id}/close", ADMIN)
+    # While the key exists the service (and so its database) can link them: the attack works.
+    assert {person for person, _ in await _link_ballots_to_people(reviews)} == {
+        "rv-m2",
+        "rv-m3",
+        "rv-sec",
+    }
+    runtime = reviews.runtime
+    await destroy_expired_keys(db=runtime.db, now=reviews.now[0], retention=timedelta(0))
+    assert await _link_ballots_to_people(reviews) == set()
