@@ -5,6 +5,6 @@ database measured in the same run, since absolute times on a shared machine are 
 
 Scenarios: ``command`` (ballots over HTTP vs the no-op endpoint; event-store append vs raw
 INSERT), ``relay`` (outbox relay vs raw ``send_batch``), ``rebuild`` (replay into the scoring
-read model vs raw ``getmany``), ``latency`` (ballot accepted -> card updated), ``scaling``
-(2x data, 2 consumer instances). Each database kind gets its own embedded broker.
+read model vs raw ``getmany``), ``latency`` (period closed -> the branch's cards updated),
+``scaling`` (2x data, 2 consumer instances). Each database kind gets its own embedded broker.
 """

@@ -51,9 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ballots", type=int, default=2000, help="ballots in the command run")
     parser.add_argument("--appends", type=int, default=2000, help="events in the append run")
     parser.add_argument("--latency-seconds", type=float, default=15.0)
-    parser.add_argument(
-        "--latency-rate", type=float, default=5.0, help="ballots per second (steady load)"
-    )
+    parser.add_argument("--latency-rate", type=float, default=5.0, help="periods closed per second")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--title", default="Enterprise benchmarks")
     args = parser.parse_args(argv)

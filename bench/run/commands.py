@@ -1,5 +1,5 @@
 """Scenarios 1 and 4 over HTTP: ballots against the no-op endpoint of the same server, and
-ballot accepted -> card updated latency (the append half of scenario 1 is in appends.py)."""
+period closed -> cards updated latency (the append half of scenario 1 is in appends.py)."""
 
 from __future__ import annotations
 
@@ -222,82 +222,87 @@ async def services(
 async def latency(
     base: str, scoring: FastAPI, data: Dataset, report: Report, args: argparse.Namespace
 ) -> None:
+    """Period closed -> every card of the branch updated. Ballots are sealed: nothing of them
+    reaches scoring until the period closes, when the reviews service records one tally per
+    member. Every branch's bench period gets its ballots first; then the periods are closed
+    at ``--latency-rate`` per second, and each is timed from the close's answer to the batch
+    that applied the last of its tallies (cards recomputed in the same transaction)."""
     consumer = scoring.state.runtime.consumer
     original = consumer.process
-    accepted: dict[str, float] = {}
-    updated: dict[str, float] = {}
-
+    closed: dict[str, float] = {}
     received: dict[str, float] = {}
+    updated: dict[str, float] = {}
 
     async def timed(records: Any) -> Any:
         began = time.perf_counter()
         result = await original(records)
         now = time.perf_counter()
         for record in records:
-            if dict(record.headers).get("type") in (b"BallotCast", b"BallotAmended"):
-                for line in json.loads(record.value)["data"]["scores"]:
-                    if (line.get("comment") or "").startswith("lat-"):
-                        received.setdefault(line["comment"], began)
-                        updated.setdefault(line["comment"], now)
+            if dict(record.headers).get("type") == b"MemberReviewed":
+                period = json.loads(record.value)["data"]["period_id"]
+                received.setdefault(period, began)
+                updated[period] = now
         return result
 
+    voters = sum(len(b.full_members) for b in data.enterprise.branches)
+    cast = [
+        ["PUT", f"/periods/{p}/ballots/peer", tok, body]
+        for p, tok, _, body in ballots(data, voters, "lat")
+    ]
+    await _load(base, args.concurrency, cast)
+    periods = sorted({request[1].split("/")[2] for request in cast})
+    count = min(len(periods), max(1, int(args.latency_seconds * args.latency_rate)))
+    admin = _token("bench-admin", "", "", Role.ORG_ADMIN)
     consumer.process = timed
-    count = int(args.latency_seconds * args.latency_rate)
-    # A few seconds of the same load first, not counted: the first ballots after start-up
-    # pay for cold caches and connection set-up, which is not the steady state.
-    plan = ballots(data, int(WARM_UP_SECONDS * args.latency_rate), "warm") + ballots(
-        data, count, "lat"
-    )
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
 
-        async def one(period: str, token: str, comment: str, body: dict[str, Any]) -> None:
-            response = await http.put(
-                f"/periods/{period}/ballots/peer",
-                json=body,
-                headers={"Authorization": f"Bearer {token}"},
+        async def close(period: str) -> None:
+            response = await http.post(
+                f"/periods/{period}/close", headers={"Authorization": f"Bearer {admin}"}
             )
-            if response.status_code == 200 and comment.startswith("lat-"):
-                accepted[comment] = time.perf_counter()
+            if response.status_code == 200:
+                closed[period] = time.perf_counter()
 
         started = time.perf_counter()
         tasks = []
-        for i, item in enumerate(plan):
+        for i, period in enumerate(periods[:count]):
             await asyncio.sleep(max(0.0, started + i / args.latency_rate - time.perf_counter()))
-            tasks.append(asyncio.create_task(one(*item)))
+            tasks.append(asyncio.create_task(close(period)))
         await asyncio.gather(*tasks)
-    await _until(
-        lambda: set(accepted) <= set(updated), "every accepted ballot on a card", timeout=120
-    )
+    await _until(lambda: set(closed) <= set(updated), "every closed period on the cards", 120)
+    # The last tallies of a period may come in a later batch: let the consumer go quiet.
+    seen = -1
+    while seen != _records(scoring):
+        seen = _records(scoring)
+        await asyncio.sleep(1.0)
     consumer.process = original
-    samples = sorted((updated[c] - accepted[c]) * 1000 for c in accepted)
-    delivery = statistics.median((received[c] - accepted[c]) * 1000 for c in accepted)
-    applying = statistics.median((updated[c] - received[c]) * 1000 for c in accepted)
-    q = statistics.quantiles(samples, n=100, method="inclusive")
+    samples = sorted((updated[p] - closed[p]) * 1000 for p in closed)
+    delivery = statistics.median((received[p] - closed[p]) * 1000 for p in closed)
+    q = (
+        statistics.quantiles(samples, n=100, method="inclusive")
+        if len(samples) > 1
+        else samples * 99
+    )
     db = "sqlite" if "sqlite" in str(scoring.state.runtime.db.url) else "postgresql"
     report.add(
         Line(
             "latency",
             db,
-            f"ballot -> card, {len(samples)} at {args.latency_rate:g}/s, p50",
+            f"period closed -> branch's cards, {len(samples)} at {args.latency_rate:g}/s, p50",
             f"{q[49]:.0f} ms",
         )
     )
-    report.add(Line("latency", db, "ballot -> card p95", f"{q[94]:.0f} ms"))
+    report.add(Line("latency", db, "closed -> cards p95", f"{q[94]:.0f} ms"))
     report.add(
-        Line(
-            "latency",
-            db,
-            "p50 parts: accepted -> batch received; batch applied",
-            f"{delivery:.0f} ms; {applying:.0f} ms",
-        )
+        Line("latency", db, "p50 part: closed -> first tally batch received", f"{delivery:.0f} ms")
     )
     report.add(
         Line(
             "latency",
             db,
-            "ballot -> card p99",
+            "period closed -> cards p99",
             f"{q[98]:.0f} ms",
-            "< 300 ms",
-            check(q[98], at_most=300),
+            "< 1000 ms",
+            check(q[98], at_most=1000),
         )
     )
