@@ -116,6 +116,9 @@ class Dataset:
     enterprise: Enterprise
     urls: dict[str, str]
     counts: dict[str, int]
+    """Events each source publishes (its topic's records): private ballots are not among them."""
+    stored: dict[str, int]
+    """Events each source stores, ballots included."""
 
     @property
     def total(self) -> int:
@@ -126,11 +129,13 @@ async def load(run: Stack, seed: int, scale: float) -> Dataset:
     enterprise = generate(seed, scale=scale)
     urls: dict[str, str] = {}
     counts: dict[str, int] = {}
+    stored: dict[str, int] = {}
     for source in SOURCES:
         items = [item for item in enterprise.events if item.topic == source]
         urls[source] = await run.dbs.new(source)
-        counts[source] = await write_bulk(items, urls[source], seed=seed)
-    return Dataset(enterprise, urls, counts)
+        stored[source] = await write_bulk(items, urls[source], seed=seed)
+        counts[source] = sum(1 for item in items if not item.event.private)
+    return Dataset(enterprise, urls, counts, stored)
 
 
 async def relay_all(run: Stack, url: str, topic: str) -> tuple[int, float]:

@@ -225,8 +225,9 @@ pending = Table(
     _name("pending"),
     read_metadata,
     # kind: member (key = member id, year) | person (key = person id) | year (key = "")
-    # | branch (key = branch id, year) | period (key = period id, year 0). Empty whenever
-    # the slot serves or is compared.
+    # | branch (key = branch id, year) | period (key = period id, year 0)
+    # | bcards (key = branch id, year 0: every card of a branch registered anew).
+    # Empty whenever the slot serves or is compared.
     Column("kind", String(8), primary_key=True),
     Column("key", String(_REF), primary_key=True),
     Column("year", Integer, primary_key=True, autoincrement=False),

@@ -280,14 +280,18 @@ def declaration(pledge_id: str, branch: int, n: int, **changes: Any) -> dict[str
     }
 
 
+def current_period(kind: str) -> str:
+    """This quarter (peer) or half-year (mass, branch)."""
+    month = datetime.now(UTC).month
+    return f"Q{(month - 1) // 3 + 1}" if kind == "peer" else ("H1" if month <= 6 else "H2")
+
+
 def open_period(stack: Stack, period_id: str, kind: str, branch: str = "b-f0") -> None:
     """A review period of this quarter (peer) or half-year (mass, branch) for one branch."""
-    month = datetime.now(UTC).month
-    period = f"Q{(month - 1) // 3 + 1}" if kind == "peer" else ("H1" if month <= 6 else "H2")
     body = {
         "period_id": period_id,
         "kind": kind,
-        "period": period,
+        "period": current_period(kind),
         "year": YEAR,
         "scope_level": "branch",
         "scope_id": branch,

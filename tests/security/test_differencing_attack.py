@@ -33,8 +33,10 @@ from tests.faults.stack import (
     ADMIN,
     YEAR,
     Stack,
+    current_period,
     declaration,
     member,
+    open_period,
     prepare_year,
     running_stack,
     secretary,
@@ -58,7 +60,7 @@ RATED = ["sec-f0", *MEMBERS]
 """The branch's party members: the secretary and four members."""
 PAIRED_MEMBER = MEMBERS[0]
 PAIRED_EMPLOYEE = "e-f0"
-MONTH_PERIODS = {"peer": Period.Q4, "mass": Period.H2, "branch": Period.H2}
+MONTH_PERIODS = {kind: Period(current_period(kind)) for kind in ("peer", "mass", "branch")}
 KINDS = {"peer": ReviewKind.PEER, "mass": ReviewKind.MASS, "branch": ReviewKind.BRANCH}
 
 
@@ -337,7 +339,12 @@ def _pair(stack: Stack) -> None:
             (
                 "POST",
                 "/pledges/pl-attack/agreement",
-                {"signed_on": f"{YEAR}-03-01", "problem": "照明", "q1": "勘察", "final_goal": "照明"},
+                {
+                    "signed_on": f"{YEAR}-03-01",
+                    "problem": "照明",
+                    "q1": "勘察",
+                    "final_goal": "照明",
+                },
                 committee,
             ),
         ):
@@ -354,24 +361,6 @@ def _eligible(stack: Stack, kind: str, role: str) -> int:
     if response.status_code != 200:
         return -1
     return int(next(r["eligible"] for r in response.json()["roles"] if r["role"] == role))
-
-
-def _open(stack: Stack, kind: str) -> None:
-    body = {
-        "period_id": period_id(kind),
-        "kind": kind,
-        "period": MONTH_PERIODS[kind].value,
-        "year": YEAR,
-        "scope_level": "branch",
-        "scope_id": BRANCH,
-    }
-    response = httpx.post(
-        f"{stack.url('reviews')}/periods",
-        json=body,
-        headers={"Authorization": f"Bearer {ADMIN}"},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
 
 
 def _branch_known(stack: Stack) -> bool:
@@ -394,7 +383,7 @@ def test_no_role_can_solve_for_a_reviewers_score(stack: Stack) -> None:
     # The reviews service learns the roster and the pairing from the pledges topic.
     _until(lambda: _branch_known(stack))
     for kind in KINDS:
-        _open(stack, kind)
+        open_period(stack, period_id(kind), kind, BRANCH)
     _until(lambda: _eligible(stack, "peer", "peer") == len(RATED))
     _until(lambda: _eligible(stack, "mass", "paired") == 1)
     people = tokens()

@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import persistence as t
-from services.scoring.domain import BAND_LABELS, BranchResults
+from services.scoring.domain import BranchResults
 from services.scoring.projections.queries import names_of
-from services.scoring.projections.views import PLEDGE_STATUS_LABELS
+from services.scoring.projections.views import PLEDGE_STATUS_LABELS, publication_view
 from shared.contracts.pledges import LedgerAssessment, ResponsibilityArea
 
 PUBLIC_STATUSES = ("published", "acceptance_requested", "returned", "accepted")
@@ -179,22 +179,23 @@ async def public_ledger(session: AsyncSession, branch_id: str, month: str) -> li
 
 
 async def public_results(session: AsyncSession, state: BranchResults) -> BoardPublication:
-    """The branch's publication as the board shows it: composite and band per member."""
-    names = await names_of(session, set(state.results))
+    """The branch's publication as the board shows it: composite and band per member, and
+    nothing else of the publication (no missing reviews, adjustments or objections)."""
+    full = publication_view(state, await names_of(session, set(state.results)))
     return BoardPublication(
-        year=state.year,
-        policy_id=state.policy_id,
-        notice_starts_at=state.notice_starts_at,
-        notice_ends_at=state.notice_ends_at,
-        finalized=state.finalized,
+        year=full.year,
+        policy_id=full.policy_id,
+        notice_starts_at=full.notice_starts_at,
+        notice_ends_at=full.notice_ends_at,
+        finalized=full.finalized,
         results=[
             BoardResult(
                 member_id=result.member_id,
-                name=names.get(result.member_id),
+                name=result.name,
                 composite=result.composite,
-                band=result.band.value if result.band else None,
-                band_label=BAND_LABELS[result.band] if result.band else None,
+                band=result.band,
+                band_label=result.band_label,
             )
-            for result in sorted(state.results.values(), key=lambda r: r.member_id)
+            for result in full.results
         ],
     )

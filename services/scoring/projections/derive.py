@@ -52,17 +52,27 @@ SIGNED = frozenset(
 
 
 async def cards_touched(session: AsyncSession, touched: Touched) -> set[MemberYear]:
-    """The cards to recompute: the members' own, every existing card of a person whose
-    roster entry changed or of a year whose policy changed, and the card of every member in
-    the scope of a period that opened or closed."""
+    """The cards to recompute: the members' own, and every existing card of a person whose
+    roster entry changed, of a year whose policy changed, or of a member in the scope of a
+    period that opened or closed (its entry on the card). A period creates no card by itself:
+    which cards exist depends on the facts that name a member and year (areas, pledges,
+    tallies), never on the order in which topics were read."""
     members = set(touched.members)
     if touched.periods:
         for period in await select_by_keys(
             session, t.periods, ["period_id"], [(p,) for p in touched.periods]
         ):
+            in_scope = [(person,) for person in await _members_in_scope(session, period)]
             members.update(
-                (person, period["year"]) for person in await _members_in_scope(session, period)
+                (row["member_id"], row["year"])
+                for row in await select_by_keys(session, t.cards, ["member_id"], in_scope)
+                if row["year"] == period["year"]
             )
+    if touched.branch_cards:
+        rows = await select_by_keys(
+            session, t.cards, ["branch_id"], [(b,) for b in touched.branch_cards]
+        )
+        members.update((row["member_id"], row["year"]) for row in rows)
     if touched.people:
         rows = await select_by_keys(
             session, t.cards, ["member_id"], [(person,) for person in touched.people]

@@ -50,6 +50,9 @@ class Touched:
     """(branch, year) statistics to recompute."""
     periods: set[str] = field(default_factory=set)
     """Review periods opened or closed: every card of a member in the period's scope."""
+    branch_cards: set[str] = field(default_factory=set)
+    """Branches registered (their unit decides which unit-wide periods cover them): every
+    existing card of the branch."""
 
 
 class FactBatch:
@@ -126,6 +129,7 @@ class FactBatch:
                 self.branches.put(
                     {"branch_id": event.branch_id, "unit_id": event.unit_id, "name": event.name}
                 )
+                self.touched.branch_cards.add(event.branch_id)
             case pl.BranchRenamed():
                 self.branches.update(event.branch_id, name=event.name)
             case pl.PersonRegistered():

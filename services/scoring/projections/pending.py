@@ -26,6 +26,7 @@ async def remember(session: AsyncSession, touched: Touched) -> None:
         + [{"kind": "year", "key": "", "year": y} for y in sorted(touched.years)]
         + [{"kind": "branch", "key": b, "year": y} for b, y in sorted(touched.branches)]
         + [{"kind": "period", "key": p, "year": 0} for p in sorted(touched.periods)]
+        + [{"kind": "bcards", "key": b, "year": 0} for b in sorted(touched.branch_cards)]
     )
     if rows:
         await upsert(session, t.pending, rows, ["kind", "key", "year"])
@@ -45,10 +46,12 @@ async def settle(session: AsyncSession) -> int:
             touched.years.add(year)
         elif kind == "period":
             touched.periods.add(key)
+        elif kind == "bcards":
+            touched.branch_cards.add(key)
         else:
             touched.branches.add((key, year))
     count = len(touched.members) + len(touched.people) + len(touched.years)
-    count += len(touched.branches) + len(touched.periods)
+    count += len(touched.branches) + len(touched.periods) + len(touched.branch_cards)
     if not count:
         return 0
     members = await cards_touched(session, touched)
