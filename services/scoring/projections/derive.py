@@ -169,6 +169,7 @@ class Tally(NamedTuple):
     all_staff_ballots: int | None
     satisfied: int | None
     branch_id: str
+    period_id: str = ""
 
 
 async def _tallies(
@@ -190,7 +191,10 @@ async def _tallies(
                 c.all_staff_ballots,
                 c.satisfied,
                 c.branch_id,
-            ).where(key_filter(t.tallies, ["member_id", "year"], part))
+                c.period_id,
+            )
+            .where(key_filter(t.tallies, ["member_id", "year"], part))
+            .order_by(c.member_id, c.year, c.period_id)
         )
         for member, year, *values in rows:
             found[(member, year)].append(Tally(*values))
@@ -250,7 +254,10 @@ def period_results(
     (sealed: no figure, not even a count). A tally whose period does not fit its review
     cannot come from the reviews service and is left out rather than failing."""
     found: dict[ReviewKind, dict[Period, PeriodResult]] = defaultdict(dict)
-    for tally in tallies:
+    # A member can be tallied twice for one review period (transferred between branches
+    # whose periods both ran): the tally with the most ballots counts, the later period id
+    # on a tie, so the card never depends on the order the tallies were read in.
+    for tally in sorted(tallies, key=lambda one: (one.ballots, one.period_id)):
         kind, period = ReviewKind(tally.kind), _PERIODS[tally.period]
         if period not in REVIEW_PERIODS[kind]:
             continue
@@ -322,7 +329,7 @@ def _home_branch(
     if person is not None:
         return str(person["branch_id"])
     if pledges:
-        return str(pledges[0]["branch_id"])
+        return str(min(row["branch_id"] for row in pledges))
     if tallies:
         return str(min(row.branch_id for row in tallies))
     if area is not None and area["branch_id"]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,9 @@ async def test_rebuild_under_live_load_switches_without_a_failed_read(
             in_place=False,
             show_progress=False,
         )
-        assert report.verified is True, [c.as_dict() for c in report.comparisons if not c.equal]
+        assert report.verified is True, json.dumps(
+            [c.as_dict() for c in report.comparisons if not c.equal], default=str, indent=1
+        )
         assert report.switched and report.slot == "green" and report.previous == "blue"
         assert {c.table for c in report.comparisons} >= {t.cards.name, t.branch_stats.name}
         assert all(c.live_rows == c.rebuilt_rows for c in report.comparisons)
@@ -151,7 +154,10 @@ async def test_rebuild_under_live_load_switches_without_a_failed_read(
             switch=False,
             show_progress=False,
         )
-        assert again.verified is True and not again.switched and again.slot == "blue"
+        assert again.verified is True, json.dumps(
+            [c.as_dict() for c in again.comparisons if not c.equal], default=str, indent=1
+        )
+        assert not again.switched and again.slot == "blue"
         assert await snapshot(model.database("blue")) == await snapshot(live)
         assert (await model.slots())["green"].state == "active"
     finally:

@@ -26,8 +26,9 @@ def tally(
     result: str | None = "90.00",
     satisfied: int | None = None,
     branch: str = "b1",
+    period_id: str = "",
 ) -> Tally:
-    return Tally(kind, period, status, ballots, result, None, None, satisfied, branch)
+    return Tally(kind, period, status, ballots, result, None, None, satisfied, branch, period_id)
 
 
 def test_tallies_become_period_results_and_open_periods_show_no_figure() -> None:
@@ -51,6 +52,24 @@ def test_a_tally_whose_period_does_not_fit_its_review_is_left_out() -> None:
 
 def pledge(pledge_id: str, status: str, branch: str = "b-pledge") -> dict[str, Any]:
     return {"pledge_id": pledge_id, "status": status, "branch_id": branch}
+
+
+def test_two_tallies_of_one_review_period_give_the_same_result_in_any_order() -> None:
+    """A member transferred between branches can be tallied by both branches' periods for
+    the same quarter; whichever order the rows come in, the one with more ballots counts
+    (the later period id on a tie)."""
+    small = tally("peer", "Q1", status="insufficient_ballots", ballots=1, result=None)
+    small = small._replace(period_id="p-b")
+    large = tally("peer", "Q1", ballots=4, result="88.00", period_id="p-a")
+    tie = tally("peer", "Q1", ballots=4, result="91.00", period_id="p-c")
+    for tallies, expected in (
+        ([small, large], Decimal("88.00")),
+        ([large, small], Decimal("88.00")),
+        ([large, tie, small], Decimal("91.00")),
+        ([tie, small, large], Decimal("91.00")),
+    ):
+        (only,) = period_results(tallies, [])[ReviewKind.PEER]
+        assert only.result == expected, tallies
 
 
 def test_a_card_row_counts_live_pledges_and_says_what_is_missing() -> None:
