@@ -166,8 +166,9 @@ async def _turnout(
         raise NotFound(f"党支部“{branch_id}”不存在")
     if not scope_covers(state.scope, unit_id=unit_id, branch_id=branch_id):
         raise InvalidInput(f"党支部“{branch_id}”不在{state.title}的评议范围内")
+    # None once a closed period's key is destroyed: no ballot can be matched to a person any
+    # more, so the ballots of the branch are counted instead (nobody is named after close).
     key = await queries.period_key(session, state.period_id)
-    assert key is not None, "every period has its key from the moment it opens"
     people = await queries.branch_people(session, branch_id)
     pairings = await queries.pairings(
         session, year=state.year, employee_ids=[p.person_id for p in people]
@@ -185,18 +186,23 @@ async def _turnout(
                 probationary_members_vote=policy.probationary_members_vote,
             )
         ]
-        missing = set(
-            not_yet_voted(
-                key,
-                state.period_id,
-                role,
-                eligible_reviewer_ids=[p.person_id for p in eligible],
-                voted_pseudonyms=await queries.voted_pseudonyms(
-                    session, state.period_id, role, branch_id=branch_id
-                ),
-            )
+        pseudonyms = await queries.voted_pseudonyms(
+            session, state.period_id, role, branch_id=branch_id
         )
-        counted = Turnout(voted=len(eligible) - len(missing), eligible=len(eligible))
+        if key is None:
+            missing: set[str] = set()
+            counted = Turnout(voted=min(len(pseudonyms), len(eligible)), eligible=len(eligible))
+        else:
+            missing = set(
+                not_yet_voted(
+                    key,
+                    state.period_id,
+                    role,
+                    eligible_reviewer_ids=[p.person_id for p in eligible],
+                    voted_pseudonyms=pseudonyms,
+                )
+            )
+            counted = Turnout(voted=len(eligible) - len(missing), eligible=len(eligible))
         out.append(
             RoleTurnout(
                 role=role,

@@ -241,6 +241,8 @@ async def test_a_receipt_confirms_the_ballot_was_counted_even_after_the_key_is_d
     cast = await reviews.cast(token_of("rv-m2"), period_id, "peer", {"rv-m1": 90})
     receipt = cast.json()["receipt"]
     await reviews.ok("POST", f"/periods/{period_id}/close", ADMIN)
+    turnout_path = f"/periods/{period_id}/turnout?branch={BRANCH}"
+    before = await reviews.ok("GET", turnout_path, ADMIN)
     runtime = reviews.runtime
     destroyed = await destroy_expired_keys(
         db=runtime.db, now=reviews.now[0], retention=timedelta(0)
@@ -262,6 +264,14 @@ async def test_a_receipt_confirms_the_ballot_was_counted_even_after_the_key_is_d
     assert wrong["counted"] is False
     mine = await reviews.call("GET", f"/periods/{period_id}/my-ballot/peer", token_of("rv-m2"))
     assert mine.status_code == 409
+    # The turnout of a closed period stays readable: its ballots are counted instead of
+    # matched to people, and it names nobody.
+    after = await reviews.ok("GET", turnout_path, ADMIN)
+    assert [(r["role"], r["eligible"], r["voted"]) for r in after["roles"]] == [
+        (r["role"], r["eligible"], r["voted"]) for r in before["roles"]
+    ]
+    assert sum(r["voted"] for r in after["roles"]) == 1
+    assert all(r["not_voted"] == [] for r in after["roles"])
     assert "密钥已按规定销毁" in mine.json()["message"]
 
 
