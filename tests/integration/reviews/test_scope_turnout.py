@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import event
 
 from services.reviews.api.deps import clock
@@ -26,6 +27,7 @@ from services.reviews.handlers import destroy_expired_keys
 from shared.auth import Role
 from shared.messaging.embedded_broker import EmbeddedBroker
 from shared.service import create_service_app
+from shared.settings import Settings
 from tests.integration.reviews.conftest import ADMIN, YEAR, Reviews, reviews_settings
 from tests.support.company import (
     PERIODS,
@@ -48,13 +50,15 @@ async def seed(reviews: Reviews, company: Company) -> None:
     """The roster and pledges, the four periods, the ballots, then a voter departs."""
     await reviews.feed(as_items(company.roster_events() + company.pledge_events()))
     for period in PERIODS:
-        await reviews.open(
-            period.kind,
-            period.period,
-            period_id=company.period(period.key),
-            scope_level=period.level,
-            scope_id=company.scope_id(period.level, period.scope),
-        )
+        body = {
+            "period_id": company.period(period.key),
+            "kind": period.kind,
+            "period": period.period,
+            "year": company.year,
+            "scope_level": period.level,
+            "scope_id": company.scope_id(period.level, period.scope),
+        }
+        await reviews.ok("POST", "/periods", ADMIN, body)
     for period_key, role, branch, reviewer, rated in VOTES:
         lines = [
             {
@@ -73,13 +77,16 @@ async def seed(reviews: Reviews, company: Company) -> None:
     await reviews.feed(as_items(company.departures()))
 
 
+def without_consumer(settings: Settings) -> FastAPI:
+    """The reviews service with no consumer: its roster is only what the test applies."""
+    return create_service_app(replace(spec(), consumes=()), settings)
+
+
 @pytest.fixture
 async def company_reviews(
     database_url: str, broker: EmbeddedBroker, unique: str, tmp_path: Path
 ) -> AsyncIterator[tuple[Reviews, Company]]:
-    app = create_service_app(
-        replace(spec(), consumes=()), reviews_settings(database_url, broker, unique, tmp_path)
-    )
+    app = without_consumer(reviews_settings(database_url, broker, unique, tmp_path))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
@@ -110,11 +117,13 @@ def figures(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-async def per_branch_sum(reviews: Reviews, branches: list[str]) -> dict[str, dict[str, Any]]:
+async def per_branch_sum(
+    reviews: Reviews, branches: list[str], *, year: int = YEAR
+) -> dict[str, dict[str, Any]]:
     """What the portal used to assemble: the per-branch turnout of every covered branch,
     one call each, summed per period."""
     found: dict[str, dict[str, Any]] = {}
-    for period in await reviews.ok("GET", f"/periods?year={YEAR}", ADMIN):
+    for period in await reviews.ok("GET", f"/periods?year={year}", ADMIN):
         roles: dict[str, tuple[int, int]] = {}
         covered = 0
         for branch in branches:
