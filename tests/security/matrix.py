@@ -170,6 +170,7 @@ PEOPLE = {
     Role.MEMBER: "m-f{}-1",
     Role.EMPLOYEE: "e-f{}",
     Role.BRANCH_COMMITTEE: "sec-f{}",
+    Role.UNIT_COMMITTEE: "uc-f{}",
     Role.ORG_ADMIN: "admin-f{}",
     Role.OPERATOR: "ops-f{}",
 }

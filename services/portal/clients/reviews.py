@@ -38,6 +38,12 @@ class ReviewsClient(ServiceClient):
         result: dict[str, Any] = await self.get(f"/periods/{period_id}/turnout", branch=branch)
         return result
 
+    async def scope_turnout(self, year: int, scope: str, scope_id: str | None) -> dict[str, Any]:
+        """Per review period of the year: eligible and voted reviewers of the company, a unit
+        or a branch (counts only), in one call whatever the number of branches."""
+        result: dict[str, Any] = await self.get("/turnout", year=year, scope=scope, id=scope_id)
+        return result
+
     async def overview(self, branch_id: str, period_id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self.get(f"/branches/{branch_id}/overview", period=period_id)
         return result

@@ -3,15 +3,13 @@ the Excel export, and the year's scoring policy."""
 
 from __future__ import annotations
 
-import asyncio
-from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.portal.clients import ServiceError
-from services.portal.web import Ctx, Form, Signed, redirect, this_year
+from services.portal.web import Form, Signed, redirect, this_year
 
 router = APIRouter(prefix="/org", default_response_class=HTMLResponse)
 Year = Annotated[int | None, Query(ge=2000, le=2100)]
@@ -24,44 +22,25 @@ SCALARS = ("mass_paired_share", "satisfaction_threshold", "notice_days")
 FLAGS = ("mass_single_part_counts", "probationary_members_vote")
 
 
-def _in_scope(branches: list[dict[str, Any]], scope: str, scope_id: str | None) -> list[str]:
-    if scope == "unit":
-        return [b["branch_id"] for b in branches if b["unit_id"] == scope_id]
-    if scope == "branch":
-        return [b["branch_id"] for b in branches if b["branch_id"] == scope_id]
-    return [b["branch_id"] for b in branches]
+def _areas(stats: dict[str, Any]) -> list[tuple[str, int]]:
+    """The areas with signed pledges, most first (ties in the areas' own order)."""
+    counts = [(a["label"], a["pledges"]) for a in stats["pledges_signed_by_area"] if a["pledges"]]
+    return sorted(counts, key=lambda area: -area[1])
 
 
-async def _turnout(
-    ctx: Ctx, year: int, branch_ids: list[str], unit_of: dict[str, str]
-) -> list[dict[str, Any]]:
+def _turnout(view: dict[str, Any]) -> list[dict[str, Any]]:
     """Per review period: eligible and voted reviewers summed over the branches in scope."""
-    rows = []
-    for period in await ctx.api.reviews.periods(year):
-        level = period["scope_level"]
-        covered = [
-            b
-            for b in branch_ids
-            if level == "company"
-            or (level == "unit" and period["unit_id"] == unit_of.get(b))
-            or (level == "branch" and period["branch_id"] == b)
-        ]
-        if not covered:
-            continue
-        views = await asyncio.gather(
-            *(ctx.api.reviews.turnout(period["period_id"], b) for b in covered),
-            return_exceptions=True,
-        )
-        eligible = voted = 0
-        for view in views:
-            if isinstance(view, dict):
-                eligible += sum(r["eligible"] for r in view["roles"])
-                voted += sum(r["voted"] for r in view["roles"])
-        share = round(voted * 100 / eligible) if eligible else None
-        rows.append(
-            {"title": period["title"], "eligible": eligible, "voted": voted, "percent": share}
-        )
-    return rows
+    return [
+        {
+            "title": period["title"],
+            "eligible": period["eligible"],
+            "voted": period["voted"],
+            "percent": round(period["voted"] * 100 / period["eligible"])
+            if period["eligible"]
+            else None,
+        }
+        for period in view["periods"]
+    ]
 
 
 @router.get("")
@@ -72,17 +51,17 @@ async def statistics(
     id: str | None = None,
     scope_ref: str | None = None,
 ) -> HTMLResponse:
+    """Three calls whatever the scope: the branches (for the picker), scoring's statistics
+    (with the signed pledges per area) and reviews' turnout of the scope."""
     if scope_ref:
         scope, _, id = scope_ref.partition(":")
     shown = year or this_year()
     scope = scope if scope in ("company", "unit", "branch") else "company"
+    scope_id = None if scope == "company" else id
     branches = await ctx.api.pledges.branches()
-    stats = await ctx.api.scoring.statistics(shown, scope, None if scope == "company" else id)
-    branch_ids = _in_scope(branches, scope, id)
-    lists = await asyncio.gather(*(ctx.api.pledges.branch_pledges(b, shown) for b in branch_ids))
-    areas = Counter(
-        p["area_label"] for pledges in lists for p in pledges if p["status"] != "withdrawn"
-    )
+    stats = await ctx.api.scoring.statistics(shown, scope, scope_id)
+    turnout = await ctx.api.reviews.scope_turnout(shown, scope, scope_id)
+    areas = _areas(stats)
     units = {b["unit_id"]: b["unit_name"] or b["unit_id"] for b in branches}
     return ctx.render(
         "org.html",
@@ -92,11 +71,9 @@ async def statistics(
         scope_id=id,
         branches=branches,
         units=units,
-        areas=areas.most_common(),
-        area_max=max(areas.values(), default=0),
-        turnout=await _turnout(
-            ctx, shown, branch_ids, {b["branch_id"]: b["unit_id"] for b in branches}
-        ),
+        areas=areas,
+        area_max=max((n for _, n in areas), default=0),
+        turnout=_turnout(turnout),
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from services.reviews.domain import Authority
 from shared.auth import Principal, Role, require_branch_role, require_role
-from shared.contracts.reviews import BallotRole
+from shared.contracts.reviews import BallotRole, ScopeLevel
+from shared.errors import Forbidden
 
 _BALLOT_ROLES: dict[BallotRole, tuple[Role, str]] = {
     BallotRole.PEER: (Role.MEMBER, "参加党员互评"),
@@ -42,6 +43,41 @@ def branch_overseer(principal: Principal, branch_id: str, *, action: str) -> Non
     require_branch_role(
         principal, Role.BRANCH_COMMITTEE, branch_id, action=action, allow_org_admin=True
     )
+
+
+_SCOPE_READERS = {
+    ScopeLevel.COMPANY: "只有组织部管理员可以查看全公司的参评情况",
+    ScopeLevel.UNIT: "只有组织部管理员或本单位的二级党委成员可以查看二级党委的参评情况",
+    ScopeLevel.BRANCH: (
+        "只有组织部管理员、所属二级党委成员或本支部的支委会成员可以查看党支部的参评情况"
+    ),
+}
+
+
+def scope_turnout_reader(
+    principal: Principal, level: ScopeLevel, scope_id: str | None, *, unit_id: str | None
+) -> None:
+    """Turnout counts of a scope: the organization department anywhere, a unit committee its
+    unit and the unit's branches, a branch committee its branch. ``unit_id`` is the unit of
+    the scope as the roster knows it (None when the unit or branch is unknown, which the
+    refusal does not tell anyone but the organization department)."""
+    if principal.has(Role.ORG_ADMIN):
+        return
+    if level is not ScopeLevel.COMPANY:
+        if (
+            principal.has(Role.UNIT_COMMITTEE)
+            and principal.unit_id is not None
+            and principal.unit_id == unit_id
+        ):
+            return
+        if (
+            level is ScopeLevel.BRANCH
+            and principal.has(Role.BRANCH_COMMITTEE)
+            and principal.branch_id is not None
+            and principal.branch_id == scope_id
+        ):
+            return
+    raise Forbidden(_SCOPE_READERS[level])
 
 
 def results_reader(principal: Principal, member_id: str, branch_id: str) -> None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,6 +88,93 @@ async def branch_unit(session: AsyncSession, branch_id: str) -> str | None:
         select(t.branches.c.unit_id).where(t.branches.c.branch_id == branch_id)
     )
     return unit_id
+
+
+def _within(branch_id: Any, scope: ReviewScope) -> ColumnElement[bool]:
+    """The rows whose branch is in ``scope``: a condition, so a scope of any size is one
+    query."""
+    condition: ColumnElement[bool]
+    match scope.level:
+        case ScopeLevel.COMPANY:
+            condition = true()
+        case ScopeLevel.UNIT:
+            condition = branch_id.in_(
+                select(t.branches.c.branch_id).where(t.branches.c.unit_id == scope.unit_id)
+            )
+        case ScopeLevel.BRANCH:
+            condition = branch_id == scope.branch_id
+    return condition
+
+
+async def scope_branches(session: AsyncSession, scope: ReviewScope) -> dict[str, str]:
+    """The branches in ``scope`` with their unit."""
+    rows = await session.execute(
+        select(t.branches.c.branch_id, t.branches.c.unit_id).where(
+            _within(t.branches.c.branch_id, scope)
+        )
+    )
+    return {branch: unit for branch, unit in rows}
+
+
+async def scope_people(session: AsyncSession, scope: ReviewScope) -> list[RosterEntry]:
+    """The people on the roster of the branches in ``scope``, except those who departed
+    (whom the domain never lets review, so they are left in the database)."""
+    rows = await session.execute(
+        _people()
+        .where(_within(t.people.c.branch_id, scope), t.people.c.departed.is_(False))
+        .order_by(t.people.c.person_id)
+    )
+    return [_entry(row) for row in rows.mappings()]
+
+
+async def scope_pairings(
+    session: AsyncSession, scope: ReviewScope, *, year: int
+) -> dict[str, frozenset[str]]:
+    """``pairings`` for every employee of the branches in ``scope``, in one query."""
+    rows = await session.execute(
+        select(t.pledges.c.paired_employee_id, t.pledges.c.member_id)
+        .select_from(
+            t.pledges.join(t.people, t.people.c.person_id == t.pledges.c.paired_employee_id)
+        )
+        .where(
+            t.pledges.c.year == year,
+            t.pledges.c.withdrawn.is_(False),
+            _within(t.people.c.branch_id, scope),
+        )
+    )
+    found: dict[str, set[str]] = {}
+    for employee_id, member_id in rows:
+        found.setdefault(employee_id, set()).add(member_id)
+    return {employee: frozenset(members) for employee, members in found.items()}
+
+
+async def year_keys(session: AsyncSession, year: int) -> dict[str, bytes]:
+    """The keys of the year's periods that still have one."""
+    rows = await session.execute(
+        select(t.period_keys.c.period_id, t.period_keys.c.key)
+        .select_from(
+            t.period_keys.join(t.periods, t.periods.c.period_id == t.period_keys.c.period_id)
+        )
+        .where(t.periods.c.year == year)
+    )
+    return {period_id: key for period_id, key in rows}
+
+
+async def year_voted_pseudonyms(
+    session: AsyncSession, scope: ReviewScope, *, year: int
+) -> dict[tuple[str, BallotRole, str], set[str]]:
+    """``voted_pseudonyms`` of every period of the year, role and branch in ``scope``, keyed
+    by (period id, role, branch id), in one query."""
+    sheets = t.ballot_sheets.c
+    rows = await session.execute(
+        select(sheets.period_id, sheets.role, sheets.branch_id, sheets.pseudonym)
+        .select_from(t.ballot_sheets.join(t.periods, t.periods.c.period_id == sheets.period_id))
+        .where(t.periods.c.year == year, _within(sheets.branch_id, scope))
+    )
+    found: dict[tuple[str, BallotRole, str], set[str]] = {}
+    for period_id, role, branch_id, pseudonym in rows:
+        found.setdefault((period_id, BallotRole(role), branch_id), set()).add(pseudonym)
+    return found
 
 
 async def pairings(

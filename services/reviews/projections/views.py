@@ -279,3 +279,86 @@ class BranchOverview(BaseModel):
     min_ballots: int
     turnout: list[RoleTurnout]
     members: list[MemberOverview]
+
+
+class RoleCount(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: BallotRole
+    role_label: str
+    eligible: int = Field(description="有资格投票的人数")
+    voted: int = Field(description="已投票人数")
+    percent: Decimal | None = Field(description="参评率（%），无人有资格时为空")
+
+
+class PeriodTurnoutCount(BaseModel):
+    """One period's turnout summed over the branches of the scope that it covers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    period_id: str
+    title: str
+    kind: ReviewKind
+    period: Period
+    scope_level: ScopeLevel = Field(description="评议期本身的范围")
+    closed: bool
+    branches: int = Field(description="本范围内该评议期覆盖的党支部数")
+    eligible: int = Field(description="有资格投票的人次（各评议身份之和）")
+    voted: int = Field(description="已投票的人次（各评议身份之和）")
+    percent: Decimal | None = Field(description="参评率（%），无人有资格时为空")
+    matched: bool = Field(
+        description="true：已投票人数按现有花名册逐人核对（与单个党支部的参评情况一致）；"
+        "false：评议期密钥已按规定销毁，无法再核对，已投票人数为本范围内计入的选票份数"
+    )
+    roles: list[RoleCount]
+
+
+class ScopeTurnoutView(BaseModel):
+    """Turnout of a year's review periods in the company, a unit or a branch: counts only,
+    never a name or a score."""
+
+    model_config = _view(
+        {
+            "year": 2024,
+            "scope": "unit",
+            "scope_id": "u-07",
+            "branches": 12,
+            "periods": [
+                {
+                    "period_id": "rp-2024-mass-h1-u-07",
+                    "title": "2024年上半年群众评议",
+                    "kind": "mass",
+                    "period": "H1",
+                    "scope_level": "unit",
+                    "closed": False,
+                    "branches": 12,
+                    "eligible": 866,
+                    "voted": 704,
+                    "percent": "81.29",
+                    "matched": True,
+                    "roles": [
+                        {
+                            "role": "all_staff",
+                            "role_label": "群众评议（全体员工）",
+                            "eligible": 820,
+                            "voted": 668,
+                            "percent": "81.46",
+                        },
+                        {
+                            "role": "paired",
+                            "role_label": "群众评议（结对员工）",
+                            "eligible": 46,
+                            "voted": 36,
+                            "percent": "78.26",
+                        },
+                    ],
+                }
+            ],
+        }
+    )
+
+    year: int
+    scope: ScopeLevel
+    scope_id: str | None
+    branches: int = Field(description="本范围内的党支部数")
+    periods: list[PeriodTurnoutCount] = Field(description="本年度覆盖本范围的评议期，按期次排列")

@@ -58,7 +58,8 @@ async def read_statistics(
     scope: Scope = "company",
     scope_id: Annotated[str | None, Query(alias="id")] = None,
 ) -> StatisticsView:
-    """Statistics of the company, a unit (``id`` = unit) or a branch (``id`` = branch)."""
+    """Statistics of the company, a unit (``id`` = unit) or a branch (``id`` = branch),
+    with the signed pledges per responsibility area (``pledges_signed_by_area``)."""
     if scope != "company" and not scope_id:
         raise InvalidInput("查看二级党委或党支部的统计时必须给出其编号（id）")
     statistics_reader(principal, scope, scope_id)

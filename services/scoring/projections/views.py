@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.scoring.domain import BAND_LABELS, REVIEW_LABELS, BranchResults
 
@@ -123,6 +123,14 @@ class BandShare(View):
     share: Decimal | None
 
 
+class AreaCount(View):
+    """Signed pledges (定诺: approved or any later state) of one responsibility area."""
+
+    area: str
+    label: str
+    pledges: int
+
+
 class StatisticsView(View):
     """DOMAIN.md section 4 for one scope and year; rates come from summed counts."""
 
@@ -143,6 +151,11 @@ class StatisticsView(View):
     satisfaction_rate: Decimal | None
     bands: list[BandShare]
     without_composite: int
+    pledges_signed_by_area: list[AreaCount] = Field(
+        default_factory=list,
+        description="签订（已定诺）的承诺按责任区分布：七个责任区按固定顺序，"
+        "合计等于 pledges_signed",
+    )
 
 
 class PublishedResultView(View):

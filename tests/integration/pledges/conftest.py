@@ -40,6 +40,7 @@ _ROLE_PEOPLE = {
     Role.MEMBER: "m-{}",
     Role.EMPLOYEE: "e-{}",
     Role.BRANCH_COMMITTEE: "sec-{}",
+    Role.UNIT_COMMITTEE: "uc-{}",
     Role.ORG_ADMIN: "admin-{}",
     Role.OPERATOR: "ops-{}",
 }

@@ -1,0 +1,183 @@
+"""Turnout of a year's review periods in the company, a unit or a branch, as counts.
+
+The figures are those of ``GET /periods/{id}/turnout`` summed over the branches of the scope
+that each period covers: the eligible reviewers by the domain's rules on the roster
+(``is_eligible_reviewer``) and, of them, those whose pseudonym has a ballot in their branch
+(``not_yet_voted``), so someone who voted and has since left or transferred is not counted.
+
+The reads are a fixed handful of queries whatever the size of the scope (roster, pairings,
+periods, keys, ballot sheets, policy), never one per branch or period. Whether a person
+voted cannot be decided in SQL: a ballot carries only an HMAC pseudonym under the period's
+key, which never leaves this process, so the matching is done here, and only for branches
+where someone voted. Once a period's key is destroyed nobody can match a ballot to a person
+any more; such a period then counts its ballots (``matched`` is false).
+
+Nothing here reads a score, and the answer names nobody (docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.reviews.domain import (
+    ReviewPeriodState,
+    RosterEntry,
+    Turnout,
+    is_eligible_reviewer,
+    not_yet_voted,
+    scope_covers,
+)
+from services.reviews.domain.tally import ROLES_OF_KIND
+from services.reviews.handlers import access
+from services.reviews.projections import queries
+from services.reviews.projections.views import (
+    PeriodTurnoutCount,
+    RoleCount,
+    ScopeTurnoutView,
+)
+from shared.auth import Principal
+from shared.contracts.reviews import BallotRole, ReviewScope, ScopeLevel
+from shared.errors import InvalidInput, NotFound
+
+_UNKNOWN = {ScopeLevel.UNIT: "没有找到该二级党委", ScopeLevel.BRANCH: "没有找到该党支部"}
+
+
+async def scope_turnout(
+    session: AsyncSession,
+    year: int,
+    level: ScopeLevel,
+    scope_id: str | None,
+    *,
+    principal: Principal,
+) -> ScopeTurnoutView:
+    if level is ScopeLevel.COMPANY:
+        scope_id = None
+    elif not scope_id:
+        raise InvalidInput("查看二级党委或党支部的参评情况时必须给出其编号（id）")
+    scope = await queries.scope(session, level, scope_id)
+    access.scope_turnout_reader(
+        principal, level, scope_id, unit_id=scope.unit_id if scope else None
+    )
+    if scope is None:
+        raise NotFound(_UNKNOWN[level])
+    branches = await queries.scope_branches(session, scope)
+    periods = [
+        (state, covered)
+        for state in await queries.periods(session, year=year)
+        if (covered := _covered(state.scope, branches))
+    ]
+    counted: list[PeriodTurnoutCount] = []
+    if periods:
+        people: dict[str, list[RosterEntry]] = defaultdict(list)
+        for person in await queries.scope_people(session, scope):
+            people[person.branch_id].append(person)
+        pairings = await queries.scope_pairings(session, scope, year=year)
+        keys = await queries.year_keys(session, year)
+        voted = await queries.year_voted_pseudonyms(session, scope, year=year)
+        vote = (await queries.policy(session, year)).probationary_members_vote
+        for state, covered in periods:
+            roles = [
+                _role_count(
+                    state,
+                    role,
+                    key=keys.get(state.period_id),
+                    people={branch: people[branch] for branch in covered},
+                    voted={b: voted.get((state.period_id, role, b), set()) for b in covered},
+                    pairings=pairings,
+                    probationary_members_vote=vote,
+                )
+                for role in ROLES_OF_KIND[state.kind]
+            ]
+            counted.append(_period_count(state, len(covered), state.period_id in keys, roles))
+    return ScopeTurnoutView(
+        year=year,
+        scope=level,
+        scope_id=scope_id,
+        branches=len(branches),
+        periods=counted,
+    )
+
+
+def _covered(scope: ReviewScope, branches: dict[str, str]) -> list[str]:
+    """The branches (of ``branches``, branch -> unit) that a period of ``scope`` covers, by
+    ``scope_covers``; a branch-wide period is looked up rather than tried on every branch,
+    since a company's year has a few thousand of them."""
+    if scope.level is ScopeLevel.BRANCH:
+        candidates = [scope.branch_id] if scope.branch_id in branches else []
+    else:
+        candidates = sorted(branches)
+    return [
+        branch
+        for branch in candidates
+        if branch is not None and scope_covers(scope, unit_id=branches[branch], branch_id=branch)
+    ]
+
+
+def _role_count(
+    state: ReviewPeriodState,
+    role: BallotRole,
+    *,
+    key: bytes | None,
+    people: dict[str, list[RosterEntry]],
+    voted: dict[str, set[str]],
+    pairings: dict[str, frozenset[str]],
+    probationary_members_vote: bool,
+) -> RoleCount:
+    """The role's eligible and voted reviewers summed over the branches (as ``_turnout`` in
+    ``reports`` counts one branch)."""
+    eligible_total = voted_total = 0
+    for branch, members in people.items():
+        eligible = [
+            person.person_id
+            for person in members
+            if is_eligible_reviewer(
+                person,
+                role=role,
+                period=state,
+                paired_members=pairings.get(person.person_id, frozenset()),
+                probationary_members_vote=probationary_members_vote,
+            )
+        ]
+        eligible_total += len(eligible)
+        pseudonyms = voted[branch]
+        if key is None:
+            voted_total += len(pseudonyms)
+        elif pseudonyms and eligible:
+            missing = not_yet_voted(
+                key,
+                state.period_id,
+                role,
+                eligible_reviewer_ids=eligible,
+                voted_pseudonyms=pseudonyms,
+            )
+            voted_total += len(eligible) - len(missing)
+    counted = Turnout(voted=voted_total, eligible=eligible_total)
+    return RoleCount(
+        role=role,
+        role_label=role.label,
+        eligible=counted.eligible,
+        voted=counted.voted,
+        percent=counted.percent,
+    )
+
+
+def _period_count(
+    state: ReviewPeriodState, branches: int, matched: bool, roles: list[RoleCount]
+) -> PeriodTurnoutCount:
+    total = Turnout(voted=sum(r.voted for r in roles), eligible=sum(r.eligible for r in roles))
+    return PeriodTurnoutCount(
+        period_id=state.period_id,
+        title=state.title,
+        kind=state.kind,
+        period=state.period,
+        scope_level=state.scope.level,
+        closed=state.closed,
+        branches=branches,
+        eligible=total.eligible,
+        voted=total.voted,
+        percent=total.percent,
+        matched=matched,
+        roles=roles,
+    )
