@@ -105,7 +105,7 @@ class Reminder(BaseModel):
     name: str
 
 
-class RoleTurnout(BaseModel):
+class RoleCount(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     role: BallotRole
@@ -113,6 +113,12 @@ class RoleTurnout(BaseModel):
     eligible: int = Field(description="有资格投票的人数")
     voted: int = Field(description="已投票人数")
     percent: Decimal | None = Field(description="参评率（%），无人有资格时为空")
+
+
+class RoleTurnout(RoleCount):
+    """A branch's turnout of one role: the counts, and while the period is open who has
+    not voted yet (to remind them)."""
+
     not_voted: list[Reminder] = Field(
         description="尚未投票的人（仅在评议期进行中显示，用于提醒），不含任何评分"
     )
@@ -279,16 +285,6 @@ class BranchOverview(BaseModel):
     min_ballots: int
     turnout: list[RoleTurnout]
     members: list[MemberOverview]
-
-
-class RoleCount(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    role: BallotRole
-    role_label: str
-    eligible: int = Field(description="有资格投票的人数")
-    voted: int = Field(description="已投票人数")
-    percent: Decimal | None = Field(description="参评率（%），无人有资格时为空")
 
 
 class PeriodTurnoutCount(BaseModel):
