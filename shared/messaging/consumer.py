@@ -248,28 +248,62 @@ class CheckpointedConsumer:
         touched = {i.event.envelope.stream: i.event.envelope.sequence for i in applied}
         result.applied = len(applied)
 
-        if touched:
-            await upsert(
-                session,
-                consumer_streams,
-                [
-                    {"consumer": self.name, "stream": s, "last_sequence": q}
-                    for s, q in sorted(touched.items())
-                ],
-                ["consumer", "stream"],
-            )
-        now = datetime.now(UTC)
         next_offsets: dict[tuple[str, int], int] = {}
         for record in records:
             tp = (record.topic, record.partition)
             if tp in result.rewind:
                 continue
             next_offsets[tp] = max(next_offsets.get(tp, 0), record.offset + 1)
-        if next_offsets:
-            await self._store_offsets(session, next_offsets, stored, now)
-        if result.dead:
-            await self._dead_letter(session, result.dead, now)
+        await self.checkpoint(
+            session, streams=touched, next_offsets=next_offsets, dead=result.dead, stored=stored
+        )
         return result
+
+    async def checkpoint(
+        self,
+        session: AsyncSession,
+        *,
+        streams: dict[str, int],
+        next_offsets: dict[tuple[str, int], int],
+        dead: Sequence[DeadLetter] = (),
+        stored: dict[tuple[str, int], int] | None = None,
+    ) -> None:
+        """Record, in the caller's transaction, what was applied: each stream's last sequence,
+        each partition's next offset, the dead letters. Every batch ends with it; so does a
+        rebuild's fold (shared/readmodel/fold.py), once, for the whole log."""
+        if streams:
+            await upsert(
+                session,
+                consumer_streams,
+                [
+                    {"consumer": self.name, "stream": s, "last_sequence": q}
+                    for s, q in sorted(streams.items())
+                ],
+                ["consumer", "stream"],
+            )
+        now = datetime.now(UTC)
+        if next_offsets:
+            await self._store_offsets(session, next_offsets, stored or {}, now)
+        if dead:
+            await self._dead_letter(session, list(dead), now)
+
+    def decode_new(
+        self, records: Sequence[Record], last_seq: dict[str, int], result: BatchResult
+    ) -> list[StoredEvent]:
+        """Decode ``records`` (offsets not yet applied, in log order) and keep the events that
+        come next in their streams, as a batch would (``last_seq`` advances; undecodable
+        records land in ``result.dead``, duplicates and held-back events are counted)."""
+        events: list[StoredEvent] = []
+        for record in records:
+            try:
+                item = _Decoded(record, self._decode(record))
+            except (DecodeError, UnknownEventType, ValueError) as exc:
+                result.dead.append(DeadLetter(record, str(exc)))
+                continue
+            if self._is_next(item, last_seq, result):
+                events.append(item.event)
+        result.applied += len(events)
+        return events
 
     async def _store_offsets(
         self,

@@ -84,6 +84,10 @@ class RowCache:
             await upsert(session, self.table, list(part), self.key_columns)
         self._dirty.clear()
 
+    def rows(self) -> list[Row]:
+        """Every row held (a fold's whole table), in the order first seen."""
+        return [row for row in self._rows.values() if row is not None]
+
     def _key_of(self, row: Row) -> Key:
         return tuple(row[name] for name in self.key_columns)
 
