@@ -8,18 +8,20 @@ import logging
 import time
 from collections.abc import Sequence
 
-from bench.run import appends, commands, pipeline
+from bench.run import appends, commands, pipeline, reads
 from bench.run.report import Report
 from bench.run.stack import load, stack
 
-SCENARIOS = ("command", "relay", "rebuild", "latency", "scaling")
+SCENARIOS = ("command", "relay", "rebuild", "latency", "scaling", "reads")
 
 
 async def run_db(db_kind: str, args: argparse.Namespace, report: Report) -> None:
     wanted = set(SCENARIOS) if "all" in args.scenario else set(args.scenario)
     async with stack(db_kind) as run:
         started = time.perf_counter()
-        data = await load(run, args.seed, args.scale)
+        # The reads run the services on the loaded stores: those are migrated first.
+        loader = reads.load_served if "reads" in wanted else load
+        data = await loader(run, args.seed, args.scale)
         print(f"[{db_kind}] loaded {data.total:,} events in {time.perf_counter() - started:.1f} s")
         # The relay fills the service topics every later scenario reads.
         topics = await pipeline.publish(run, data, report if "relay" in wanted else None)
@@ -39,6 +41,8 @@ async def run_db(db_kind: str, args: argparse.Namespace, report: Report) -> None
             await appends.append_vs_insert(run, data, report, count=args.appends)
         if wanted & {"command", "latency"}:
             await commands.services(run, data, report, args, wanted)
+        if "reads" in wanted:
+            await reads.reads(run, data, topics, report, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,6 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--appends", type=int, default=2000, help="events in the append run")
     parser.add_argument("--latency-seconds", type=float, default=15.0)
     parser.add_argument("--latency-rate", type=float, default=5.0, help="periods closed per second")
+    parser.add_argument("--reads", type=int, default=200, help="requests per read figure")
+    parser.add_argument("--page-loads", type=int, default=30, help="turnout and org page loads")
+    parser.add_argument("--read-concurrency", type=int, default=4)
+    parser.add_argument("--wrk-seconds", type=int, default=5)
+    parser.add_argument(
+        "--read-profile", default="", help="reads: profile the servers into PREFIX.<db>.*.txt"
+    )
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--title", default="Enterprise benchmarks")
     args = parser.parse_args(argv)
