@@ -18,6 +18,7 @@ Nothing here reads a score, and the answer names nobody (docs/privacy.md).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Hashable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,11 +63,22 @@ async def scope_turnout(
     )
     if scope is None:
         raise NotFound(_UNKNOWN[level])
+    return await _count(
+        session, year, level, scope, scope_id, await queries.periods(session, year=year)
+    )
+
+
+async def _count(
+    session: AsyncSession,
+    year: int,
+    level: ScopeLevel,
+    scope: ReviewScope,
+    scope_id: str | None,
+    year_periods: Sequence[ReviewPeriodState],
+) -> ScopeTurnoutView:
     branches = await queries.scope_branches(session, scope)
     periods = [
-        (state, covered)
-        for state in await queries.periods(session, year=year)
-        if (covered := _covered(state.scope, branches))
+        (state, covered) for state in year_periods if (covered := _covered(state.scope, branches))
     ]
     counted: list[PeriodTurnoutCount] = []
     if periods:
@@ -77,6 +89,9 @@ async def scope_turnout(
         keys = await queries.year_keys(session, year)
         voted = await queries.year_voted_pseudonyms(session, scope, year=year)
         vote = (await queries.policy(session, year)).probationary_members_vote
+        # Who may review depends on the period's kind and scope only (not its quarter):
+        # the year's periods of one kind and scope share it.
+        eligible: dict[tuple[Hashable, ...], list[str]] = {}
         for state, covered in periods:
             roles = [
                 _role_count(
@@ -87,6 +102,7 @@ async def scope_turnout(
                     voted={b: voted.get((state.period_id, role, b), set()) for b in covered},
                     pairings=pairings,
                     probationary_members_vote=vote,
+                    eligible=eligible,
                 )
                 for role in ROLES_OF_KIND[state.kind]
             ]
@@ -124,35 +140,40 @@ def _role_count(
     voted: dict[str, set[str]],
     pairings: dict[str, frozenset[str]],
     probationary_members_vote: bool,
+    eligible: dict[tuple[Hashable, ...], list[str]],
 ) -> RoleCount:
     """The role's eligible and voted reviewers summed over the branches (as ``_turnout`` in
-    ``reports`` counts one branch)."""
+    ``reports`` counts one branch). ``eligible`` keeps each branch's eligible reviewers per
+    kind, scope and role for the other periods of the request."""
     eligible_total = voted_total = 0
     for branch, members in people.items():
-        eligible = [
-            person.person_id
-            for person in members
-            if is_eligible_reviewer(
-                person,
-                role=role,
-                period=state,
-                paired_members=pairings.get(person.person_id, frozenset()),
-                probationary_members_vote=probationary_members_vote,
-            )
-        ]
-        eligible_total += len(eligible)
+        known = (state.kind, state.scope, role, branch)
+        if known not in eligible:
+            eligible[known] = [
+                person.person_id
+                for person in members
+                if is_eligible_reviewer(
+                    person,
+                    role=role,
+                    period=state,
+                    paired_members=pairings.get(person.person_id, frozenset()),
+                    probationary_members_vote=probationary_members_vote,
+                )
+            ]
+        reviewers = eligible[known]
+        eligible_total += len(reviewers)
         pseudonyms = voted[branch]
         if key is None:
             voted_total += len(pseudonyms)
-        elif pseudonyms and eligible:
+        elif pseudonyms and reviewers:
             missing = not_yet_voted(
                 key,
                 state.period_id,
                 role,
-                eligible_reviewer_ids=eligible,
+                eligible_reviewer_ids=reviewers,
                 voted_pseudonyms=pseudonyms,
             )
-            voted_total += len(eligible) - len(missing)
+            voted_total += len(reviewers) - len(missing)
     counted = Turnout(voted=voted_total, eligible=eligible_total)
     return RoleCount(
         role=role,

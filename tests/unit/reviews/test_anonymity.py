@@ -15,6 +15,7 @@ from services.reviews.domain import (
     not_yet_voted,
     reviewer_pseudonym,
 )
+from services.reviews.domain.anonymity import ballot_pseudonyms
 from shared.contracts import canonical_json
 from shared.contracts import reviews as contracts
 from shared.contracts.events import Event
@@ -69,6 +70,16 @@ def test_period_and_reviewer_cannot_be_shifted_into_one_another() -> None:
 def test_a_short_key_is_refused() -> None:
     with pytest.raises(ValueError, match=f"at least {MIN_KEY_BYTES} bytes"):
         reviewer_pseudonym(b"secret", "RP-1", WANG.person_id)
+
+
+@pytest.mark.parametrize("role", list(BallotRole))
+def test_pseudonyms_in_bulk_are_the_ballots_pseudonyms(role: BallotRole) -> None:
+    ids = [WANG.person_id, LIU.person_id, "2", "", "张三", "x" * 300]
+    assert ballot_pseudonyms(KEY, "RP-1", role, ids) == [
+        ballot_pseudonym(KEY, "RP-1", reviewer, role) for reviewer in ids
+    ]
+    with pytest.raises(ValueError, match=f"at least {MIN_KEY_BYTES} bytes"):
+        ballot_pseudonyms(b"secret", "RP-1", role, ids)
 
 
 @pytest.mark.parametrize("role", [BallotRole.PEER, BallotRole.ALL_STAFF, BallotRole.BRANCH])
