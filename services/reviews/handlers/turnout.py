@@ -13,15 +13,25 @@ where someone voted. Once a period's key is destroyed nobody can match a ballot 
 any more; such a period then counts its ballots (``matched`` is false).
 
 Nothing here reads a score, and the answer names nobody (docs/privacy.md).
+
+A company's answer matches every eligible reviewer of every period (hundreds of thousands of
+HMACs for the company-year), so it is kept in memory, counts only, for as long as nothing it
+depends on changed: the roster, pairings and policy (written only by the consumer, in the
+transaction that moves its offsets: their sum stands for them), the year's periods (read
+anyway), the keys left (inserted when a period opens, deleted when destroyed) and the ballot
+sheets (inserted by a cast, never deleted: their count stands for them). The stamp is read
+again after counting, and the answer kept only if it has not moved meanwhile.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Sequence
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.reviews import persistence as t
 from services.reviews.domain import (
     ReviewPeriodState,
     RosterEntry,
@@ -41,6 +51,7 @@ from services.reviews.projections.views import (
 from shared.auth import Principal
 from shared.contracts.reviews import BallotRole, ReviewScope, ScopeLevel
 from shared.errors import InvalidInput, NotFound
+from shared.eventstore.tables import consumer_offsets
 
 _UNKNOWN = {ScopeLevel.UNIT: "没有找到该二级党委", ScopeLevel.BRANCH: "没有找到该党支部"}
 
@@ -63,9 +74,52 @@ async def scope_turnout(
     )
     if scope is None:
         raise NotFound(_UNKNOWN[level])
-    return await _count(
-        session, year, level, scope, scope_id, await queries.periods(session, year=year)
-    )
+    year_periods = await queries.periods(session, year=year)
+    memo = (_database(session), year, level, scope_id)
+    ids = [state.period_id for state in year_periods]
+    states = tuple((s.period_id, s.kind, s.scope, s.closed, s.title) for s in year_periods)
+    before = (states, await _stamp(session, ids))
+    kept = _KEPT.get(memo)
+    if kept is not None and kept[0] == before:
+        _KEPT.move_to_end(memo)
+        return kept[1]
+    view = await _count(session, year, level, scope, scope_id, year_periods)
+    if await _stamp(session, ids) == before[1]:
+        _KEPT[memo] = (before, view)
+        _KEPT.move_to_end(memo)
+        while len(_KEPT) > _KEPT_MAX:
+            _KEPT.popitem(last=False)
+    return view
+
+
+_KEPT: OrderedDict[Hashable, tuple[Hashable, ScopeTurnoutView]] = OrderedDict()
+"""(database, year, level, scope id) -> (stamp, answer), the most recently used last."""
+_KEPT_MAX = 256
+_CONSUMER = "reviews"
+
+
+def _database(session: AsyncSession) -> Hashable:
+    bind = session.bind
+    return (id(bind), str(getattr(bind, "url", "")))
+
+
+async def _stamp(session: AsyncSession, ids: Sequence[str]) -> Hashable:
+    """What the year's turnout depends on besides its periods, in one small read: the
+    consumer's offsets (summed: they only grow), the ballot sheets and the keys left."""
+    o = consumer_offsets.c
+    offsets = select(func.coalesce(func.sum(o.next_offset), 0)).where(o.consumer == _CONSUMER)
+    sheets = select(func.count()).select_from(t.ballot_sheets)
+    keys = select(func.count()).select_from(t.period_keys)
+    row = (
+        await session.execute(
+            select(
+                offsets.scalar_subquery(),
+                sheets.where(t.ballot_sheets.c.period_id.in_(ids)).scalar_subquery(),
+                keys.where(t.period_keys.c.period_id.in_(ids)).scalar_subquery(),
+            )
+        )
+    ).one()
+    return tuple(int(value or 0) for value in row)
 
 
 async def _count(

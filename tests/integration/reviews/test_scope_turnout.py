@@ -12,23 +12,26 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
+from sqlalchemy import event, insert
 
 from services.reviews.api.deps import clock
 from services.reviews.app import spec
 from services.reviews.handlers import destroy_expired_keys
+from services.reviews.projections import apply
 from shared.auth import Role
+from shared.contracts import pledges as pl
+from shared.eventstore.tables import consumer_offsets
 from shared.messaging.embedded_broker import EmbeddedBroker
 from shared.service import create_service_app
 from shared.settings import Settings
-from tests.integration.reviews.conftest import ADMIN, YEAR, Reviews, reviews_settings
+from tests.integration.reviews.conftest import ADMIN, YEAR, Reviews, reviews_settings, stored
 from tests.support.company import (
     PERIODS,
     ROSTER,
@@ -261,9 +264,59 @@ async def test_a_scope_takes_the_same_few_queries_whatever_its_size(
         with statements(reviews) as seen:
             await reviews.ok("GET", path(company, level, key), ADMIN)
         counts[level] = len(seen)
-    # Roster, pairings, periods, keys, ballot sheets, policy and the scope's branches; a
-    # unit or branch is looked up first. Nothing per branch or per period.
-    assert counts["unit"] == counts["branch"] == counts["company"] + 1 <= 8, counts
+    # Roster, pairings, periods, keys, ballot sheets, policy and the scope's branches, and
+    # the stamp the answer is kept under, read before and after; a unit or branch is looked
+    # up first. Nothing per branch or per period.
+    assert counts["unit"] == counts["branch"] == counts["company"] + 1 <= 10, counts
+    # Asked again with nothing changed: the periods and the stamp.
+    with statements(reviews) as seen:
+        await reviews.ok("GET", path(company, "company", None), ADMIN)
+    assert len(seen) == 2, seen
+
+
+async def test_a_kept_answer_follows_the_periods_the_keys_and_the_roster(
+    company_reviews: tuple[Reviews, Company],
+) -> None:
+    reviews, company = company_reviews
+    company_path = path(company, "company", None)
+    first = await reviews.ok("GET", company_path, ADMIN)
+    assert await reviews.ok("GET", company_path, ADMIN) == first
+
+    q1 = company.period("P1")
+    await reviews.ok("POST", f"/periods/{q1}/close", ADMIN)
+    closed = await reviews.ok("GET", company_path, ADMIN)
+    assert next(p for p in closed["periods"] if p["period_id"] == q1)["closed"]
+
+    await destroy_expired_keys(
+        db=reviews.runtime.db, now=reviews.now[0] + timedelta(days=1), retention=timedelta(0)
+    )
+    counted = await reviews.ok("GET", company_path, ADMIN)
+    assert not next(p for p in counted["periods"] if p["period_id"] == q1)["matched"]
+
+    # A voter of P2 leaves, as the consumer applies it: with its offsets.
+    p2 = company.period("P2")
+    before = next(p for p in counted["periods"] if p["period_id"] == p2)
+    departure = pl.PersonDeparted(
+        person_id=company.person("b2", "e1"),
+        branch_id=company.branch("b2"),
+        departed_on=date(YEAR, 5, 1),
+        reason="调离",
+    )
+    async with reviews.runtime.db.transaction() as session:
+        await apply(session, stored([(f"person-{departure.person_id}", departure)]))
+        await session.execute(
+            insert(consumer_offsets).values(
+                consumer="reviews",
+                topic="suxing.pledges",
+                partition=0,
+                next_offset=1,
+                updated_at=reviews.now[0],
+            )
+        )
+    after = next(
+        p for p in (await reviews.ok("GET", company_path, ADMIN))["periods"] if p["period_id"] == p2
+    )
+    assert (after["eligible"], after["voted"]) == (before["eligible"] - 1, before["voted"] - 1)
 
 
 async def test_a_period_whose_key_is_destroyed_counts_its_ballots(
