@@ -172,8 +172,12 @@ async def year_voted_pseudonyms(
         .where(t.periods.c.year == year, _within(sheets.branch_id, scope))
     )
     found: dict[tuple[str, BallotRole, str], set[str]] = {}
+    roles = {role.value: role for role in BallotRole}  # a company-year has ~250,000 rows
     for period_id, role, branch_id, pseudonym in rows:
-        found.setdefault((period_id, BallotRole(role), branch_id), set()).add(pseudonym)
+        key = (period_id, roles[role], branch_id)
+        if (pseudonyms := found.get(key)) is None:
+            pseudonyms = found[key] = set()
+        pseudonyms.add(pseudonym)
     return found
 
 
