@@ -19,8 +19,9 @@ HMACs for the company-year), so it is kept in memory, counts only, for as long a
 depends on changed: the roster, pairings and policy (written only by the consumer, in the
 transaction that moves its offsets: their sum stands for them), the year's periods (read
 anyway), the keys left (inserted when a period opens, deleted when destroyed) and the ballot
-sheets (inserted by a cast, never deleted: their count stands for them). The stamp is read
-again after counting, and the answer kept only if it has not moved meanwhile.
+sheets of the open periods (inserted by a cast, never deleted: their count stands for them;
+a closed period takes no more). The stamp is read again after counting, and the answer kept
+only if it has not moved meanwhile.
 """
 
 from __future__ import annotations
@@ -77,14 +78,15 @@ async def scope_turnout(
     year_periods = await queries.periods(session, year=year)
     memo = (_database(session), year, level, scope_id)
     ids = [state.period_id for state in year_periods]
+    open_ids = [state.period_id for state in year_periods if not state.closed]
     states = tuple((s.period_id, s.kind, s.scope, s.closed, s.title) for s in year_periods)
-    before = (states, await _stamp(session, ids))
+    before = (states, await _stamp(session, ids, open_ids))
     kept = _KEPT.get(memo)
     if kept is not None and kept[0] == before:
         _KEPT.move_to_end(memo)
         return kept[1]
     view = await _count(session, year, level, scope, scope_id, year_periods)
-    if await _stamp(session, ids) == before[1]:
+    if await _stamp(session, ids, open_ids) == before[1]:
         _KEPT[memo] = (before, view)
         _KEPT.move_to_end(memo)
         while len(_KEPT) > _KEPT_MAX:
@@ -103,9 +105,10 @@ def _database(session: AsyncSession) -> Hashable:
     return (id(bind), str(getattr(bind, "url", "")))
 
 
-async def _stamp(session: AsyncSession, ids: Sequence[str]) -> Hashable:
+async def _stamp(session: AsyncSession, ids: Sequence[str], open_ids: Sequence[str]) -> Hashable:
     """What the year's turnout depends on besides its periods, in one small read: the
-    consumer's offsets (summed: they only grow), the ballot sheets and the keys left."""
+    consumer's offsets (summed: they only grow), the ballot sheets of the open periods (a
+    closed period takes no ballot: its sheets are final) and the keys left."""
     o = consumer_offsets.c
     offsets = select(func.coalesce(func.sum(o.next_offset), 0)).where(o.consumer == _CONSUMER)
     sheets = select(func.count()).select_from(t.ballot_sheets)
@@ -114,7 +117,7 @@ async def _stamp(session: AsyncSession, ids: Sequence[str]) -> Hashable:
         await session.execute(
             select(
                 offsets.scalar_subquery(),
-                sheets.where(t.ballot_sheets.c.period_id.in_(ids)).scalar_subquery(),
+                sheets.where(t.ballot_sheets.c.period_id.in_(open_ids)).scalar_subquery(),
                 keys.where(t.period_keys.c.period_id.in_(ids)).scalar_subquery(),
             )
         )

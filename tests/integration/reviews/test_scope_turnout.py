@@ -283,6 +283,12 @@ async def test_a_kept_answer_follows_the_periods_the_keys_and_the_roster(
     assert await reviews.ok("GET", company_path, ADMIN) == first
 
     q1 = company.period("P1")
+    body = {"scores": [{"member_id": company.person("b1", "m1"), "score": 88}]}
+    await reviews.ok("PUT", f"/periods/{q1}/ballots/peer", company.token("b1", "m2"), body)
+    cast = await reviews.ok("GET", company_path, ADMIN)
+    voted = {p["period_id"]: p["voted"] for p in cast["periods"]}
+    assert voted == {p["period_id"]: p["voted"] + (p["period_id"] == q1) for p in first["periods"]}
+
     await reviews.ok("POST", f"/periods/{q1}/close", ADMIN)
     closed = await reviews.ok("GET", company_path, ADMIN)
     assert next(p for p in closed["periods"] if p["period_id"] == q1)["closed"]
