@@ -417,8 +417,18 @@ async def reads(
                 scoring_url=scoring.url,
             )
         )
-        await _sanity(scoring.url, reviews.url, portal.url, year, bearer, admin, report, db)
         profile = args.read_profile
+        await _sanity(
+            scoring,
+            reviews,
+            portal.url,
+            year,
+            bearer,
+            admin,
+            report,
+            db,
+            profile=f"{profile}.{db}.turnout-cold.txt" if profile else None,
+        )
         company = f"/statistics/{year}?scope=company"
         await measure.series(
             scoring,
@@ -466,27 +476,33 @@ async def reads(
 
 
 async def _sanity(
-    scoring: str,
-    reviews: str,
+    scoring: Server,
+    reviews: Server,
     portal: str,
     year: int,
     bearer: dict[str, str],
     admin: str,
     report: Report,
     db: str,
+    *,
+    profile: str | None,
 ) -> None:
     """The reads answer with the loaded company, not with empty tables; the page's first
-    load is timed."""
+    load is timed (and reviews profiled meanwhile, with ``profile``)."""
     import httpx
 
     async with httpx.AsyncClient(
         timeout=120, headers=bearer, cookies={"suxing_token": admin}
     ) as http:
+        if profile:
+            await reviews.command("profile")
         began = time.perf_counter()
         page = await http.get(f"{portal}/org", params={"year": year})
         cold = (time.perf_counter() - began) * 1000
-        stats = (await http.get(f"{scoring}/statistics/{year}")).json()
-        turnout = (await http.get(f"{reviews}/turnout", params={"year": year})).json()
+        if profile:
+            await reviews.command(f"write {profile}")
+        stats = (await http.get(f"{scoring.url}/statistics/{year}")).json()
+        turnout = (await http.get(f"{reviews.url}/turnout", params={"year": year})).json()
     voted = sum(p["voted"] for p in turnout.get("periods", []))
     matched = all(p["matched"] for p in turnout.get("periods", []))
     report.note(
