@@ -17,10 +17,11 @@ compare the fold with the live path on both databases).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Table, insert
+from sqlalchemy import JSON, Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.eventstore.store import StoredEvent
@@ -43,7 +44,41 @@ FoldFactory = Callable[[], Fold]
 
 
 async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Plain INSERTs of ``rows`` (same columns each) into an empty table, as executemany."""
+    """Insert ``rows`` into an empty table in the caller's transaction: PostgreSQL's COPY
+    (through asyncpg), SQLite's executemany of one INSERT. Every column comes from the row
+    (missing keys are NULL: no Python-side defaults are applied)."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        await _copy(session, table, rows)
+        return
     statement = insert(table)
     for start in range(0, len(rows), BULK_ROWS):
         await session.execute(statement, list(rows[start : start + BULK_ROWS]))
+
+
+async def _copy(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    # The transaction must be open on the driver's connection before COPY uses it directly
+    # (SQLAlchemy's asyncpg adapter begins lazily, at the first statement).
+    await session.execute(text("SELECT 1"))
+    connection = await session.connection()
+    translate = session.get_bind().get_execution_options().get("schema_translate_map") or {}
+    schema = translate.get(table.schema, table.schema)
+    columns = [column.name for column in table.columns]
+    encoders = [_json_text if isinstance(column.type, JSON) else None for column in table.columns]
+    records = [
+        tuple(
+            value if encode is None or value is None else encode(value)
+            for value, encode in zip((row.get(name) for name in columns), encoders, strict=True)
+        )
+        for row in rows
+    ]
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.copy_records_to_table(
+        table.name, records=records, columns=columns, schema_name=schema
+    )
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)

@@ -331,6 +331,7 @@ class Rebuild:
         try:
             async with consumer.db.transaction() as session:
                 await fold.write(session)
+                self._spent("write: fold", mark)
                 await consumer.checkpoint(
                     session, streams=last_seq, next_offsets=next_offsets, dead=result.dead
                 )

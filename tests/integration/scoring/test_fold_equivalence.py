@@ -99,3 +99,20 @@ async def test_the_fold_gives_the_rows_of_one_event_per_batch(
         rng = random.Random(seed)
         await fold_in(projection_db, interleaved(events, rng), rng)
         assert await snapshot(projection_db) == one_by_one
+
+
+async def test_a_fold_that_fails_before_commit_leaves_the_slot_empty(
+    projection_db: Database,
+) -> None:
+    """The bulk load (COPY on PostgreSQL, which talks to the driver directly) belongs to the
+    fold's one transaction: an error before the commit leaves no row behind."""
+    fold = ScoringFold()
+    fold.add(company_events()[:800])
+    with pytest.raises(RuntimeError, match="before commit"):
+        async with projection_db.transaction() as session:
+            await fold.write(session)
+            raise RuntimeError("stopped before commit")
+    assert all(not rows for rows in (await snapshot(projection_db)).values())
+    async with projection_db.transaction() as session:
+        await fold.write(session)
+    assert sum(len(rows) for rows in (await snapshot(projection_db)).values()) > 100
