@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -71,6 +72,7 @@ class Database:
                 engine = engine.execution_options(schema_translate_map={None: schema})
             self.engine = engine
             self.read_engine = self.engine
+        self._write_lock = asyncio.Lock() if self.sqlite else None
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -80,8 +82,20 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commits when the block ends, rolls back on any exception."""
-        async with self._sessions() as session, session.begin():
+        """One unit of work: commits when the block ends, rolls back on any exception.
+
+        On SQLite this process's write transactions queue on a lock before ``BEGIN
+        IMMEDIATE``: one writer at a time either way, but handed over in order at once instead
+        of by SQLite's busy handler, which polls with sleeps of up to 100 ms (with 16
+        concurrent commands: a third of the throughput lost and seconds of tail latency).
+        Other processes still meet the busy handler. Not reentrant: a task must not open a
+        write transaction on the same database inside another one (on SQLite it could not
+        have written anyway)."""
+        if self._write_lock is None:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self._sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
