@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -45,6 +46,11 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+WRITE_LOCK_WAIT_SECONDS = 30.0
+"""How long a SQLite write transaction waits for this process's other writers (SQLite's own
+busy timeout is as long)."""
 
 
 class Database:
@@ -88,15 +94,28 @@ class Database:
         IMMEDIATE``: one writer at a time either way, but handed over in order at once instead
         of by SQLite's busy handler, which polls with sleeps of up to 100 ms (with 16
         concurrent commands: a third of the throughput lost and seconds of tail latency).
-        Other processes still meet the busy handler. Not reentrant: a task must not open a
-        write transaction on the same database inside another one (on SQLite it could not
-        have written anyway)."""
+        Other processes still meet the busy handler. Not reentrant: a write transaction
+        opened inside another one on the same database fails after
+        ``WRITE_LOCK_WAIT_SECONDS``, as SQLite's busy timeout made it fail before."""
         if self._write_lock is None:
             async with self._sessions() as session, session.begin():
                 yield session
             return
-        async with self._write_lock, self._sessions() as session, session.begin():
-            yield session
+        try:
+            await asyncio.wait_for(self._write_lock.acquire(), WRITE_LOCK_WAIT_SECONDS)
+        except TimeoutError:
+            # What SQLite's own busy timeout would have said; a nested write transaction
+            # (a bug) fails here instead of waiting forever.
+            raise OperationalError(
+                "BEGIN IMMEDIATE",
+                None,
+                Exception(f"database is locked (waited {WRITE_LOCK_WAIT_SECONDS:.0f} s)"),
+            ) from None
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        finally:
+            self._write_lock.release()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

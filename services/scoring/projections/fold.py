@@ -10,6 +10,7 @@ fold and the live consumer end in the same rows by construction, and the tests c
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -42,10 +43,17 @@ class ScoringFold:
         self.events += len(events)
 
     async def write(self, session: AsyncSession) -> None:
-        for cache in self.facts.caches():
-            await bulk_insert(session, cache.table, cache.rows())
-        keys = self.facts.touched.members
-        cards = card_rows(keys, self.card_inputs())
+        # The cards are computed in a thread while the fact rows go to the database: the
+        # database does its part of the load (PostgreSQL's COPY in its own process, SQLite's
+        # B-trees without the GIL) while Python computes. Nothing changes the rows meanwhile.
+        cards_computed = asyncio.create_task(
+            asyncio.to_thread(card_rows, self.facts.touched.members, self.card_inputs())
+        )
+        try:
+            for cache in self.facts.caches():
+                await bulk_insert(session, cache.table, cache.rows())
+        finally:
+            cards = await cards_computed
         await bulk_insert(session, t.cards, cards)
         branches: set[BranchYear] = set(self.facts.touched.branches)
         branches.update((row["branch_id"], row["year"]) for row in cards if row["branch_id"])
