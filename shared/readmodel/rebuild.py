@@ -197,7 +197,7 @@ class Rebuild:
         target_db = self.model.database(target)
         await self._open(target_db)
         try:
-            if not report.resumed:
+            if not await self._positions():  # empty: new, or left by an interrupted fold
                 report.folded = await self._fold()
             mark = time.perf_counter()
             caught_up = self._at_end or await self._catch_up()
