@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
+from shared.contracts import canonical_json
 from shared.db import Database
 from shared.eventstore import EventStore, kernel_metadata
+from shared.eventstore.integrity import verify_log
 from shared.eventstore.relay import OutboxRelay, outbox_backlog
-from shared.eventstore.tables import outbox, relay_state
+from shared.eventstore.rows import GENESIS, chain_hash, row_body
+from shared.eventstore.tables import events, outbox, relay_state, streams
 from shared.messaging import admin
 from shared.messaging.clients import KafkaClientProfile
 from shared.messaging.embedded_broker import EmbeddedBroker
+from shared.migrations import upgrade
 from tests.support.events import TEST_REGISTRY, CounterIncremented, meta
 from tests.support.kafka import create_topics, first_occurrences, read_topic
 
@@ -252,3 +257,83 @@ async def test_a_relay_whose_lease_expired_is_replaced(
         await successor.stop()
         crashed.owner = "gone"  # its stop must not release the successor's lease
         await crashed.stop()
+
+
+BEFORE_WIRE = "beaa84e72d8d"
+"""The pledges migration before es_events.wire."""
+
+
+async def test_events_stored_before_the_wire_column_still_publish_byte_for_byte(
+    database_url: str, broker: EmbeddedBroker, topic: str
+) -> None:
+    """A store written by the code before the wire column (rows without it), migrated, then
+    appended to by the current code: the relay publishes both kinds in stream order, each
+    value the canonical JSON of its stored row (what the chain hashes)."""
+    await asyncio.to_thread(upgrade, "pledges", database_url, BEFORE_WIRE)
+    db = Database(database_url)
+    try:
+        # What EventStore.append wrote then: the same rows, no wire bytes.
+        heads: dict[str, tuple[int, str]] = {}
+        async with db.transaction() as s:
+            for i in range(12):
+                stream, branch = f"old-{i % 3}", f"b{i % 3}"
+                sequence, prev = heads.get(stream, (0, GENESIS))
+                row: dict[str, Any] = {
+                    "event_id": uuid.uuid4(),
+                    "stream": stream,
+                    "sequence": sequence + 1,
+                    "type": "CounterIncremented",
+                    "version": 2,
+                    "occurred_at": datetime(2025, 3, 1, 8, i, 30, 1234 * i, tzinfo=UTC),
+                    "actor_ref": "p1",
+                    "actor_role": "member",
+                    "unit_id": "u1",
+                    "branch_id": branch,
+                    "year": 2025,
+                    "correlation_id": uuid.uuid4(),
+                    "causation_id": uuid.uuid4() if i % 2 else None,
+                    "partition_key": branch,
+                    "data": canonical_json({"amount": i, "note": "旧的"}).decode(),
+                    "prev_hash": prev,
+                }
+                row["hash"] = chain_hash(prev, row)
+                heads[stream] = (sequence + 1, row["hash"])
+                position = await s.scalar(insert(events).values(row).returning(events.c.position))
+                await s.execute(insert(outbox).values(position=position))
+            for stream, (version, head) in heads.items():
+                await s.execute(
+                    insert(streams).values(
+                        stream=stream,
+                        version=version,
+                        partition_key=f"b{stream[-1]}",
+                        head_hash=head,
+                    )
+                )
+        await asyncio.to_thread(upgrade, "pledges", database_url)
+        for i in range(3):  # the current code carries the old streams on, with wire bytes
+            await append(db, f"old-{i}", 2, branch=f"b{i}")
+        await append(db, "new", 3)
+        async with db.reading() as s:
+            rows = (await s.execute(select(events).order_by(events.c.position))).mappings().all()
+            assert (await verify_log(s)).ok
+        assert sum(row["wire"] is None for row in rows) == 12
+        expected = [canonical_json(row_body(row)) for row in rows]
+        assert [bytes(row["wire"]) for row in rows[12:]] == expected[12:]
+
+        relay = make_relay(db, broker, topic, batch_size=5)
+        await relay.start()
+        try:
+            assert await drain(relay) == len(rows) == 21
+        finally:
+            await relay.stop()
+    finally:
+        await db.dispose()
+    seen = await read_topic(broker.bootstrap, topic, expect=21)
+    assert sorted(s.raw or b"" for s in seen) == sorted(expected)
+    assert first_occurrences(seen) == {
+        "old-0": [1, 2, 3, 4, 5, 6],
+        "old-1": [1, 2, 3, 4, 5, 6],
+        "old-2": [1, 2, 3, 4, 5, 6],
+        "new": [1, 2, 3],
+    }
+    assert all(s.headers["event_id"] == str(s.envelope.event_id).encode() for s in seen)  # type: ignore[union-attr]
