@@ -7,12 +7,21 @@ just appears in the outbox later; nothing is skipped. A crash between publish an
 republishes the batch (allowed: consumers deduplicate by stream sequence).
 
 Order per stream: a stream's event N+1 can only be appended after N committed (optimistic
-concurrency), so within a stream positions grow with sequence; each pass reads the outbox in
-position order, and each partition's batches are sent in that order with one request in flight
-per partition (aiokafka's sender), so a stream's events reach their partition in order.
+concurrency), so within a stream positions grow with sequence; each read takes the outbox in
+position order, and each partition's batches are sent in that order with one batch in flight
+per partition, so a stream's events reach their partition in order.
 
-One relay per service publishes at a time: a lease row in ``es_relay`` (renewed each pass)
-keeps a second instance of the service idle until the first is gone.
+Pipeline: while a batch is in flight, the relay deletes the previous one and reads the next:
+the rows after the in-flight batch's last position, kept only if no other row waits at or
+before it (else a late-committing row could be overtaken by its stream's next event; the
+read is then made again once the batch is deleted). The next batch is sent once the current
+one was acknowledged in full; a batch that was not ends the pass before anything after it.
+
+What is sent is what the event store encoded at append time (``es_events.wire``): the relay
+reads those bytes and the key and header columns, and encodes only rows stored without them.
+
+One relay per service publishes at a time: a lease row in ``es_relay`` (renewed with each
+delete) keeps a second instance of the service idle until the first is gone.
 """
 
 from __future__ import annotations
@@ -28,13 +37,25 @@ from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
-from sqlalchemy import CursorResult, String, delete, func, insert, select, type_coerce, update
+from sqlalchemy import (
+    CursorResult,
+    String,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import REGISTRY
 from shared.db import Database
-from shared.eventstore.tables import events, outbox, relay_state
-from shared.messaging.codec import encode_record
+from shared.eventstore.rows import uuid_text
+from shared.eventstore.tables import EVENT_COLUMNS, events, outbox, relay_state
+from shared.messaging.codec import encode_record, record_headers
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +133,9 @@ class OutboxRelay:
         self.stats = RelayStats()
         self._producer: AIOKafkaProducer | None = None
         self._partitioner = DefaultPartitioner()
+        self._partitions: list[int] = []
+        self._partition_of: dict[bytes, int] = {}  # the partitioner is pure Python: cached
+        self._headers: dict[tuple[str, int], list[tuple[str, bytes]]] = {}
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._last_topic_check = 0.0
@@ -180,7 +204,7 @@ class OutboxRelay:
         if loop.time() - self._last_topic_check >= self.topic_check_seconds:
             await self._check_topic_identity()
             self._last_topic_check = loop.time()
-        return await self._publish_batch()
+        return await self._publish()
 
     async def _hold_lease(self) -> bool:
         now = _utcnow()
@@ -235,87 +259,152 @@ class OutboxRelay:
                 .values(topic_id=current)
             )
 
-    async def _publish_batch(self) -> int:
+    async def _publish(self) -> int:
+        """Publish batches until the outbox is empty, reading the next batch (and deleting the
+        previous one) while the current one is in flight.
+
+        Batch N+1 is read from the rows after batch N's last position, and only if no other
+        row at or before that position is waiting (a transaction that committed late): then
+        it holds exactly what a read after deleting batch N would give, in position order,
+        and it is sent only once every record of batch N was acknowledged. Otherwise it is
+        dropped and read again once batch N is deleted. A batch that is not acknowledged in
+        full ends the pass (what was acknowledged is deleted) before anything after it is
+        sent. The lease is renewed with each delete; the pass also ends when it was lost.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lease.total_seconds() / 3
+        total = 0
+        acked: list[int] = []  # acknowledged, not yet deleted
+        going = True  # False once the lease was lost, the pass is long enough or stopping
+        records = await self._fetch() or []
+        while records:
+            sending = asyncio.create_task(self._send(records))
+            following: list[Record] | None = None
+            try:
+                # While the batch is in flight: delete the previous one, read the next.
+                if acked:
+                    total += len(acked)
+                    going = await self._delete(acked)
+                    acked = []
+                going = going and loop.time() < deadline and not self._stopping.is_set()
+                if going:
+                    following = await self._fetch(after=records[-1][0], waiting=len(records))
+                sent = await sending
+            except BaseException:
+                if not sending.done():
+                    sending.cancel()
+                    await asyncio.wait([sending])
+                raise
+            self.stats.passes += 1
+            if len(sent) < len(records):
+                await self._delete(sent)
+                self.stats.published += len(sent)
+                raise RuntimeError(f"{len(records) - len(sent)} events were not acknowledged")
+            self.stats.published += len(sent)
+            acked = sent
+            if following is None:  # a late row, or the pass ends: delete first
+                total += len(acked)
+                going = await self._delete(acked) and going
+                acked = []
+                following = (await self._fetch() or []) if going else []
+            records = following
+        if acked:
+            total += len(acked)
+            await self._delete(acked)
+        return total
+
+    async def _fetch(self, *, after: int = 0, waiting: int = 0) -> list[Record] | None:
+        """The next outbox rows in position order, ready to send: (position, key, value,
+        headers). With ``waiting``: None unless exactly that many rows (the batch in flight)
+        wait at or before ``after``."""
         async with self.db.reading() as session:
-            rows = (
+            rows = (await session.execute(_NEXT, {"after": after, "limit": self.batch_size})).all()
+            if waiting:
+                # Counted after the read: a row that committed late, before the read, is
+                # counted here; one that commits after the read cannot have a successor in
+                # its stream among the rows read (that one is appended after it commits).
+                before = await session.scalar(_WAITING, {"after": after})
+                if before != waiting:
+                    return None
+            unencoded = [row[0] for row in rows if row[5] is None]
+            encoded: dict[int, Record] = {}
+            for chunk in _chunks(unencoded, _CHUNK):
+                # Stored without wire bytes (before the column existed): encode the columns.
+                for old in (await session.execute(_STORED, {"positions": chunk})).mappings():
+                    encoded[old["position"]] = (old["position"], *encode_record(old))
+        headers = self._headers
+        records: list[Record] = []
+        for position, key, event_id, type_, version, wire in rows:
+            if wire is None:
+                records.append(encoded[position])
+                continue
+            common = headers.get((type_, version))
+            if common is None:
+                common = headers[(type_, version)] = record_headers(type_, version, "")[:3]
+            records.append(
                 (
-                    await session.execute(
-                        select(
-                            events.c.position,
-                            events.c.partition_key,
-                            # As stored (text on SQLite): encode_record formats them, and
-                            # building uuid.UUID objects only to print them again was a
-                            # third of the relay's time in the benchmark's profile.
-                            _as_stored(events.c.event_id),
-                            events.c.type,
-                            events.c.version,
-                            events.c.stream,
-                            events.c.sequence,
-                            events.c.occurred_at,
-                            events.c.actor_ref,
-                            events.c.actor_role,
-                            events.c.unit_id,
-                            events.c.branch_id,
-                            events.c.year,
-                            _as_stored(events.c.correlation_id),
-                            _as_stored(events.c.causation_id),
-                            events.c.data,
-                        )
-                        .join(outbox, outbox.c.position == events.c.position)
-                        .order_by(outbox.c.position)
-                        .limit(self.batch_size)
-                    )
+                    position,
+                    key.encode(),
+                    wire,
+                    [*common, ("event_id", uuid_text(event_id).encode())],
                 )
-                .mappings()
-                .all()
             )
-        if not rows:
-            return 0
-        published = await self._send(rows)
+        return records
+
+    async def _delete(self, positions: list[int]) -> bool:
+        """Delete published rows, count them, renew the lease; False if it was lost."""
+        now = _utcnow()
         async with self.db.transaction() as session:
-            for chunk in _chunks(published, 500):
-                await session.execute(delete(outbox).where(outbox.c.position.in_(chunk)))
-            await session.execute(
+            for chunk in _chunks(positions, _CHUNK):
+                await session.execute(_DELETE, {"positions": chunk})
+            owner = await session.scalar(
                 update(relay_state)
                 .where(relay_state.c.topic == self.topic)
-                .values(published_total=relay_state.c.published_total + len(published))
+                .values(
+                    published_total=relay_state.c.published_total + len(positions),
+                    lease_until=case(
+                        (relay_state.c.owner == self.owner, now + self.lease),
+                        else_=relay_state.c.lease_until,
+                    ),
+                )
+                .returning(relay_state.c.owner)
             )
-        self.stats.published += len(published)
-        self.stats.passes += 1
-        if len(published) < len(rows):
-            raise RuntimeError(f"{len(rows) - len(published)} events were not acknowledged")
-        return len(published)
+        return bool(owner == self.owner)
 
-    async def _send(self, rows: Sequence[Any]) -> list[int]:
-        """Send rows in per-partition batches; return the positions the broker acknowledged."""
+    async def _send(self, records: Sequence[Record]) -> list[int]:
+        """Send records in per-partition batches; return the positions the broker acknowledged."""
         producer = self._producer
         if producer is None:
             raise RuntimeError("the relay was not started")
-        partitions = await producer.partitions_for(self.topic)
-        ordered = sorted(partitions)
-        per_partition: dict[int, list[tuple[int, bytes, bytes, list[tuple[str, bytes]]]]] = {}
-        for row in rows:
-            key, value, headers = encode_record(row)
-            partition = self._partitioner(key, ordered, ordered)
-            per_partition.setdefault(partition, []).append((row["position"], key, value, headers))
+        partitions = sorted(await producer.partitions_for(self.topic))
+        if partitions != self._partitions:
+            self._partitions = partitions
+            self._partition_of = {}
+        partition_of = self._partition_of
+        per_partition: dict[int, list[Record]] = {}
+        for record in records:
+            key = record[1]
+            partition = partition_of.get(key)
+            if partition is None:
+                partition = partition_of[key] = self._partitioner(key, partitions, partitions)
+            per_partition.setdefault(partition, []).append(record)
 
-        async def send_partition(partition: int, items: list[Any]) -> list[int]:
+        async def send_partition(partition: int, items: list[Record]) -> list[int]:
             # One batch at a time per partition: if batch N failed while N+1 got through, a
             # stream's later event would precede its earlier one on the topic.
             acked: list[int] = []
             index = 0
             while index < len(items):
                 batch = producer.create_batch()
-                in_batch: list[int] = []
+                start = index
                 while index < len(items):
-                    position, key, value, headers = items[index]
+                    _, key, value, headers = items[index]
                     if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
-                        if not in_batch:
+                        if index == start:
                             raise ValueError(
-                                f"event at position {position} is too large to publish"
+                                f"event at position {items[index][0]} is too large to publish"
                             )
                         break
-                    in_batch.append(position)
                     index += 1
                 batch.close()
                 try:
@@ -323,7 +412,7 @@ class OutboxRelay:
                 except Exception as exc:
                     log.warning("publish to %s[%d] failed: %s", self.topic, partition, exc)
                     break
-                acked.extend(in_batch)
+                acked.extend(item[0] for item in items[start:index])
             return acked
 
         async def await_send(batch: Any, partition: int) -> None:
@@ -336,9 +425,64 @@ class OutboxRelay:
         return [position for acked in results for position in acked]
 
 
+Record = tuple[int, bytes, bytes, list[tuple[str, bytes]]]
+"""An outbox row ready to send: (position, key, value, headers)."""
+
+
 def _as_stored(column: Any) -> Any:
     return type_coerce(column, String).label(column.name)
 
 
 def _chunks(items: list[int], size: int) -> list[list[int]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+_CHUNK = 5000
+"""Positions per IN list (SQLite allows 32,766 parameters, asyncpg 32,767)."""
+
+# The next outbox rows after :after, at most :limit, with what the relay needs per event: the
+# stored wire bytes and what the key and headers are made of. UUIDs as stored (text on
+# SQLite): building uuid.UUID objects only to print them again was a third of the relay's time
+# in an earlier profile. Both tables are bounded by the position range of the batch, so that a
+# batch reads its own range of es_events and never scans the table (PostgreSQL chose a hash
+# join over a full scan of es_events for a join bounded on the outbox side only).
+_BATCH = (
+    select(outbox.c.position)
+    .where(outbox.c.position > bindparam("after"))
+    .order_by(outbox.c.position)
+    .limit(bindparam("limit"))
+    .subquery("batch")
+)
+_LAST = select(func.max(_BATCH.c.position)).scalar_subquery()
+_NEXT = (
+    select(
+        outbox.c.position,
+        events.c.partition_key,
+        _as_stored(events.c.event_id),
+        events.c.type,
+        events.c.version,
+        events.c.wire,
+    )
+    .join(events, events.c.position == outbox.c.position)
+    .where(
+        outbox.c.position > bindparam("after"),
+        outbox.c.position <= _LAST,
+        events.c.position > bindparam("after"),
+        events.c.position <= _LAST,
+    )
+    .order_by(outbox.c.position)
+)
+
+_WAITING = select(func.count()).select_from(outbox).where(outbox.c.position <= bindparam("after"))
+
+# A row stored without wire bytes: every column the envelope is built from.
+_STORED = select(
+    *(
+        _as_stored(column)
+        if column.name in ("event_id", "correlation_id", "causation_id")
+        else column
+        for column in EVENT_COLUMNS
+    )
+).where(events.c.position.in_(bindparam("positions", expanding=True)))
+
+_DELETE = delete(outbox).where(outbox.c.position.in_(bindparam("positions", expanding=True)))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from shared.contracts import canonical_json
 from shared.db import Database
@@ -148,6 +148,41 @@ async def test_relay_never_skips_an_event_that_commits_after_a_later_one(
     assert sum(len(v) for v in order.values()) == total == 72
     for stream, seqs in order.items():
         assert seqs == list(range(1, len(seqs) + 1)), f"{stream} out of order: {seqs}"
+
+
+async def test_a_row_that_appears_behind_the_batch_in_flight_is_not_overtaken(
+    db: Database, broker: EmbeddedBroker, topic: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay reads batch N+1 while batch N is in flight. If an event's outbox row shows
+    up at a position inside batch N's range meanwhile (its transaction committed late) and
+    its stream's next event lands after batch N, the next event must not go first: the read
+    ahead is dropped and redone once batch N is done."""
+    await append(db, "late", 1)  # position 1, its outbox row "not committed yet":
+    async with db.transaction() as s:
+        await s.execute(delete(outbox))
+    for i in range(10):  # positions 2..11
+        await append(db, f"s-{i}", 1)
+    relay = make_relay(db, broker, topic, batch_size=4)
+    read_ahead = relay._fetch
+    calls: list[int] = []
+
+    async def fetch(*, after: int = 0, waiting: int = 0) -> Any:
+        if waiting and not calls:  # batch N (positions 2..5) is in flight
+            calls.append(after)
+            async with db.transaction() as s:  # ... when "late" #1 commits
+                await s.execute(insert(outbox).values(position=1))
+            await append(db, "late", 1)  # and "late" #2 follows it at position 12
+        return await read_ahead(after=after, waiting=waiting)
+
+    monkeypatch.setattr(relay, "_fetch", fetch)
+    await relay.start()
+    try:
+        assert await drain(relay) == 12
+    finally:
+        await relay.stop()
+    assert calls == [5]
+    seen = await read_topic(broker.bootstrap, topic, expect=12)
+    assert first_occurrences(seen)["late"] == [1, 2]
 
 
 async def test_relay_republishes_after_a_crash_between_publish_and_bookkeeping(
