@@ -38,8 +38,10 @@ from typing import Any, cast
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import (
+    BigInteger,
     CursorResult,
     String,
+    any_,
     bindparam,
     case,
     delete,
@@ -49,13 +51,14 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import REGISTRY
 from shared.db import Database
-from shared.eventstore.rows import uuid_text
+from shared.eventstore.rows import envelope_bytes, uuid_text
 from shared.eventstore.tables import EVENT_COLUMNS, events, outbox, relay_state
-from shared.messaging.codec import encode_record, record_headers
+from shared.messaging.codec import record_headers
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +137,7 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._partitioner = DefaultPartitioner()
         self._partitions: list[int] = []
-        self._partition_of: dict[bytes, int] = {}  # the partitioner is pure Python: cached
+        self._partition_of: dict[str, int] = {}  # the partitioner is pure Python: cached
         self._headers: dict[tuple[str, int], list[tuple[str, bytes]]] = {}
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -274,21 +277,21 @@ class OutboxRelay:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.lease.total_seconds() / 3
         total = 0
-        acked: list[int] = []  # acknowledged, not yet deleted
+        done: _Batch | None = None  # acknowledged in full, not yet deleted
         going = True  # False once the lease was lost, the pass is long enough or stopping
-        records = await self._fetch() or []
-        while records:
-            sending = asyncio.create_task(self._send(records))
-            following: list[Record] | None = None
+        batch = await self._fetch(after=0)
+        while batch is not None and batch.records:
+            sending = asyncio.create_task(self._send(batch.records))
+            following: _Batch | None = None
             try:
                 # While the batch is in flight: delete the previous one, read the next.
-                if acked:
-                    total += len(acked)
-                    going = await self._delete(acked)
-                    acked = []
+                if done is not None:
+                    total += len(done.records)
+                    going = await self._delete(done)
+                    done = None
                 going = going and loop.time() < deadline and not self._stopping.is_set()
                 if going:
-                    following = await self._fetch(after=records[-1][0], waiting=len(records))
+                    following = await self._fetch(after=batch.last, waiting=len(batch.records))
                 sent = await sending
             except BaseException:
                 if not sending.done():
@@ -296,29 +299,45 @@ class OutboxRelay:
                     await asyncio.wait([sending])
                 raise
             self.stats.passes += 1
-            if len(sent) < len(records):
-                await self._delete(sent)
-                self.stats.published += len(sent)
-                raise RuntimeError(f"{len(records) - len(sent)} events were not acknowledged")
             self.stats.published += len(sent)
-            acked = sent
+            if len(sent) < len(batch.records):
+                await self._delete(batch, sent)
+                raise RuntimeError(f"{len(batch.records) - len(sent)} events were not acknowledged")
+            done = batch
             if following is None:  # a late row, or the pass ends: delete first
-                total += len(acked)
-                going = await self._delete(acked) and going
-                acked = []
-                following = (await self._fetch() or []) if going else []
-            records = following
-        if acked:
-            total += len(acked)
-            await self._delete(acked)
+                total += len(done.records)
+                going = await self._delete(done) and going
+                done = None
+                following = await self._fetch(after=0) if going else None
+            batch = following
+        if done is not None:
+            total += len(done.records)
+            await self._delete(done)
         return total
 
-    async def _fetch(self, *, after: int = 0, waiting: int = 0) -> list[Record] | None:
-        """The next outbox rows in position order, ready to send: (position, key, value,
-        headers). With ``waiting``: None unless exactly that many rows (the batch in flight)
-        wait at or before ``after``."""
+    async def _fetch(self, *, after: int, waiting: int = 0) -> _Batch | None:
+        """The next outbox rows after position ``after``, ready to send. With ``waiting``:
+        None unless exactly that many rows (the batch in flight) wait at or before it."""
         async with self.db.reading() as session:
-            rows = (await session.execute(_NEXT, {"after": after, "limit": self.batch_size})).all()
+            if self.db.dialect == "postgresql":
+                # The batch's positions, then its events by primary key: PostgreSQL answered
+                # the join with a hash join over a full scan of es_events for every batch.
+                positions = (
+                    await session.execute(_POSITIONS, {"after": after, "limit": self.batch_size})
+                ).all()
+                rows = (
+                    (
+                        await session.execute(
+                            _BY_POSITION, {"positions": [p for (p,) in positions]}
+                        )
+                    ).all()
+                    if positions
+                    else []
+                )
+            else:
+                rows = (
+                    await session.execute(_NEXT, {"after": after, "limit": self.batch_size})
+                ).all()
             if waiting:
                 # Counted after the read: a row that committed late, before the read, is
                 # counted here; one that commits after the read cannot have a successor in
@@ -326,49 +345,72 @@ class OutboxRelay:
                 before = await session.scalar(_WAITING, {"after": after})
                 if before != waiting:
                     return None
-            unencoded = [row[0] for row in rows if row[5] is None]
-            encoded: dict[int, Record] = {}
-            for chunk in _chunks(unencoded, _CHUNK):
+            # Plain tuples of plain values: the cyclic garbage collector stops tracking them at
+            # its next pass, where result rows would be traversed by every full collection
+            # while the batch is in flight (in a large process heap that cost more than all
+            # the rest of the relay's work).
+            records: list[Record] = [tuple(row) for row in rows]
+            unencoded = [index for index, record in enumerate(records) if record[5] is None]
+            for start in range(0, len(unencoded), _CHUNK):
                 # Stored without wire bytes (before the column existed): encode the columns.
-                for old in (await session.execute(_STORED, {"positions": chunk})).mappings():
-                    encoded[old["position"]] = (old["position"], *encode_record(old))
-        headers = self._headers
-        records: list[Record] = []
-        for position, key, event_id, type_, version, wire in rows:
-            if wire is None:
-                records.append(encoded[position])
-                continue
-            common = headers.get((type_, version))
-            if common is None:
-                common = headers[(type_, version)] = record_headers(type_, version, "")[:3]
-            records.append(
-                (
-                    position,
-                    key.encode(),
-                    wire,
-                    [*common, ("event_id", uuid_text(event_id).encode())],
-                )
-            )
-        return records
+                chunk = unencoded[start : start + _CHUNK]
+                found = {
+                    old["position"]: old
+                    for old in (
+                        await session.execute(
+                            _STORED, {"positions": [records[i][0] for i in chunk]}
+                        )
+                    ).mappings()
+                }
+                for i in chunk:
+                    record = records[i]
+                    records[i] = (*record[:5], envelope_bytes(found[record[0]]))
+        return _Batch(after, records)
 
-    async def _delete(self, positions: list[int]) -> bool:
-        """Delete published rows, count them, renew the lease; False if it was lost."""
-        now = _utcnow()
+    async def _delete(self, batch: _Batch, acked: list[int] | None = None) -> bool:
+        """Delete the rows of ``batch`` the broker acknowledged (all unless ``acked`` says
+        which), count them, renew the lease; False if the lease was lost.
+
+        A batch is every outbox row in its position range when it was read, so an
+        acknowledged batch is deleted by that range, unless the delete also met a row that
+        appeared in the range since (a late commit): then it is rolled back and the rows
+        are deleted one by one."""
+        if acked is None:
+            count = len(batch.records)
+            if not count:
+                return True
+            try:
+                async with self.db.transaction() as session:
+                    deleted = (
+                        await session.execute(
+                            _DELETE_RANGE, {"after": batch.after, "last": batch.last}
+                        )
+                    ).all()
+                    if len(deleted) == count and {p for (p,) in deleted} <= batch.positions():
+                        return await self._count(session, count)
+                    raise _RangeHadOthers  # roll the delete back
+            except _RangeHadOthers:
+                log.info("a row appeared in a published batch's range: deleting one by one")
+            acked = [record[0] for record in batch.records]
         async with self.db.transaction() as session:
-            for chunk in _chunks(positions, _CHUNK):
+            for chunk in _chunks(acked, _CHUNK):
                 await session.execute(_DELETE, {"positions": chunk})
-            owner = await session.scalar(
-                update(relay_state)
-                .where(relay_state.c.topic == self.topic)
-                .values(
-                    published_total=relay_state.c.published_total + len(positions),
-                    lease_until=case(
-                        (relay_state.c.owner == self.owner, now + self.lease),
-                        else_=relay_state.c.lease_until,
-                    ),
-                )
-                .returning(relay_state.c.owner)
+            return await self._count(session, len(acked))
+
+    async def _count(self, session: AsyncSession, published: int) -> bool:
+        """Add to the published total and renew the lease; False if it was lost."""
+        owner = await session.scalar(
+            update(relay_state)
+            .where(relay_state.c.topic == self.topic)
+            .values(
+                published_total=relay_state.c.published_total + published,
+                lease_until=case(
+                    (relay_state.c.owner == self.owner, _utcnow() + self.lease),
+                    else_=relay_state.c.lease_until,
+                ),
             )
+            .returning(relay_state.c.owner)
+        )
         return bool(owner == self.owner)
 
     async def _send(self, records: Sequence[Record]) -> list[int]:
@@ -386,8 +428,11 @@ class OutboxRelay:
             key = record[1]
             partition = partition_of.get(key)
             if partition is None:
-                partition = partition_of[key] = self._partitioner(key, partitions, partitions)
+                partition = partition_of[key] = self._partitioner(
+                    key.encode(), partitions, partitions
+                )
             per_partition.setdefault(partition, []).append(record)
+        headers = self._headers
 
         async def send_partition(partition: int, items: list[Record]) -> list[int]:
             # One batch at a time per partition: if batch N failed while N+1 got through, a
@@ -398,11 +443,22 @@ class OutboxRelay:
                 batch = producer.create_batch()
                 start = index
                 while index < len(items):
-                    _, key, value, headers = items[index]
-                    if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                    position, key, event_id, type_, version, wire = items[index]
+                    common = headers.get((type_, version))
+                    if common is None:
+                        common = headers[(type_, version)] = record_headers(type_, version, "")
+                    if (
+                        batch.append(
+                            key=key.encode(),
+                            value=wire,
+                            timestamp=None,
+                            headers=[*common[:3], ("event_id", uuid_text(event_id).encode())],
+                        )
+                        is None
+                    ):
                         if index == start:
                             raise ValueError(
-                                f"event at position {items[index][0]} is too large to publish"
+                                f"event at position {position} is too large to publish"
                             )
                         break
                     index += 1
@@ -425,8 +481,9 @@ class OutboxRelay:
         return [position for acked in results for position in acked]
 
 
-Record = tuple[int, bytes, bytes, list[tuple[str, bytes]]]
-"""An outbox row ready to send: (position, key, value, headers)."""
+Record = tuple[int, str, Any, str, int, bytes]
+"""An outbox row as read: (position, partition key, event id as stored, type, version, the
+wire bytes). Key and headers are made as each record is added to a batch."""
 
 
 def _as_stored(column: Any) -> Any:
@@ -440,37 +497,37 @@ def _chunks(items: list[int], size: int) -> list[list[int]]:
 _CHUNK = 5000
 """Positions per IN list (SQLite allows 32,766 parameters, asyncpg 32,767)."""
 
-# The next outbox rows after :after, at most :limit, with what the relay needs per event: the
-# stored wire bytes and what the key and headers are made of. UUIDs as stored (text on
-# SQLite): building uuid.UUID objects only to print them again was a third of the relay's time
-# in an earlier profile. Both tables are bounded by the position range of the batch, so that a
-# batch reads its own range of es_events and never scans the table (PostgreSQL chose a hash
-# join over a full scan of es_events for a join bounded on the outbox side only).
-_BATCH = (
+# What the relay reads per event: the stored wire bytes and what the key and headers are made
+# of. UUIDs as stored (text on SQLite): building uuid.UUID objects only to print them again
+# was a third of the relay's time in an earlier profile.
+_SENT_COLUMNS = (
+    events.c.partition_key,
+    _as_stored(events.c.event_id),
+    events.c.type,
+    events.c.version,
+    events.c.wire,
+)
+
+# SQLite: the next outbox rows after :after, at most :limit, joined by rowid.
+_NEXT = (
+    select(outbox.c.position, *_SENT_COLUMNS)
+    .join(events, events.c.position == outbox.c.position)
+    .where(outbox.c.position > bindparam("after"))
+    .order_by(outbox.c.position)
+    .limit(bindparam("limit"))
+)
+
+# PostgreSQL: the same in two steps, positions then events by primary key.
+_POSITIONS = (
     select(outbox.c.position)
     .where(outbox.c.position > bindparam("after"))
     .order_by(outbox.c.position)
     .limit(bindparam("limit"))
-    .subquery("batch")
 )
-_LAST = select(func.max(_BATCH.c.position)).scalar_subquery()
-_NEXT = (
-    select(
-        outbox.c.position,
-        events.c.partition_key,
-        _as_stored(events.c.event_id),
-        events.c.type,
-        events.c.version,
-        events.c.wire,
-    )
-    .join(events, events.c.position == outbox.c.position)
-    .where(
-        outbox.c.position > bindparam("after"),
-        outbox.c.position <= _LAST,
-        events.c.position > bindparam("after"),
-        events.c.position <= _LAST,
-    )
-    .order_by(outbox.c.position)
+_BY_POSITION = (
+    select(events.c.position, *_SENT_COLUMNS)
+    .where(events.c.position == any_(bindparam("positions", type_=ARRAY(BigInteger))))
+    .order_by(events.c.position)
 )
 
 _WAITING = select(func.count()).select_from(outbox).where(outbox.c.position <= bindparam("after"))
@@ -486,3 +543,27 @@ _STORED = select(
 ).where(events.c.position.in_(bindparam("positions", expanding=True)))
 
 _DELETE = delete(outbox).where(outbox.c.position.in_(bindparam("positions", expanding=True)))
+_DELETE_RANGE = (
+    delete(outbox)
+    .where(outbox.c.position > bindparam("after"), outbox.c.position <= bindparam("last"))
+    .returning(outbox.c.position)
+)
+
+
+class _RangeHadOthers(Exception):
+    """The range delete met rows that are not the batch's: it is rolled back."""
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Outbox rows read together: every row in (after, last] at the time of the read."""
+
+    after: int
+    records: list[Record]
+
+    @property
+    def last(self) -> int:
+        return self.records[-1][0]
+
+    def positions(self) -> set[int]:
+        return {record[0] for record in self.records}

@@ -166,7 +166,7 @@ async def test_a_row_that_appears_behind_the_batch_in_flight_is_not_overtaken(
     read_ahead = relay._fetch
     calls: list[int] = []
 
-    async def fetch(*, after: int = 0, waiting: int = 0) -> Any:
+    async def fetch(*, after: int, waiting: int = 0) -> Any:
         if waiting and not calls:  # batch N (positions 2..5) is in flight
             calls.append(after)
             async with db.transaction() as s:  # ... when "late" #1 commits
@@ -183,6 +183,40 @@ async def test_a_row_that_appears_behind_the_batch_in_flight_is_not_overtaken(
     assert calls == [5]
     seen = await read_topic(broker.bootstrap, topic, expect=12)
     assert first_occurrences(seen)["late"] == [1, 2]
+
+
+async def test_a_row_that_appears_inside_a_published_batchs_range_is_kept_and_sent(
+    db: Database, broker: EmbeddedBroker, topic: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An acknowledged batch is deleted by its position range; a row that showed up inside
+    that range after the batch was read (a late commit) must survive the delete."""
+    for i in range(10):  # positions 1..10; position 5's outbox row "not committed yet"
+        await append(db, f"r-{i}", 1)
+    async with db.transaction() as s:
+        await s.execute(delete(outbox).where(outbox.c.position == 5))
+    relay = make_relay(db, broker, topic, batch_size=20)
+    read_ahead = relay._fetch
+    calls: list[int] = []
+
+    async def fetch(*, after: int, waiting: int = 0) -> Any:
+        if waiting and not calls:  # positions 1-4 and 6-10 are in flight
+            calls.append(after)
+            async with db.transaction() as s:
+                await s.execute(insert(outbox).values(position=5))
+        return await read_ahead(after=after, waiting=waiting)
+
+    monkeypatch.setattr(relay, "_fetch", fetch)
+    await relay.start()
+    try:
+        assert await drain(relay) == 10
+    finally:
+        await relay.stop()
+    assert calls == [10]
+    seen = await read_topic(broker.bootstrap, topic, expect=10)
+    assert sorted(first_occurrences(seen)) == sorted(f"r-{i}" for i in range(10))
+    async with db.reading() as s:
+        assert await outbox_backlog(s) == (0, None)
+        assert await s.scalar(select(relay_state.c.published_total)) == 10
 
 
 async def test_relay_republishes_after_a_crash_between_publish_and_bookkeeping(
