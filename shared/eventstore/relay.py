@@ -118,7 +118,11 @@ class OutboxRelay:
         topic: str,
         producer_kwargs: dict[str, Any],
         topic_id_lookup: TopicIdLookup,
-        batch_size: int = 5000,
+        # Events read, sent and deleted together. Large: the next batch is only sent once
+        # every partition acknowledged this one, and that wait for the slowest partition (and
+        # each batch's statements) is paid per batch (scale 0.1 on PostgreSQL: 5,000 gave
+        # 33-39k events/s, 20,000 gave 50-65k, same runs); ~15 MB while two are held.
+        batch_size: int = 20_000,
         idle_seconds: float = 0.05,
         lease_seconds: float = 15.0,
         topic_check_seconds: float = 5.0,
@@ -320,24 +324,24 @@ class OutboxRelay:
         None unless exactly that many rows (the batch in flight) wait at or before it."""
         async with self.db.reading() as session:
             if self.db.dialect == "postgresql":
-                # The batch's positions, then its events by primary key: PostgreSQL answered
-                # the join with a hash join over a full scan of es_events for every batch.
-                positions = (
-                    await session.execute(_POSITIONS, {"after": after, "limit": self.batch_size})
-                ).all()
-                rows = (
-                    (
-                        await session.execute(
-                            _BY_POSITION, {"positions": [p for (p,) in positions]}
-                        )
-                    ).all()
+                # The batch's positions (as one array), then its events by primary key:
+                # PostgreSQL answered the join with a hash join over a full scan of es_events
+                # for every batch.
+                positions = await session.scalar(
+                    _POSITIONS, {"after": after, "limit": self.batch_size}
+                )
+                result = (
+                    await session.execute(_BY_POSITION, {"positions": positions})
                     if positions
-                    else []
+                    else None
                 )
             else:
-                rows = (
-                    await session.execute(_NEXT, {"after": after, "limit": self.batch_size})
-                ).all()
+                result = await session.execute(_NEXT, {"after": after, "limit": self.batch_size})
+            # Plain tuples of plain values, one result row at a time: the cyclic garbage
+            # collector stops tracking the tuples at its next pass, where result rows kept
+            # alive while a batch is in flight would be traversed by every full collection
+            # (in a large process heap that cost more than all the rest of the relay's work).
+            records: list[Record] = [] if result is None else [tuple(row) for row in result]
             if waiting:
                 # Counted after the read: a row that committed late, before the read, is
                 # counted here; one that commits after the read cannot have a successor in
@@ -345,11 +349,6 @@ class OutboxRelay:
                 before = await session.scalar(_WAITING, {"after": after})
                 if before != waiting:
                     return None
-            # Plain tuples of plain values: the cyclic garbage collector stops tracking them at
-            # its next pass, where result rows would be traversed by every full collection
-            # while the batch is in flight (in a large process heap that cost more than all
-            # the rest of the relay's work).
-            records: list[Record] = [tuple(row) for row in rows]
             unencoded = [index for index, record in enumerate(records) if record[5] is None]
             for start in range(0, len(unencoded), _CHUNK):
                 # Stored without wire bytes (before the column existed): encode the columns.
@@ -518,12 +517,14 @@ _NEXT = (
 )
 
 # PostgreSQL: the same in two steps, positions then events by primary key.
-_POSITIONS = (
+_PENDING = (
     select(outbox.c.position)
     .where(outbox.c.position > bindparam("after"))
     .order_by(outbox.c.position)
     .limit(bindparam("limit"))
+    .subquery("pending")
 )
+_POSITIONS = select(func.array_agg(_PENDING.c.position))
 _BY_POSITION = (
     select(events.c.position, *_SENT_COLUMNS)
     .where(events.c.position == any_(bindparam("positions", type_=ARRAY(BigInteger))))
