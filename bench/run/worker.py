@@ -118,6 +118,7 @@ async def rebuild(bootstrap: str, topics: list[str], url: str) -> dict[str, floa
     finally:
         await model.dispose()
         await model.db.dispose()
+    print(f"rebuild phases: {report.as_dict()['phases']}", file=sys.stderr, flush=True)
     return {"records": report.records, "applied": report.applied, "seconds": report.seconds}
 
 

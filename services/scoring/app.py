@@ -10,6 +10,7 @@ from services.scoring.api import routers
 from services.scoring.handlers import finalize_due
 from services.scoring.persistence import PROJECTION_VERSION, read_metadata
 from services.scoring.projections import apply, apply_deferred, settle
+from services.scoring.projections.fold import ScoringFold
 from shared.auth import Principal, Role
 from shared.contracts.topics import service_topic
 from shared.readmodel.slots import ReadModelSpec
@@ -26,6 +27,7 @@ READ_MODEL = ReadModelSpec(
     version=PROJECTION_VERSION,
     catch_up=apply_deferred,
     settle=settle,
+    fold=ScoringFold,
 )
 """Cards, statistics and board tables, in blue/green slots (``suxing rebuild scoring``)."""
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import REGISTRY, Actor, Envelope, Event, EventRegistry, Org
 from shared.contracts.encoding import canonical_json
+from shared.contracts.envelope import EnvelopeView
 from shared.errors import ConcurrencyError
 from shared.eventstore.rows import GENESIS, envelope_bytes, link_hash
 from shared.eventstore.tables import EVENT_COLUMNS, events, outbox, streams
@@ -39,7 +40,7 @@ class StoredEvent:
     """An event as stored: its log position, the envelope, and the decoded (upcast) payload."""
 
     position: int
-    envelope: Envelope
+    envelope: EnvelopeView
     event: Event
 
 

@@ -248,28 +248,49 @@ class CheckpointedConsumer:
         touched = {i.event.envelope.stream: i.event.envelope.sequence for i in applied}
         result.applied = len(applied)
 
-        if touched:
-            await upsert(
-                session,
-                consumer_streams,
-                [
-                    {"consumer": self.name, "stream": s, "last_sequence": q}
-                    for s, q in sorted(touched.items())
-                ],
-                ["consumer", "stream"],
-            )
-        now = datetime.now(UTC)
         next_offsets: dict[tuple[str, int], int] = {}
         for record in records:
             tp = (record.topic, record.partition)
             if tp in result.rewind:
                 continue
             next_offsets[tp] = max(next_offsets.get(tp, 0), record.offset + 1)
-        if next_offsets:
-            await self._store_offsets(session, next_offsets, stored, now)
-        if result.dead:
-            await self._dead_letter(session, result.dead, now)
+        await self.checkpoint(
+            session, streams=touched, next_offsets=next_offsets, dead=result.dead, stored=stored
+        )
         return result
+
+    async def checkpoint(
+        self,
+        session: AsyncSession,
+        *,
+        streams: dict[str, int],
+        next_offsets: dict[tuple[str, int], int],
+        dead: Sequence[DeadLetter] = (),
+        stored: dict[tuple[str, int], int] | None = None,
+    ) -> None:
+        """Record, in the caller's transaction, what was applied: each stream's last sequence,
+        each partition's next offset, the dead letters. Every batch ends with it; so does a
+        rebuild's fold (shared/readmodel/fold.py), once, for the whole log."""
+        if streams:
+            await upsert(
+                session,
+                consumer_streams,
+                [
+                    {"consumer": self.name, "stream": s, "last_sequence": q}
+                    for s, q in sorted(streams.items())
+                ],
+                ["consumer", "stream"],
+            )
+        now = datetime.now(UTC)
+        if next_offsets:
+            await self._store_offsets(session, next_offsets, stored or {}, now)
+        if dead:
+            await self._dead_letter(session, list(dead), now)
+
+    def decode_new(
+        self, records: Sequence[Record], last_seq: dict[str, int], result: BatchResult
+    ) -> list[StoredEvent]:
+        return new_events(self.name, self.registry, records, last_seq, result)
 
     async def _store_offsets(
         self,
@@ -333,28 +354,7 @@ class CheckpointedConsumer:
         return gaps
 
     def _is_next(self, item: _Decoded, last_seq: dict[str, int], result: BatchResult) -> bool:
-        """Dedupe by stream sequence; advances ``last_seq`` when the event is new."""
-        envelope = item.event.envelope
-        last = last_seq.get(envelope.stream, 0)
-        if envelope.sequence <= last:
-            result.duplicates += 1
-            return False
-        if envelope.sequence != last + 1:
-            # Held back, not applied: the events in between are still to come. After a broker
-            # lost its data, a relay may put a stream's later event on the new topic before
-            # the re-queued earlier ones; applying it would turn those into "duplicates" and
-            # lose them (tests/faults/test_broker_loss.py). The re-queued copies follow.
-            log.warning(
-                "%s: stream %s jumps from %d to %d: held back until the gap is filled",
-                self.name,
-                envelope.stream,
-                last,
-                envelope.sequence,
-            )
-            result.held_back += 1
-            return False
-        last_seq[envelope.stream] = envelope.sequence
-        return True
+        return _is_next(self.name, item, last_seq, result)
 
     async def _apply_one_by_one(
         self,
@@ -383,9 +383,7 @@ class CheckpointedConsumer:
         return applied
 
     def _decode(self, record: Record) -> StoredEvent:
-        envelope = decode_envelope(record.value, record.headers)
-        event = self.registry.decode(envelope.type, envelope.version, envelope.data)
-        return StoredEvent(position=-1, envelope=envelope, event=event)
+        return decode_record(self.registry, record)
 
     async def _lock_offsets(
         self, session: AsyncSession, partitions: list[tuple[str, int]]
@@ -479,3 +477,58 @@ class CheckpointedConsumer:
 
 class _ApplyFailed(Exception):
     pass
+
+
+def decode_record(registry: EventRegistry, record: Record) -> StoredEvent:
+    envelope = decode_envelope(record.value, record.headers)
+    event = registry.decode(envelope.type, envelope.version, envelope.data)
+    return StoredEvent(position=-1, envelope=envelope, event=event)
+
+
+def new_events(
+    name: str,
+    registry: EventRegistry,
+    records: Sequence[Record],
+    last_seq: dict[str, int],
+    result: BatchResult,
+) -> list[StoredEvent]:
+    """Decode ``records`` (offsets not yet applied, in log order) and keep the events that come
+    next in their streams, as a batch does (``last_seq`` advances; undecodable records land
+    in ``result.dead``, duplicates and held-back events are counted). A rebuild's fold uses
+    it too (shared/readmodel/fold.py), in this process or in its worker processes."""
+    events: list[StoredEvent] = []
+    for record in records:
+        try:
+            item = _Decoded(record, decode_record(registry, record))
+        except (DecodeError, UnknownEventType, ValueError) as exc:
+            result.dead.append(DeadLetter(record, str(exc)))
+            continue
+        if _is_next(name, item, last_seq, result):
+            events.append(item.event)
+    result.applied += len(events)
+    return events
+
+
+def _is_next(name: str, item: _Decoded, last_seq: dict[str, int], result: BatchResult) -> bool:
+    """Dedupe by stream sequence; advances ``last_seq`` when the event is new."""
+    envelope = item.event.envelope
+    last = last_seq.get(envelope.stream, 0)
+    if envelope.sequence <= last:
+        result.duplicates += 1
+        return False
+    if envelope.sequence != last + 1:
+        # Held back, not applied: the events in between are still to come. After a broker
+        # lost its data, a relay may put a stream's later event on the new topic before the
+        # re-queued earlier ones; applying it would turn those into "duplicates" and lose
+        # them (tests/faults/test_broker_loss.py). The re-queued copies follow.
+        log.warning(
+            "%s: stream %s jumps from %d to %d: held back until the gap is filled",
+            name,
+            envelope.stream,
+            last,
+            envelope.sequence,
+        )
+        result.held_back += 1
+        return False
+    last_seq[envelope.stream] = envelope.sequence
+    return True

@@ -39,6 +39,7 @@ from shared.eventstore.tables import (
     read_model_slots,
 )
 from shared.messaging.consumer import Apply
+from shared.readmodel.fold import FoldFactory
 
 SLOTS = ("blue", "green")
 Settle = Callable[[AsyncSession], Awaitable[object]]
@@ -61,6 +62,9 @@ class ReadModelSpec:
     derived rows to ``settle``. None: the live projection is used."""
     settle: Settle | None = None
     """Derives what ``catch_up`` left, in the caller's transaction; run when caught up."""
+    fold: FoldFactory | None = None
+    """Folds the log in memory into an empty slot (shared/readmodel/fold.py); None: an empty
+    slot is filled batch by batch like any other."""
 
     @property
     def tables(self) -> list[Table]:

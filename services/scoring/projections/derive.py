@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -95,12 +96,60 @@ async def recompute(session: AsyncSession, touched: Touched) -> None:
 
 async def policies_by_year(session: AsyncSession) -> dict[int, AdoptedPolicy]:
     rows = await session.execute(select(t.policies))
+    return adopted_policies(row._mapping for row in rows)
+
+
+def adopted_policies(rows: Iterable[Any]) -> dict[int, AdoptedPolicy]:
     return {
-        row.year: AdoptedPolicy(
-            policy_id=row.policy_id, policy=ScoringPolicy.model_validate(row.policy)
+        row["year"]: AdoptedPolicy(
+            policy_id=row["policy_id"], policy=ScoringPolicy.model_validate(row["policy"])
         )
         for row in rows
     }
+
+
+@dataclass
+class CardInputs:
+    """Everything the cards of some (member, year) keys are computed from: read from the fact
+    tables by the live path (:func:`recompute_cards`), taken from memory by a rebuild's fold
+    (services/scoring/projections/fold.py). Both end in :func:`card_rows`."""
+
+    people: dict[str, Row]
+    areas: dict[MemberYear, Row]
+    pledges: dict[MemberYear, list[Row]]
+    tallies: dict[MemberYear, list[Tally]]
+    opened: dict[int, list[Row]]
+    units: dict[str, str]
+    """The unit of each branch."""
+    policies: dict[int, AdoptedPolicy]
+
+
+def card_rows(keys: Iterable[MemberYear], inputs: CardInputs) -> list[dict[str, Any]]:
+    """The card rows of ``keys`` (sorted), a pure function of the inputs."""
+    rows = []
+    for member, year in sorted(keys):
+        person = inputs.people.get(member)
+        rows.append(
+            card_row(
+                member,
+                year,
+                adopted=inputs.policies.get(year, DEFAULT_ADOPTED_POLICY),
+                person=person,
+                area=inputs.areas.get((member, year)),
+                pledges=sorted(
+                    inputs.pledges.get((member, year), ()), key=lambda p: p["pledge_id"]
+                ),
+                tallies=sorted(
+                    inputs.tallies.get((member, year), ()), key=lambda one: one.period_id
+                ),
+                open_periods=_covering(
+                    inputs.opened.get(year, ()),
+                    person,
+                    inputs.units.get(person["branch_id"]) if person else None,
+                ),
+            )
+        )
+    return rows
 
 
 async def recompute_cards(session: AsyncSession, members: set[MemberYear]) -> set[BranchYear]:
@@ -118,8 +167,6 @@ async def recompute_cards(session: AsyncSession, members: set[MemberYear]) -> se
     pledges: dict[MemberYear, list[Row]] = defaultdict(list)
     for row in await select_by_keys(session, t.pledges, ["member_id"], [(i,) for i in ids]):
         pledges[(row["member_id"], row["year"])].append(row)
-    tallies = await _tallies(session, keys)
-    opened = await _open_periods(session, {year for _, year in keys})
     units = {
         row["branch_id"]: row["unit_id"]
         for row in await select_by_keys(
@@ -129,29 +176,19 @@ async def recompute_cards(session: AsyncSession, members: set[MemberYear]) -> se
             [(p["branch_id"],) for p in people.values()],
         )
     }
+    inputs = CardInputs(
+        people=people,
+        areas=areas,
+        pledges=pledges,
+        tallies=await _tallies(session, keys),
+        opened=await _open_periods(session, {year for _, year in keys}),
+        units=units,
+        policies=await policies_by_year(session),
+    )
     old = await select_by_keys(session, t.cards, ["member_id", "year"], keys)
-    policies = await policies_by_year(session)
-
     moved: set[BranchYear] = {(row["branch_id"], row["year"]) for row in old if row["branch_id"]}
-    rows = []
-    for member, year in keys:
-        adopted = policies.get(year, DEFAULT_ADOPTED_POLICY)
-        person = people.get(member)
-        row = card_row(
-            member,
-            year,
-            adopted=adopted,
-            person=person,
-            area=areas.get((member, year)),
-            pledges=sorted(pledges[(member, year)], key=lambda p: p["pledge_id"]),
-            tallies=tallies[(member, year)],
-            open_periods=_covering(
-                opened.get(year, ()), person, units.get(person["branch_id"]) if person else None
-            ),
-        )
-        rows.append(row)
-        if row["branch_id"]:
-            moved.add((row["branch_id"], year))
+    rows = card_rows(keys, inputs)
+    moved.update((row["branch_id"], row["year"]) for row in rows if row["branch_id"])
     for part in chunks(rows):
         await upsert(session, t.cards, list(part), ["member_id", "year"])
     return moved

@@ -69,7 +69,7 @@ class FactBatch:
         self.tallies = RowCache(t.tallies)
         self.touched = Touched()
 
-    def _caches(self) -> tuple[RowCache, ...]:
+    def caches(self) -> tuple[RowCache, ...]:
         return (
             self.units,
             self.branches,
@@ -86,13 +86,19 @@ class FactBatch:
     async def apply(self, session: AsyncSession, batch: Sequence[StoredEvent]) -> Touched:
         for stored in batch:
             self._want(stored.event)
-        for cache in self._caches():
+        for cache in self.caches():
             await cache.load(session)
         for stored in batch:
             self._apply(stored)
-        for cache in self._caches():
+        for cache in self.caches():
             await cache.flush(session)
         return self.touched
+
+    def fold(self, batch: Sequence[StoredEvent]) -> None:
+        """Apply events to the rows held in memory, reading nothing: a rebuild's fold into an
+        empty slot, where every row the log names is made by the log itself."""
+        for stored in batch:
+            self._apply(stored)
 
     def _want(self, event: Any) -> None:
         match event:

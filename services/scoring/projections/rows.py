@@ -46,6 +46,7 @@ class RowCache:
     def __init__(self, table: Table) -> None:
         self.table = table
         self.key_columns = tuple(column.name for column in table.primary_key.columns)
+        self.columns = tuple(column.name for column in table.columns)
         self._wanted: set[Key] = set()
         self._rows: dict[Key, Row | None] = {}
         self._dirty: set[Key] = set()
@@ -83,6 +84,10 @@ class RowCache:
         for part in chunks(written):
             await upsert(session, self.table, list(part), self.key_columns)
         self._dirty.clear()
+
+    def rows(self) -> list[Row]:
+        """Every row held (a fold's whole table), in the order first seen."""
+        return [row for row in self._rows.values() if row is not None]
 
     def _key_of(self, row: Row) -> Key:
         return tuple(row[name] for name in self.key_columns)

@@ -121,6 +121,9 @@ async def test_rebuild_under_live_load_switches_without_a_failed_read(
             [c.as_dict() for c in report.comparisons if not c.equal], default=str, indent=1
         )
         assert report.switched and report.slot == "green" and report.previous == "blue"
+        # The empty green slot was filled by the fold (in memory, one bulk transaction),
+        # then brought to the live slot's offsets by the checkpointed consumer.
+        assert report.folded
         assert {c.table for c in report.comparisons} >= {t.cards.name, t.branch_stats.name}
         assert all(c.live_rows == c.rebuilt_rows for c in report.comparisons)
         assert sum(c.rebuilt_rows for c in report.comparisons) > 0
@@ -181,7 +184,7 @@ async def test_an_interrupted_rebuild_resumes_and_a_differing_one_does_not_switc
         show_progress=False,
         stop=stop,
     )
-    assert first.interrupted and not first.switched
+    assert first.interrupted and not first.switched and not first.folded
     model = ReadModel(runtime.read_model.spec, runtime.db)
     try:
         assert (await model.slots())["green"].state == "building"
@@ -193,7 +196,9 @@ async def test_an_interrupted_rebuild_resumes_and_a_differing_one_does_not_switc
             switch=False,
             show_progress=False,
         )
-        assert resumed.resumed and resumed.verified is True and not resumed.switched
+        # A slot left building but empty (stopped before anything was written) is folded.
+        assert resumed.resumed and resumed.folded
+        assert resumed.verified is True and not resumed.switched
 
         # Damage one card in the live slot: the next rebuild reports it and keeps blue.
         async with runtime.read_db().transaction() as session:
@@ -260,6 +265,7 @@ async def test_in_place_rebuild_of_a_stopped_scoring_database_matches_the_live_o
                 show_progress=False,
             )
             assert report.mode == "in-place" and report.slot == "blue" and not report.interrupted
+            assert report.folded
             assert await snapshot(model.database("blue")) == await snapshot(
                 scoring.app.state.runtime.read_db()
             )

@@ -4,7 +4,7 @@ es_events.wire: the Kafka value of a published event, encoded once at append tim
 stored before this revision keep NULL; the relay encodes those from their columns.
 
 Revision ID: b0c4429dfa10
-Revises: caad34cea297
+Revises: a134a4558502
 Create Date: 2026-12-04 16:20:32.005710
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b0c4429dfa10"
-down_revision: str | None = "caad34cea297"
+down_revision: str | None = "a134a4558502"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
