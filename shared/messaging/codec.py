@@ -11,8 +11,8 @@ from uuid import UUID
 
 import msgspec
 
-from shared.contracts import Actor, Envelope, Org, canonical_json
-from shared.eventstore.rows import row_body
+from shared.contracts import Actor, Envelope, Org
+from shared.eventstore.rows import envelope_bytes, uuid_text
 
 CONTENT_TYPE = b"application/json"
 MAX_RECORD_BYTES = 1024 * 1024
@@ -23,55 +23,26 @@ one of ours (or is an attack on the projections) and goes to the dead-letter top
 def encode_record(row: Mapping[Any, Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """A stored event row -> (key, value, headers).
 
-    The value is ``canonical_json(row_body(row))``. The stored ``data`` column already is the
-    payload's canonical JSON (the event store writes it so), so it is spliced in as is rather
-    than parsed and encoded again: the relay does this for every event it publishes. Its key,
-    "data", sorts after actor/causation_id/correlation_id and before every other key. UUIDs
-    may come as ``uuid.UUID`` or as text (32 hex digits, as SQLite stores them)."""
-    data = row["data"]
-    if not isinstance(data, str):
-        body = row_body(row)
-        event_id = body["event_id"]
-        value = canonical_json(body)
-    else:
-        occurred = row["occurred_at"]
-        if occurred.tzinfo is None:  # SQLite hands back naive datetimes; everything is UTC
-            occurred = occurred.replace(tzinfo=UTC)
-        causation = row["causation_id"]
-        event_id = _uuid_text(row["event_id"])
-        head = canonical_json(
-            {
-                "actor": {"ref": row["actor_ref"], "role": row["actor_role"]},
-                "causation_id": None if causation is None else _uuid_text(causation),
-                "correlation_id": _uuid_text(row["correlation_id"]),
-            }
-        )
-        tail = canonical_json(
-            {
-                "event_id": event_id,
-                "occurred_at": occurred.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-                "org": {"unit": row["unit_id"], "branch": row["branch_id"]},
-                "sequence": row["sequence"],
-                "stream": row["stream"],
-                "type": row["type"],
-                "version": row["version"],
-                "year": row["year"],
-            }
-        )
-        value = b"".join((head[:-1], b',"data":', data.encode("utf-8"), b",", tail[1:]))
-    headers = [
+    The value is the row's stored ``wire`` bytes when it has them (written at append time),
+    else ``canonical_json(row_body(row))`` built by ``envelope_bytes`` (rows stored before the
+    wire column existed, and private events, which are stored without it)."""
+    wire = row.get("wire")
+    value = bytes(wire) if wire is not None else envelope_bytes(row)
+    return (
+        str(row["partition_key"]).encode(),
+        value,
+        record_headers(row["type"], row["version"], uuid_text(row["event_id"])),
+    )
+
+
+def record_headers(type_: str, version: int, event_id: str) -> list[tuple[str, bytes]]:
+    """The headers of a published event: routing and filtering without parsing the body."""
+    return [
         ("content-type", CONTENT_TYPE),
-        ("type", str(row["type"]).encode()),
-        ("version", str(row["version"]).encode()),
+        ("type", type_.encode()),
+        ("version", str(version).encode()),
         ("event_id", event_id.encode()),
     ]
-    return str(row["partition_key"]).encode(), value, headers
-
-
-def _uuid_text(value: Any) -> str:
-    if isinstance(value, str) and len(value) == 32:
-        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
-    return str(value)
 
 
 class DecodeError(ValueError):
