@@ -216,13 +216,14 @@ async def unit_of_work(
 
     ``start`` makes the unit of work from the session, ``now`` in UTC and the correlation id
     (a new one unless the request brought one). ``wake`` (the relay's) runs once the
-    transaction has committed, and only if it recorded something: before the commit the relay
-    could not see the new outbox rows.
+    transaction has committed, and only if it recorded an event to publish: before the commit
+    the relay could not see the new outbox rows, and a private event (a ballot) has none, so
+    waking the relay for it would only cost a pass (a lease renewal, an empty read) per command.
     """
     if now.tzinfo is None:
         raise ValueError("now must carry a time zone")
     async with db.transaction() as session:
         uow = start(session, now.astimezone(UTC), correlation_id or uuid.uuid4())
         yield uow
-    if uow.appended and wake is not None:
+    if wake is not None and any(not item.event.private for item in uow.appended):
         wake()

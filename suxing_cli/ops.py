@@ -37,7 +37,7 @@ from shared.eventstore.integrity import verify_log
 from shared.eventstore.relay import outbox_backlog, requeue_all
 from shared.eventstore.rows import row_body
 from shared.eventstore.seal import seal_log, verify_seals
-from shared.eventstore.tables import consumer_offsets, events
+from shared.eventstore.tables import EVENT_COLUMNS, consumer_offsets, events
 from shared.messaging import admin
 from shared.messaging.offsets import true_end_offsets
 from shared.readmodel.slots import ReadModel
@@ -410,7 +410,7 @@ def export(
                         rows = (
                             (
                                 await session.execute(
-                                    select(events)
+                                    select(*EVENT_COLUMNS)
                                     .where(events.c.position > after)
                                     .order_by(events.c.position)
                                     .limit(batch)

@@ -98,8 +98,12 @@ async def run_rebuild(
     drop_old: bool = False,
     show_progress: bool = True,
     stop: asyncio.Event | None = None,
+    fold_processes: int = 2,
+    fold_parallel_records: int = 200_000,
 ) -> RebuildReport:
-    """The library entry point (the CLI, the tests and the benchmarks call this)."""
+    """The library entry point (the CLI, the tests and the benchmarks call this).
+    ``fold_processes``: worker processes of the fold into an empty slot; below
+    ``fold_parallel_records`` records it runs in this process."""
     target = rebuildable(service)
     profile = Settings(service=service, broker_url=bootstrap).kafka()
     inline = target.read_model is None
@@ -128,6 +132,8 @@ async def run_rebuild(
             consumer_settings=profile.consumer_kwargs(),
             progress=advance,
             stop=stop,
+            fold_processes=fold_processes,
+            fold_parallel_records=fold_parallel_records,
         )
         try:
             if inline:

@@ -52,7 +52,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--ballots", type=int, default=2000, help="ballots in the command run")
+    parser.add_argument(
+        "--ballots",
+        type=int,
+        default=2000,
+        help="ballots in the command run (each a different sheet; the run ends when all are "
+        "answered or after --wrk-seconds)",
+    )
+    parser.add_argument(
+        "--wrk-seconds", type=float, default=8.0, help="duration of each wrk run (floor, ballots)"
+    )
+    parser.add_argument(
+        "--python-client",
+        action="store_true",
+        help="drive the command run with the Python client even if wrk is installed",
+    )
     parser.add_argument("--appends", type=int, default=2000, help="events in the append run")
     parser.add_argument("--latency-seconds", type=float, default=15.0)
     parser.add_argument("--latency-rate", type=float, default=5.0, help="periods closed per second")

@@ -1,6 +1,6 @@
 """Tables of the reviews service besides the event store.
 
-Three kinds, kept apart on purpose:
+Kept apart on purpose:
 
 - the roster (``rv_units`` .. ``rv_pledges``), learned from the pledges topic by the
   checkpointed consumer: eligibility is decided from these tables only, never by calling the
@@ -14,7 +14,8 @@ Three kinds, kept apart on purpose:
   pseudonym beside it, so a reviewer can confirm that their ballot was counted without
   anyone being able to tell which ballot it was;
 - the service's own read tables (periods, ballot sheets, ballot lines), written in the same
-  transaction as the events that change them, so an answer and the next query agree.
+  transaction as the events that change them, so an answer and the next query agree;
+- ``rv_cache_tokens``: which version of the roster a command's in-memory cache may hold.
 
 ``rv_ballot_lines`` holds the rule "one ballot per reviewer x member x period" as a unique
 constraint: even a bug that slipped past the stream's expected version could not count a
@@ -184,6 +185,21 @@ policies = Table(
     # The whole policy as adopted (tallies apply its mass share and satisfaction threshold);
     # null in rows written before it was kept, which read as the seed's values.
     Column("policy", Text),
+)
+
+# What a command may keep in memory between requests, and until when.
+
+cache_tokens = Table(
+    "rv_cache_tokens",
+    metadata,
+    # One row per kind of reference data a command caches ("roster": the roster tables and
+    # the policies, which the consumer writes). The consumer writes a fresh random token in
+    # the transaction that changes them; a command reads the token in its own first
+    # statement and drops what it cached under another one (services/reviews/handlers/cache.py).
+    # Random rather than a counter, so a deleted row or a restored backup never brings an old
+    # value back.
+    Column("name", String(32), primary_key=True),
+    Column("token", String(32), nullable=False),
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -60,3 +60,49 @@ class Envelope(BaseModel):
     @classmethod
     def from_json(cls, raw: bytes | str) -> Envelope:
         return cls.model_validate_json(raw)
+
+
+class ActorView(Protocol):
+    @property
+    def ref(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+
+
+class OrgView(Protocol):
+    @property
+    def unit(self) -> str | None: ...
+    @property
+    def branch(self) -> str | None: ...
+
+
+class EnvelopeView(Protocol):
+    """What projections read of an envelope: :class:`Envelope` (the contract, as the event
+    store and producers build it) or the consumer's wire decoding of the same fields
+    (``shared.messaging.codec.WireEnvelope``, validated to the same rules at a quarter of
+    the cost)."""
+
+    @property
+    def event_id(self) -> UUID: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def stream(self) -> str: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def actor(self) -> ActorView: ...
+    @property
+    def org(self) -> OrgView: ...
+    @property
+    def year(self) -> int | None: ...
+    @property
+    def correlation_id(self) -> UUID: ...
+    @property
+    def causation_id(self) -> UUID | None: ...
+    @property
+    def data(self) -> dict[str, Any]: ...

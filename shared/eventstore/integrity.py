@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.eventstore.rows import GENESIS, chain_hash
+from shared.contracts import canonical_json
+from shared.eventstore.rows import GENESIS, link_hash, row_body
 from shared.eventstore.tables import events, streams
 
 
@@ -61,7 +62,8 @@ async def _rows(session: AsyncSession, page: int) -> AsyncIterator[dict[str, Any
 
 
 async def verify_log(session: AsyncSession, *, page: int = 5000) -> VerifyReport:
-    """Recompute every event's hash from its stored bytes, stream by stream.
+    """Recompute every event's hash from its stored bytes, stream by stream, and check that
+    an event's stored ``wire`` bytes (what the relay publishes) are the bytes it hashes.
 
     Reports each stream's first broken link only (everything after it breaks with it): a
     changed byte, a missing or reordered event, or a head in es_streams that does not match.
@@ -106,8 +108,14 @@ async def verify_log(session: AsyncSession, *, page: int = 5000) -> VerifyReport
             reason = f"expected sequence {expected_seq}, found {seq} (an event is missing)"
         elif row["prev_hash"] != prev:
             reason = "prev_hash does not match the previous event's hash"
-        elif chain_hash(prev, row) != row["hash"]:
-            reason = "content does not match its hash (the stored event was changed)"
+        else:
+            body = canonical_json(row_body(row))
+            wire = row["wire"]
+            if link_hash(prev, body) != row["hash"]:
+                reason = "content does not match its hash (the stored event was changed)"
+            elif wire is not None and bytes(wire) != body:
+                # What the relay publishes must be what the chain covers.
+                reason = "the stored wire bytes do not match the event (they were changed)"
         if reason is not None:
             report.broken.append(BrokenLink(stream, seq, position, reason))
             broken_streams.add(stream)

@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import REGISTRY, Actor, Envelope, Event, EventRegistry, Org
 from shared.contracts.encoding import canonical_json
+from shared.contracts.envelope import EnvelopeView
 from shared.errors import ConcurrencyError
-from shared.eventstore.rows import GENESIS, chain_hash
-from shared.eventstore.tables import events, outbox, streams
+from shared.eventstore.rows import GENESIS, envelope_bytes, link_hash
+from shared.eventstore.tables import EVENT_COLUMNS, events, outbox, streams
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class StoredEvent:
     """An event as stored: its log position, the envelope, and the decoded (upcast) payload."""
 
     position: int
-    envelope: Envelope
+    envelope: EnvelopeView
     event: Event
 
 
@@ -133,7 +134,11 @@ class EventStore:
                 "data": canonical_json(event.model_dump(mode="json")).decode("utf-8"),
                 "prev_hash": prev_hash,
             }
-            row["hash"] = prev_hash = chain_hash(prev_hash, row)
+            # Encoded once: the envelope's canonical JSON is both the hash input and, for a
+            # published event, the Kafka value the relay sends as stored.
+            wire = envelope_bytes(row)
+            row["hash"] = prev_hash = link_hash(prev_hash, wire)
+            row["wire"] = None if event.private else wire
             rows.append(row)
 
         if expected_version == 0:
@@ -173,7 +178,7 @@ class EventStore:
     async def load(self, session: AsyncSession, stream: str) -> list[StoredEvent]:
         """The stream's events in sequence order, decoded and upcast to current versions."""
         result = await session.execute(
-            select(events).where(events.c.stream == stream).order_by(events.c.sequence)
+            select(*EVENT_COLUMNS).where(events.c.stream == stream).order_by(events.c.sequence)
         )
         return [self._decode(row) for row in result.mappings()]
 
@@ -186,7 +191,10 @@ class EventStore:
     ) -> list[StoredEvent]:
         """Events in append (position) order after ``after``; for audits and rebuilds."""
         result = await session.execute(
-            select(events).where(events.c.position > after).order_by(events.c.position).limit(limit)
+            select(*EVENT_COLUMNS)
+            .where(events.c.position > after)
+            .order_by(events.c.position)
+            .limit(limit)
         )
         return [self._decode(row) for row in result.mappings()]
 

@@ -8,6 +8,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -55,8 +56,17 @@ events = Table(
     # Tamper evidence: sha256(prev_hash + canonical JSON of this event), chained per stream.
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # The Kafka value, encoded once at append time: exactly the canonical JSON that ``hash``
+    # covers (sha256(prev_hash + wire) == hash), so the relay publishes it without encoding.
+    # NULL for private events (never published) and for rows stored before the column
+    # existed; the relay encodes those from the columns above.
+    Column("wire", LargeBinary),
     UniqueConstraint("stream", "sequence", name="uq_es_events_stream_sequence"),
 )
+
+EVENT_COLUMNS = [column for column in events.c if column.name != "wire"]
+"""Every es_events column but ``wire``: what readers of stored events need (the wire bytes
+are for the relay and for verification)."""
 
 # The gap-safe outbox: a row per stored-but-unpublished event, written in the appending
 # transaction and deleted once the broker acknowledged it. A transaction that commits late

@@ -290,20 +290,7 @@ class CheckpointedConsumer:
     def decode_new(
         self, records: Sequence[Record], last_seq: dict[str, int], result: BatchResult
     ) -> list[StoredEvent]:
-        """Decode ``records`` (offsets not yet applied, in log order) and keep the events that
-        come next in their streams, as a batch would (``last_seq`` advances; undecodable
-        records land in ``result.dead``, duplicates and held-back events are counted)."""
-        events: list[StoredEvent] = []
-        for record in records:
-            try:
-                item = _Decoded(record, self._decode(record))
-            except (DecodeError, UnknownEventType, ValueError) as exc:
-                result.dead.append(DeadLetter(record, str(exc)))
-                continue
-            if self._is_next(item, last_seq, result):
-                events.append(item.event)
-        result.applied += len(events)
-        return events
+        return new_events(self.name, self.registry, records, last_seq, result)
 
     async def _store_offsets(
         self,
@@ -367,28 +354,7 @@ class CheckpointedConsumer:
         return gaps
 
     def _is_next(self, item: _Decoded, last_seq: dict[str, int], result: BatchResult) -> bool:
-        """Dedupe by stream sequence; advances ``last_seq`` when the event is new."""
-        envelope = item.event.envelope
-        last = last_seq.get(envelope.stream, 0)
-        if envelope.sequence <= last:
-            result.duplicates += 1
-            return False
-        if envelope.sequence != last + 1:
-            # Held back, not applied: the events in between are still to come. After a broker
-            # lost its data, a relay may put a stream's later event on the new topic before
-            # the re-queued earlier ones; applying it would turn those into "duplicates" and
-            # lose them (tests/faults/test_broker_loss.py). The re-queued copies follow.
-            log.warning(
-                "%s: stream %s jumps from %d to %d: held back until the gap is filled",
-                self.name,
-                envelope.stream,
-                last,
-                envelope.sequence,
-            )
-            result.held_back += 1
-            return False
-        last_seq[envelope.stream] = envelope.sequence
-        return True
+        return _is_next(self.name, item, last_seq, result)
 
     async def _apply_one_by_one(
         self,
@@ -417,9 +383,7 @@ class CheckpointedConsumer:
         return applied
 
     def _decode(self, record: Record) -> StoredEvent:
-        envelope = decode_envelope(record.value, record.headers)
-        event = self.registry.decode(envelope.type, envelope.version, envelope.data)
-        return StoredEvent(position=-1, envelope=envelope, event=event)
+        return decode_record(self.registry, record)
 
     async def _lock_offsets(
         self, session: AsyncSession, partitions: list[tuple[str, int]]
@@ -513,3 +477,58 @@ class CheckpointedConsumer:
 
 class _ApplyFailed(Exception):
     pass
+
+
+def decode_record(registry: EventRegistry, record: Record) -> StoredEvent:
+    envelope = decode_envelope(record.value, record.headers)
+    event = registry.decode(envelope.type, envelope.version, envelope.data)
+    return StoredEvent(position=-1, envelope=envelope, event=event)
+
+
+def new_events(
+    name: str,
+    registry: EventRegistry,
+    records: Sequence[Record],
+    last_seq: dict[str, int],
+    result: BatchResult,
+) -> list[StoredEvent]:
+    """Decode ``records`` (offsets not yet applied, in log order) and keep the events that come
+    next in their streams, as a batch does (``last_seq`` advances; undecodable records land
+    in ``result.dead``, duplicates and held-back events are counted). A rebuild's fold uses
+    it too (shared/readmodel/fold.py), in this process or in its worker processes."""
+    events: list[StoredEvent] = []
+    for record in records:
+        try:
+            item = _Decoded(record, decode_record(registry, record))
+        except (DecodeError, UnknownEventType, ValueError) as exc:
+            result.dead.append(DeadLetter(record, str(exc)))
+            continue
+        if _is_next(name, item, last_seq, result):
+            events.append(item.event)
+    result.applied += len(events)
+    return events
+
+
+def _is_next(name: str, item: _Decoded, last_seq: dict[str, int], result: BatchResult) -> bool:
+    """Dedupe by stream sequence; advances ``last_seq`` when the event is new."""
+    envelope = item.event.envelope
+    last = last_seq.get(envelope.stream, 0)
+    if envelope.sequence <= last:
+        result.duplicates += 1
+        return False
+    if envelope.sequence != last + 1:
+        # Held back, not applied: the events in between are still to come. After a broker
+        # lost its data, a relay may put a stream's later event on the new topic before the
+        # re-queued earlier ones; applying it would turn those into "duplicates" and lose
+        # them (tests/faults/test_broker_loss.py). The re-queued copies follow.
+        log.warning(
+            "%s: stream %s jumps from %d to %d: held back until the gap is filled",
+            name,
+            envelope.stream,
+            last,
+            envelope.sequence,
+        )
+        result.held_back += 1
+        return False
+    last_seq[envelope.stream] = envelope.sequence
+    return True

@@ -17,13 +17,21 @@ compare the fold with the live path on both databases).
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import json
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Table, insert
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import JSON, Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.contracts import EventRegistry
 from shared.eventstore.store import StoredEvent
+from shared.messaging.consumer import BatchResult, Record, SimpleRecord, new_events
 
 BULK_ROWS = 5000
 """Rows per executemany: large enough for the drivers' batched INSERTs, small enough that
@@ -38,12 +46,208 @@ class Fold(Protocol):
     async def write(self, session: AsyncSession) -> None:
         """Write everything into the empty slot, inside the caller's transaction."""
 
+    def export(self) -> Any:
+        """The fold's state as plain picklable data (a worker process hands it back)."""
+
+    def absorb(self, state: Any) -> None:
+        """Take in the exported state of a fold of other partitions. Raises
+        :class:`FoldConflict` when both hold the same row: partitions are folded apart only
+        because no row is made from two partitions' streams; should one be, the rebuild
+        folds everything in one process instead."""
+
 
 FoldFactory = Callable[[], Fold]
 
 
+class FoldConflict(Exception):
+    """Two partitions' folds made the same row (or applied the same stream)."""
+
+
+class FoldFailed(Exception):
+    """The fold could not apply an event (the rebuild replays batch by batch instead)."""
+
+
+TP = tuple[str, int]
+
+
+@dataclass
+class FoldPart:
+    """What folding some partitions gave; plain data, so that it crosses a process boundary."""
+
+    state: Any = None
+    streams: dict[str, int] = field(default_factory=dict)
+    next_offsets: dict[TP, int] = field(default_factory=dict)
+    dead: list[tuple[SimpleRecord, str]] = field(default_factory=list)
+    records: int = 0
+    applied: int = 0
+    phases: dict[str, float] = field(default_factory=dict)
+
+    def spent(self, phase: str, since: float) -> float:
+        now = time.perf_counter()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - since
+        return now
+
+
+async def fold_records(
+    kafka: AIOKafkaConsumer,
+    *,
+    name: str,
+    registry: EventRegistry,
+    fold: Fold,
+    targets: dict[TP, int],
+    max_records: int,
+    stop: asyncio.Event | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> FoldPart | None:
+    """Read the consumer's assigned partitions from where they stand to at least ``targets``
+    (the reported ends), decode, deduplicate by stream sequence and fold. Whole fetched
+    batches are kept, also past a reported end: on Tansu that end is the last batch's base
+    offset + 1 (BROKER.md), so the records beyond it come in the same fetch and the fold
+    reaches the true end. ``progress`` is called with the records folded so far. None when
+    asked to stop; :class:`FoldFailed` when an event cannot be applied."""
+    part = FoldPart()
+    result = BatchResult()
+    extra = 0
+    kafka.resume(*kafka.assignment())
+    started = time.perf_counter()
+    while True:
+        behind = [tp for tp, end in targets.items() if part.next_offsets.get(tp, 0) < end]
+        if stop is not None and stop.is_set():
+            return None
+        # Once every partition is past its reported end, what the client holds already (the
+        # rest of the last fetched batches) is taken without waiting for the broker; a log
+        # still growing fast is left to the catch-up after a few such rounds.
+        if not behind:
+            extra += 1
+        mark = time.perf_counter()
+        batch = await kafka.getmany(timeout_ms=500 if behind else 0, max_records=max_records)
+        mark = part.spent("fold: fetch", mark)
+        if not behind and (not batch or extra > 20):
+            break
+        records = []
+        for tp, items in batch.items():
+            expected = part.next_offsets.get((tp.topic, tp.partition), 0)
+            kept = [r for r in items if r.offset >= expected]
+            if kept:
+                part.next_offsets[(tp.topic, tp.partition)] = kept[-1].offset + 1
+                records.extend(kept)
+        if not records:
+            continue
+        events = new_events(name, registry, records, part.streams, result)
+        mark = part.spent("fold: decode", mark)
+        try:
+            fold.add(events)
+        except Exception as exc:
+            raise FoldFailed(f"{type(exc).__name__}: {exc}") from exc
+        part.spent("fold: apply", mark)
+        part.records += len(records)
+        if progress is not None:
+            progress(part.records)
+    part.applied = result.applied
+    part.dead = [(_plain(d.record), d.reason) for d in result.dead]
+    part.phases["fold"] = time.perf_counter() - started
+    return part
+
+
+def _plain(record: Record) -> SimpleRecord:
+    return SimpleRecord(
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        tuple(record.headers),
+    )
+
+
+@dataclass(frozen=True)
+class FoldJob:
+    """One worker process's share of a parallel fold: some partitions of every topic."""
+
+    name: str
+    bootstrap: str
+    partitions: tuple[TP, ...]
+    registry: EventRegistry
+    factory: FoldFactory
+    consumer_settings: dict[str, Any]
+    max_records: int
+
+
+def fold_in_process(job: FoldJob) -> FoldPart:
+    """A worker process's entry point (``ProcessPoolExecutor``, spawned)."""
+    gc.disable()  # as in the rebuild's own process: the fold's heap only grows
+    return asyncio.run(_fold_job(job))
+
+
+async def _fold_job(job: FoldJob) -> FoldPart:
+    kafka = AIOKafkaConsumer(
+        bootstrap_servers=job.bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **job.consumer_settings,
+    )
+    await kafka.start()
+    try:
+        partitions = [TopicPartition(topic, p) for topic, p in job.partitions]
+        kafka.assign(partitions)
+        await kafka.seek_to_beginning(*partitions)
+        reported = await kafka.end_offsets(partitions)
+        targets = {(tp.topic, tp.partition): int(end) for tp, end in reported.items() if end}
+        fold = job.factory()
+        part = await fold_records(
+            kafka,
+            name=job.name,
+            registry=job.registry,
+            fold=fold,
+            targets=targets,
+            max_records=job.max_records,
+        )
+        assert part is not None  # no stop signal in a worker
+        mark = time.perf_counter()
+        part.state = fold.export()
+        part.spent("fold: export", mark)
+        return part
+    finally:
+        await kafka.stop()
+
+
 async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Plain INSERTs of ``rows`` (same columns each) into an empty table, as executemany."""
+    """Insert ``rows`` into an empty table in the caller's transaction: PostgreSQL's COPY
+    (through asyncpg), SQLite's executemany of one INSERT. Every column comes from the row
+    (missing keys are NULL: no Python-side defaults are applied)."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        await _copy(session, table, rows)
+        return
     statement = insert(table)
     for start in range(0, len(rows), BULK_ROWS):
         await session.execute(statement, list(rows[start : start + BULK_ROWS]))
+
+
+async def _copy(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    # The transaction must be open on the driver's connection before COPY uses it directly
+    # (SQLAlchemy's asyncpg adapter begins lazily, at the first statement).
+    await session.execute(text("SELECT 1"))
+    connection = await session.connection()
+    translate = session.get_bind().get_execution_options().get("schema_translate_map") or {}
+    schema = translate.get(table.schema, table.schema)
+    columns = [column.name for column in table.columns]
+    encoders = [_json_text if isinstance(column.type, JSON) else None for column in table.columns]
+    records = [
+        tuple(
+            value if encode is None or value is None else encode(value)
+            for value, encode in zip((row.get(name) for name in columns), encoders, strict=True)
+        )
+        for row in rows
+    ]
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.copy_records_to_table(
+        table.name, records=records, columns=columns, schema_name=schema
+    )
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)

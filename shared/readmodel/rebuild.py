@@ -21,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import multiprocessing
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +35,18 @@ from shared.contracts import EventRegistry
 from shared.db import Database
 from shared.eventstore.tables import consumer_offsets, consumer_streams
 from shared.messaging import admin
-from shared.messaging.consumer import Apply, BatchResult, CheckpointedConsumer
+from shared.messaging.consumer import Apply, CheckpointedConsumer, DeadLetter
 from shared.messaging.offsets import true_end_offsets
+from shared.readmodel.fold import (
+    Fold,
+    FoldConflict,
+    FoldFactory,
+    FoldFailed,
+    FoldJob,
+    FoldPart,
+    fold_in_process,
+    fold_records,
+)
 from shared.readmodel.slots import ReadModel, Settle, SlotError, other
 from shared.readmodel.verify import TableComparison, compare_table
 
@@ -126,6 +138,8 @@ class Rebuild:
         stop: asyncio.Event | None = None,
         max_records: int = 5000,
         attempts: int = 40,
+        fold_processes: int = 2,
+        fold_parallel_records: int = 200_000,
     ) -> None:
         self.model = model
         self.consumer_name = consumer_name
@@ -140,6 +154,11 @@ class Rebuild:
         self.stop = stop or asyncio.Event()
         self.max_records = max_records
         self.attempts = attempts
+        self.fold_processes = fold_processes
+        """Worker processes of a fold (shared/readmodel/fold.py); 1: in this process."""
+        self.fold_parallel_records = fold_parallel_records
+        """Below this many records the fold runs in this process (starting workers costs
+        about a second)."""
         self._kafka: AIOKafkaConsumer | None = None
         self._consumer: CheckpointedConsumer | None = None
         self._total = 0
@@ -178,7 +197,7 @@ class Rebuild:
         target_db = self.model.database(target)
         await self._open(target_db)
         try:
-            if not report.resumed:
+            if not await self._positions():  # empty: new, or left by an interrupted fold
                 report.folded = await self._fold()
             mark = time.perf_counter()
             caught_up = self._at_end or await self._catch_up()
@@ -264,88 +283,134 @@ class Rebuild:
         assert self._kafka is not None and self._consumer is not None
         kafka, consumer = self._kafka, self._consumer
         targets = {tp: end for tp, end in (await self._ends()).items() if end > 0}
-        self._total = max(self._total, sum(targets.values()))
-        fold = factory()
-        mark = time.perf_counter()
-        last_seq: dict[str, int] = {}
-        next_offsets: dict[TP, int] = {}
-        result = BatchResult()
-        kafka.resume(*kafka.assignment())
-        extra = 0
-        while True:
-            behind = [tp for tp, end in targets.items() if next_offsets.get(tp, 0) < end]
-            if self.stop.is_set():
-                return False
-            # Once every partition is past its reported end, what the client holds already
-            # (the rest of the last fetched batches) is taken without waiting for the broker;
-            # a log still growing fast is left to the catch-up after a few such rounds.
-            if not behind:
-                extra += 1
-            t0 = time.perf_counter()
-            batch = await kafka.getmany(
-                timeout_ms=500 if behind else 0, max_records=self.max_records
+        total = sum(targets.values())
+        self._total = max(self._total, total)
+        groups = self._fold_groups(targets, total)
+        try:
+            if len(groups) > 1:
+                folded = await self._fold_apart(factory, groups)
+            else:
+                folded = await self._fold_here(factory, targets)
+        except (FoldFailed, FoldConflict) as exc:
+            log.warning(
+                "%s: the fold stopped (%s); replaying batch by batch instead",
+                self.model.spec.name,
+                exc,
             )
-            self._phases["fold: fetch"] = (
-                self._phases.get("fold: fetch", 0) + time.perf_counter() - t0
-            )
-            if not behind and (not batch or extra > 20):
-                break
-            records = []
-            for tp, items in batch.items():
-                # Whole fetched batches are kept, also past the reported end: on Tansu that
-                # end is the last batch's base offset + 1 (BROKER.md), so the records beyond
-                # it come in the same fetch and the fold reaches the true end.
-                expected = next_offsets.get((tp.topic, tp.partition), 0)
-                kept = [r for r in items if r.offset >= expected]
-                if kept:
-                    next_offsets[(tp.topic, tp.partition)] = kept[-1].offset + 1
-                    records.extend(kept)
-            if not records:
-                continue
-            t0 = time.perf_counter()
-            events = consumer.decode_new(records, last_seq, result)
-            t1 = time.perf_counter()
-            self._phases["fold: decode"] = self._phases.get("fold: decode", 0) + t1 - t0
-            try:
-                fold.add(events)
-                self._phases["fold: apply"] = (
-                    self._phases.get("fold: apply", 0) + time.perf_counter() - t1
-                )
-            except Exception:
-                log.exception(
-                    "%s: the fold could not apply an event; replaying batch by batch instead",
-                    self.model.spec.name,
-                )
-                await self._seek_to_stored(list(kafka.assignment()))
-                self._done = 0
-                return False
-            self._done += len(records)
-            if self.progress is not None:
-                self.progress(self._done, self._total)
-        self._phases["fold"] = time.perf_counter() - mark
+            await self._seek_to_stored(list(kafka.assignment()))
+            return False
+        if folded is None:
+            return False
+        fold, part = folded
+        for name, seconds in part.phases.items():
+            self._phases[name] = self._phases.get(name, 0.0) + seconds
+        self._done += part.records
         mark = time.perf_counter()
         # While the rows are written, look for records past the folded ones (the proof that
         # the fold reached the end: an empty fetch from positions at or past the reported
         # ends; BROKER.md: the reported ends alone are never trusted).
+        for tp in kafka.assignment():
+            if (tp.topic, tp.partition) in part.next_offsets:
+                kafka.seek(tp, part.next_offsets[(tp.topic, tp.partition)])
         late = asyncio.create_task(kafka.getmany(timeout_ms=1500, max_records=self.max_records))
         try:
             async with consumer.db.transaction() as session:
                 await fold.write(session)
+                mark = self._spent("write: rows", mark)
                 await consumer.checkpoint(
-                    session, streams=last_seq, next_offsets=next_offsets, dead=result.dead
+                    session,
+                    streams=part.streams,
+                    next_offsets=part.next_offsets,
+                    dead=[DeadLetter(record, reason) for record, reason in part.dead],
                 )
         except BaseException:
             late.cancel()
             raise
-        self._phases["write"] = time.perf_counter() - mark
-        self._applied += result.applied
+        self._spent("write: checkpoint and commit", mark)
+        self._applied += part.applied
         beyond = [r for items in (await late).values() for r in items]
         reached = await self._ends()
         self._at_end = not beyond and all(
-            next_offsets.get(tp, 0) >= end for tp, end in reached.items()
+            part.next_offsets.get(tp, 0) >= end for tp, end in reached.items()
         )
         await self._seek_to_stored(list(kafka.assignment()))
         return True
+
+    def _fold_groups(self, targets: dict[TP, int], total: int) -> list[tuple[TP, ...]]:
+        """Partitions per worker process: topics are co-partitioned by branch, so partition
+        ``p`` of every topic goes to worker ``p mod n``. One group (this process) for a small
+        log, where starting processes would cost more than they save."""
+        count = min(self.fold_processes, len({p for _, p in targets}))
+        if count <= 1 or total < self.fold_parallel_records:
+            return [tuple(sorted(targets))]
+        groups: list[list[TP]] = [[] for _ in range(count)]
+        for topic, partition in sorted(targets):
+            groups[partition % count].append((topic, partition))
+        return [tuple(group) for group in groups if group]
+
+    async def _fold_here(
+        self, factory: FoldFactory, targets: dict[TP, int]
+    ) -> tuple[Fold, FoldPart] | None:
+        assert self._kafka is not None
+        fold = factory()
+        part = await fold_records(
+            self._kafka,
+            name=self.consumer_name,
+            registry=self.registry,
+            fold=fold,
+            targets=targets,
+            max_records=self.max_records,
+            stop=self.stop,
+            progress=self._advance,
+        )
+        return None if part is None else (fold, part)
+
+    async def _fold_apart(
+        self, factory: FoldFactory, groups: list[tuple[TP, ...]]
+    ) -> tuple[Fold, FoldPart] | None:
+        """Fold each group of partitions in its own (spawned) process, then merge."""
+        jobs = [
+            FoldJob(
+                name=self.consumer_name,
+                bootstrap=self.bootstrap,
+                partitions=group,
+                registry=self.registry,
+                factory=factory,
+                consumer_settings=self.consumer_settings,
+                max_records=self.max_records,
+            )
+            for group in groups
+        ]
+        loop = asyncio.get_running_loop()
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=len(jobs), mp_context=context) as pool:
+            parts = await asyncio.gather(
+                *(loop.run_in_executor(pool, fold_in_process, job) for job in jobs)
+            )
+        if self.stop.is_set():
+            return None
+        mark = time.perf_counter()
+        fold = factory()
+        merged = FoldPart()
+        for part in parts:
+            fold.absorb(part.state)
+            if merged.streams.keys() & part.streams.keys():
+                raise FoldConflict("a stream in two partitions")
+            merged.streams.update(part.streams)
+            merged.next_offsets.update(part.next_offsets)
+            merged.dead.extend(part.dead)
+            merged.records += part.records
+            merged.applied += part.applied
+            for name, seconds in part.phases.items():  # the slowest worker's
+                merged.phases[name] = max(merged.phases.get(name, 0.0), seconds)
+        merged.spent("fold: merge", mark)
+        if self.progress is not None:
+            self.progress(self._done + merged.records, self._total)
+        return fold, merged
+
+    def _advance(self, records: int) -> None:
+        if self.progress is not None:
+            self.progress(self._done + records, self._total)
 
     def _spent(self, phase: str, since: float) -> float:
         """Adds the time since ``since`` to ``phase``; answers now."""

@@ -8,9 +8,11 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from shared.contracts import canonical_json
 from shared.db import Database
 from shared.errors import ConcurrencyError
 from shared.eventstore import EventStore, kernel_metadata
+from shared.eventstore.rows import GENESIS, envelope_bytes, link_hash, row_body
 from shared.eventstore.tables import events, outbox
 from shared.messaging.codec import decode_envelope, encode_record
 from tests.support.events import (
@@ -18,6 +20,7 @@ from tests.support.events import (
     CounterIncremented,
     CounterIncrementedV1,
     CounterReset,
+    SecretNoted,
     meta,
 )
 
@@ -223,7 +226,7 @@ async def test_wire_encoding_matches_the_envelope_model(db: Database, store: Eve
     key, value, headers = encode_record(row)
     assert key == b"b9"
     assert value == stored.envelope.to_json()
-    assert decode_envelope(value) == stored.envelope
+    assert decode_envelope(value).to_envelope() == stored.envelope
     assert dict(headers)["type"] == b"CounterIncremented"
 
 
@@ -241,3 +244,51 @@ async def test_sql_text_in_payload_is_stored_as_data(db: Database, store: EventS
     async with db.reading() as s:
         (loaded,) = await store.load(s, "x")
     assert loaded.event == CounterReset(reason=hostile)
+
+
+async def test_stored_wire_bytes_are_the_canonical_json_the_hash_covers(
+    db: Database, store: EventStore
+) -> None:
+    """Encoded once at append: what the relay publishes as stored is exactly the canonical
+    JSON of the stored row's envelope, and the bytes its chain hash covers. A private event is
+    hashed the same way but stores no wire bytes (it is never published)."""
+    async with db.transaction() as s:
+        await store.append(
+            s,
+            stream="wb",
+            expected_version=0,
+            events_=[
+                CounterIncremented(amount=1, note='中文 "quoted" \\ é\n'),
+                SecretNoted(text="不公开"),
+                CounterReset(reason=""),
+            ],
+            meta=meta(branch="分支"),
+            partition_key="分支",
+        )
+    async with db.transaction() as s:
+        await store.append(
+            s,
+            stream="wb",
+            expected_version=3,
+            events_=[CounterIncremented(amount=-7, note="")],
+            meta=meta(),
+        )
+    async with db.reading() as s:
+        rows = (await s.execute(select(events).order_by(events.c.position))).mappings().all()
+    assert [row["type"] for row in rows] == [
+        "CounterIncremented",
+        "SecretNoted",
+        "CounterReset",
+        "CounterIncremented",
+    ]
+    prev = GENESIS
+    for row in rows:
+        body = canonical_json(row_body(row))
+        assert envelope_bytes(row) == body
+        assert row["hash"] == link_hash(prev, body)
+        if row["type"] == "SecretNoted":
+            assert row["wire"] is None
+        else:
+            assert bytes(row["wire"]) == body
+            assert encode_record(row)[1] == body
+        prev = row["hash"]

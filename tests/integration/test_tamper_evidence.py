@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import delete, select, update
 
+from shared.contracts import canonical_json
 from shared.db import Database
 from shared.eventstore import EventStore, kernel_metadata
 from shared.eventstore.integrity import verify_log
-from shared.eventstore.rows import GENESIS, chain_hash
+from shared.eventstore.rows import GENESIS, chain_hash, row_body
 from shared.eventstore.seal import seal_log, verify_seals
 from shared.eventstore.tables import events, streams
 from tests.support.events import TEST_REGISTRY, CounterIncremented, CounterReset, meta
@@ -81,6 +82,24 @@ async def test_one_flipped_byte_in_a_stored_event_is_named(db: Database):
     assert "was changed" in report.broken[0].reason
 
 
+async def test_changed_wire_bytes_are_named_although_the_columns_still_hash(db: Database) -> None:
+    """The relay publishes the stored wire bytes as they are: changing only them (what
+    consumers would receive) must break verification even though the chain still holds."""
+    position = await position_of(db, "a", 2)
+    async with db.transaction() as s:
+        wire = await s.scalar(select(events.c.wire).where(events.c.position == position))
+        assert wire is not None
+        await s.execute(
+            update(events)
+            .where(events.c.position == position)
+            .values(wire=bytes(wire).replace(b'"reason":"r"', b'"reason":"x"'))
+        )
+    async with db.reading() as s:
+        report = await verify_log(s)
+    assert [(b.stream, b.sequence, b.position) for b in report.broken] == [("a", 2, position)]
+    assert "wire bytes" in report.broken[0].reason
+
+
 async def test_a_deleted_event_is_named(db: Database):
     async with db.transaction() as s:
         await s.execute(delete(events).where(events.c.stream == "c", events.c.sequence == 2))
@@ -126,10 +145,17 @@ async def test_a_consistently_rewritten_stream_still_fails_its_seal(db: Database
             forged["data"] = forged["data"].replace('"note":"张三"', '"note":"李四"')
             forged["prev_hash"] = prev
             forged["hash"] = prev = chain_hash(prev, forged)
+            # ... and the published form too, or verify_log would see the wire bytes differ.
+            forged["wire"] = canonical_json(row_body(forged))
             await s.execute(
                 update(events)
                 .where(events.c.position == row["position"])
-                .values(data=forged["data"], prev_hash=forged["prev_hash"], hash=forged["hash"])
+                .values(
+                    data=forged["data"],
+                    prev_hash=forged["prev_hash"],
+                    hash=forged["hash"],
+                    wire=forged["wire"],
+                )
             )
         await s.execute(update(streams).where(streams.c.stream == "a").values(head_hash=prev))
     async with db.reading() as s:

@@ -32,6 +32,14 @@ class CounterReset(Event):
     reason: str
 
 
+@event_type("SecretNoted", 1, registry=TEST_REGISTRY)
+class SecretNoted(Event):
+    """A private event: stored and chained, never put in the outbox."""
+
+    private = True
+    text: str
+
+
 def meta(branch: str = "b1", actor: str = "p1") -> Metadata:
     return Metadata(
         actor=Actor(ref=actor, role="member"),

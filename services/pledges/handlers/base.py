@@ -6,20 +6,23 @@ read once, and a retried request with the same ``Idempotency-Key`` gets the firs
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import insert, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pledges import persistence as t
 from services.pledges.projections import project
 from shared import handlers
 from shared.contracts import Event, Org
 from shared.contracts.encoding import canonical_json
+from shared.contracts.pledges import BranchRegistered
 from shared.errors import Conflict
 from shared.eventstore import StoredEvent
 from shared.handlers import Evolve, Loaded, S
@@ -82,9 +85,22 @@ class UnitOfWork(handlers.ActingUnitOfWork):
         self._loaded[loaded.stream] = loaded.after(events)
 
     async def org_of_branch(self, branch_id: str) -> Org:
-        unit_id = await self.session.scalar(
-            select(t.branches.c.unit_id).where(t.branches.c.branch_id == branch_id)
-        )
+        """The branch with its unit. A branch's unit is set when it is registered and no event
+        changes it, so it is kept in memory (per database) once read from a committed row."""
+        known = _branch_units(self.session)
+        unit_id = known.get(branch_id)
+        if unit_id is None:
+            unit_id = await self.session.scalar(
+                select(t.branches.c.unit_id).where(t.branches.c.branch_id == branch_id)
+            )
+            registered_here = any(
+                isinstance(item.event, BranchRegistered) and item.event.branch_id == branch_id
+                for item in self.appended
+            )
+            if unit_id is not None and not registered_here:
+                if len(known) >= _MAX_BRANCHES:
+                    known.clear()
+                known[branch_id] = unit_id
         return Org(unit=unit_id, branch=branch_id)
 
     def result(self, aggregate_id: str, stream: str) -> CommandResult:
@@ -130,6 +146,21 @@ class UnitOfWork(handlers.ActingUnitOfWork):
             )
         except IntegrityError:
             raise Conflict(f"使用幂等键“{key.key}”的相同请求正在处理，请稍后重试") from None
+
+
+_MAX_BRANCHES = 100_000
+_BRANCH_UNITS: weakref.WeakKeyDictionary[Engine, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _branch_units(session: AsyncSession) -> dict[str, str]:
+    """Branch -> unit as read by this process from the session's database. Only committed
+    rows go in: a branch registered by the decision being made (still uncommitted, maybe
+    rolled back) is read but not kept."""
+    engine = session.get_bind().engine
+    known = _BRANCH_UNITS.get(engine)
+    if known is None:
+        known = _BRANCH_UNITS[engine] = {}
+    return known
 
 
 unit_of_work = UnitOfWork.begin

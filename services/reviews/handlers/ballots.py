@@ -23,31 +23,33 @@ from enum import StrEnum
 from typing import Unpack
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import persistence as t
 from services.reviews.commands import CastBallot
 from services.reviews.domain import (
+    BallotState,
+    RosterEntry,
     RosterSnapshot,
     ballot_pseudonym,
     ballot_stream,
     decide_cast_ballot,
     evolve_ballot,
-    evolve_period,
-    period_stream,
     receipt_code,
     receipt_hash,
 )
 from services.reviews.handlers import access
 from services.reviews.handlers.base import transaction
+from services.reviews.handlers.cache import Snapshot, for_database
+from services.reviews.policy import ReviewPolicy
 from services.reviews.projections import queries
 from shared.auth import Role
 from shared.contracts import Actor, Org
 from shared.contracts.reviews import BallotAmended, BallotCast, BallotRole
 from shared.errors import ConcurrencyError, NotFound
-from shared.handlers import Dependencies
+from shared.handlers import Dependencies, Loaded
 
 _ATTEMPTS = 2
 
@@ -114,29 +116,34 @@ async def cast_ballot(command: CastBallot, **deps: Unpack[Dependencies]) -> Ball
 
 
 async def _cast_once(command: CastBallot, acting: Role, deps: Dependencies) -> BallotReceipt:
+    cache = for_database(deps["db"])
     async with transaction(deps, fresh_correlation=True) as uow:
         session = uow.session
-        # Shared lock on the period's row: a close waits for the ballots being cast, and a
-        # cast that starts after a close sees it (PostgreSQL; SQLite writers are serial).
-        await session.execute(
-            select(t.periods.c.period_id)
-            .where(t.periods.c.period_id == command.period_id)
-            .with_for_update(read=True)
-        )
-        period = await uow.load(period_stream(command.period_id), evolve_period)
-        key = await queries.period_key(session, command.period_id)
-        if period.state is None or key is None:
+        # With the period's key at hand, the first statement also finds the ballot's stream.
+        known_key = cache.key(command.period_id)
+        guess = None if known_key is None else _ballot_stream(command, known_key)
+        context = await queries.cast_context(session, command.period_id, ballot_stream=guess)
+        if context is None or context.key is None:
+            cache.forget_keys([command.period_id])
             raise NotFound(f"评议期“{command.period_id}”不存在")
-        policy = await queries.policy(session, period.state.year)
+        period, key = context.period, context.key
+        if period.closed:
+            cache.forget_keys([command.period_id])
+        elif key != known_key:
+            cache.keep_key(command.period_id, key)
+        cached = cache.at(context.roster_token)
+        policy = await _policy(session, cached, period.year)
         pseudonym = ballot_pseudonym(key, command.period_id, command.reviewer_id, command.role)
-        roster = await _snapshot(session, command, year=period.state.year)
-        ballot = await uow.load(
-            ballot_stream(command.period_id, command.role, pseudonym), evolve_ballot
-        )
+        roster = await _snapshot(session, cached, command, year=period.year)
+        stream = ballot_stream(command.period_id, command.role, pseudonym)
+        if stream == guess and context.ballot_version is None:
+            ballot: Loaded[BallotState] = Loaded(stream, None, 0, evolve_ballot)  # none yet
+        else:
+            ballot = await uow.load(stream, evolve_ballot)
         events = decide_cast_ballot(
             ballot.state,
             command,
-            period=period.state,
+            period=period,
             roster=roster,
             pseudonym=pseudonym,
             probationary_members_vote=policy.probationary_members_vote,
@@ -150,7 +157,7 @@ async def _cast_once(command: CastBallot, acting: Role, deps: Dependencies) -> B
             actor=Actor(ref=pseudonym, role=acting.value),
             org=Org(unit=reviewer.unit_id or None, branch=reviewer.branch_id),
             partition_key=reviewer.branch_id,
-            year=period.state.year,
+            year=period.year,
         )
         receipt = receipt_code(key, command.period_id, pseudonym)
         if any(isinstance(e, BallotCast) for e in events):
@@ -175,19 +182,45 @@ async def _cast_once(command: CastBallot, acting: Role, deps: Dependencies) -> B
     )
 
 
-async def _snapshot(session: AsyncSession, command: CastBallot, *, year: int) -> RosterSnapshot:
+def _ballot_stream(command: CastBallot, key: bytes) -> str:
+    pseudonym = ballot_pseudonym(key, command.period_id, command.reviewer_id, command.role)
+    return ballot_stream(command.period_id, command.role, pseudonym)
+
+
+async def _policy(session: AsyncSession, cached: Snapshot, year: int) -> ReviewPolicy:
+    policy = cached.policy(year)
+    if policy is None:
+        policy = await queries.policy(session, year)
+        cached.keep_policy(year, policy)
+    return policy
+
+
+async def _snapshot(
+    session: AsyncSession, cached: Snapshot, command: CastBallot, *, year: int
+) -> RosterSnapshot:
     """What the decision needs of the roster: the reviewer, the people rated, and the members
-    the reviewer is paired with in the period's year."""
-    people = await queries.roster_entries(
-        session, [command.reviewer_id, *(line.member_id for line in command.scores)]
-    )
-    paired = await queries.pairings(session, year=year, employee_ids=[command.reviewer_id])
-    return RosterSnapshot(
-        reviewer=people.get(command.reviewer_id),
-        rated={
-            line.member_id: people[line.member_id]
-            for line in command.scores
-            if line.member_id in people
-        },
-        paired_members=paired.get(command.reviewer_id, frozenset()),
-    )
+    the reviewer is paired with in the period's year. From the cache where it has them."""
+    people: dict[str, RosterEntry | None] = {}
+    missing: list[str] = []
+    for person_id in [command.reviewer_id, *(line.member_id for line in command.scores)]:
+        known, entry = cached.person(person_id)
+        if known:
+            people[person_id] = entry
+        else:
+            missing.append(person_id)
+    if missing:
+        found = await queries.roster_entries(session, missing)
+        read = {person_id: found.get(person_id) for person_id in missing}
+        cached.keep_people(read)
+        people.update(read)
+    paired = cached.paired(year, command.reviewer_id)
+    if paired is None:
+        pairings = await queries.pairings(session, year=year, employee_ids=[command.reviewer_id])
+        paired = pairings.get(command.reviewer_id, frozenset())
+        cached.keep_paired(year, command.reviewer_id, paired)
+    rated = {}
+    for line in command.scores:
+        entry = people[line.member_id]
+        if entry is not None:
+            rated[line.member_id] = entry
+    return RosterSnapshot(reviewer=people[command.reviewer_id], rated=rated, paired_members=paired)

@@ -30,7 +30,7 @@ from services.reviews.domain import (
     period_stream,
 )
 from services.reviews.domain.tally import tally_member, tally_stream
-from services.reviews.handlers import access
+from services.reviews.handlers import access, cache
 from services.reviews.handlers.base import CommandResult, UnitOfWork, transaction, unit_of_work
 from services.reviews.projections import queries
 from shared.contracts import Actor, Event, Org
@@ -110,7 +110,8 @@ async def close_period(command: CloseReviewPeriod, **deps: Unpack[Dependencies])
                 year=state.year,
             )
             await _record_tallies(uow, period.after(events), actor=actor)
-        return CommandResult(id=command.period_id, events=[e.type_name for e in events])
+    cache.for_database(deps["db"]).forget_keys([command.period_id])
+    return CommandResult(id=command.period_id, events=[e.type_name for e in events])
 
 
 async def close_due_periods(
@@ -148,6 +149,7 @@ async def close_due_periods(
                     closed.append(period_id)
         except ConcurrencyError:
             log.info("period %s was closed concurrently; nothing to do", period_id)
+    cache.for_database(db).forget_keys(candidates)
     return closed
 
 
@@ -238,6 +240,7 @@ async def destroy_expired_keys(
                 .values(key_destroyed_at=now)
             )
             destroyed.append(state.period_id)
+    cache.for_database(db).forget_keys(destroyed)
     for period_id in destroyed:
         log.info("destroyed the key of review period %s", period_id)
     return destroyed

@@ -1,5 +1,6 @@
 """The review policy per year, applied from the scoring topic: the last policy adopted for a
-year is the one in force (as in the scoring service)."""
+year is the one in force (as in the scoring service). Adopting one renews the roster token,
+so commands drop the policies they cached."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import persistence as t
+from services.reviews.projections import tokens
 from shared.contracts.encoding import canonical_json
 from shared.contracts.scoring import ScoringPolicyAdopted
 from shared.eventstore import StoredEvent
@@ -38,3 +40,4 @@ async def apply(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
         ],
         ["year"],
     )
+    await tokens.bump(session)

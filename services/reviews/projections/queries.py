@@ -7,17 +7,19 @@ rules whether a ballot is being cast or turnout is being counted.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, null, select, true
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import persistence as t
 from services.reviews.domain import BallotState, ReviewPeriodState, RosterEntry
 from services.reviews.policy import DEFAULT_POLICY, ReviewPolicy
+from services.reviews.projections import tokens
 from shared.contracts.pledges import Membership
 from shared.contracts.reviews import (
     BallotRole,
@@ -34,6 +36,7 @@ from shared.contracts.scoring import (
     ReviewKind,
     ScoringPolicy,
 )
+from shared.eventstore.tables import streams as es_streams
 
 _CHUNK = 500
 
@@ -227,6 +230,59 @@ async def period_key(session: AsyncSession, period_id: str) -> bytes | None:
         select(t.period_keys.c.key).where(t.period_keys.c.period_id == period_id)
     )
     return key
+
+
+@dataclass(frozen=True)
+class CastContext:
+    """What a ballot's first statement reads (see ``cast_context``)."""
+
+    period: ReviewPeriodState
+    key: bytes | None
+    ballot_version: int | None
+    """The version of the ballot stream asked about; None if it has no event (or none was
+    asked about)."""
+    roster_token: str | None
+
+
+async def cast_context(
+    session: AsyncSession, period_id: str, *, ballot_stream: str | None
+) -> CastContext | None:
+    """The period as projected, its key, the version of ``ballot_stream`` and the roster
+    token, in one statement that also takes a shared lock on the period's row: a close waits
+    for the ballots being cast, and a cast that starts after a close sees it (PostgreSQL;
+    SQLite writers are serial). ``None``: no such period."""
+    version: Any = null()
+    if ballot_stream is not None:
+        version = (
+            select(es_streams.c.version)
+            .where(es_streams.c.stream == ballot_stream)
+            .scalar_subquery()
+        )
+    key = select(t.period_keys.c.key).where(t.period_keys.c.period_id == period_id)
+    row = (
+        (
+            await session.execute(
+                select(
+                    t.periods,
+                    key.scalar_subquery().label("period_key"),
+                    version.label("ballot_version"),
+                    tokens.current(tokens.ROSTER).label("roster_token"),
+                )
+                .where(t.periods.c.period_id == period_id)
+                .with_for_update(read=True, of=t.periods)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    return CastContext(
+        period=_period(row),
+        key=row["period_key"],
+        ballot_version=row["ballot_version"],
+        roster_token=row["roster_token"],
+    )
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -3,7 +3,8 @@
 ``apply`` is the checkpointed consumer's projection: it runs per batch in the consumer's
 transaction (which also stores the offsets and each stream's last sequence, so a redelivered
 event never reaches it twice). Batch style: read the rows the batch touches once, fold the
-events over them in memory, write each changed row once.
+events over them in memory, write each changed row once. A batch that changes the roster
+renews the roster token, so commands drop the roster entries they cached.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import persistence as t
+from services.reviews.projections import tokens
 from shared.contracts.pledges import (
     BranchRegistered,
     BranchRenamed,
@@ -112,6 +114,8 @@ async def apply(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
         _fold(tables, item)
     for rows in tables.values():
         await rows.write(session)
+    if any(rows.changed for rows in tables.values()):
+        await tokens.bump(session)
 
 
 def _fold(tables: dict[str, _Rows], item: StoredEvent) -> None:

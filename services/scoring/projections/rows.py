@@ -46,6 +46,7 @@ class RowCache:
     def __init__(self, table: Table) -> None:
         self.table = table
         self.key_columns = tuple(column.name for column in table.primary_key.columns)
+        self.columns = tuple(column.name for column in table.columns)
         self._wanted: set[Key] = set()
         self._rows: dict[Key, Row | None] = {}
         self._dirty: set[Key] = set()

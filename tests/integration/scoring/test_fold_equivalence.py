@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import random
 import uuid
+from pathlib import Path
+from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import select
 
 from bench.generate.company import generate
 from services.scoring import persistence as t
+from services.scoring.app import READ_MODEL
+from services.scoring.projections import apply_deferred, settle
 from services.scoring.projections.fold import ScoringFold
-from shared.contracts import Actor, Envelope, Org
+from shared.contracts import REGISTRY, Actor, Envelope, Org
 from shared.db import Database
-from shared.eventstore import StoredEvent
+from shared.eventstore import StoredEvent, kernel_metadata
+from shared.eventstore.tables import consumer_streams, dead_letters
+from shared.messaging.embedded_broker import EmbeddedBroker
+from shared.readmodel.rebuild import Rebuild, RebuildReport
+from shared.readmodel.slots import ReadModel
+from tests.conftest import PgDatabases
 from tests.integration.scoring.scenario import Scenario
-from tests.integration.scoring.tables import snapshot
+from tests.integration.scoring.tables import Snapshot, snapshot
 from tests.integration.scoring.test_projection import (
     apply_in,
     batched,
@@ -26,6 +37,7 @@ from tests.integration.scoring.test_projection import (
     interleaved,
     scenario_events,
 )
+from tests.support.kafka import create_topics
 
 pytestmark = pytest.mark.integration
 
@@ -99,3 +111,117 @@ async def test_the_fold_gives_the_rows_of_one_event_per_batch(
         rng = random.Random(seed)
         await fold_in(projection_db, interleaved(events, rng), rng)
         assert await snapshot(projection_db) == one_by_one
+
+
+async def test_a_fold_that_fails_before_commit_leaves_the_slot_empty(
+    projection_db: Database,
+) -> None:
+    """The bulk load (COPY on PostgreSQL, which talks to the driver directly) belongs to the
+    fold's one transaction: an error before the commit leaves no row behind."""
+    fold = ScoringFold()
+    fold.add(company_events()[:800])
+    with pytest.raises(RuntimeError, match="before commit"):
+        async with projection_db.transaction() as session:
+            await fold.write(session)
+            raise RuntimeError("stopped before commit")
+    assert all(not rows for rows in (await snapshot(projection_db)).values())
+    async with projection_db.transaction() as session:
+        await fold.write(session)
+    assert sum(len(rows) for rows in (await snapshot(projection_db)).values()) > 100
+
+
+async def produce(
+    bootstrap: str, topic: str, events: list[StoredEvent], extra: list[bytes]
+) -> None:
+    """The events as the relay publishes them (key = the home branch, so the topic's
+    partitions split the company by branch), then ``extra`` raw values."""
+    await create_topics(bootstrap, topic, partitions=4)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        for item in events:
+            envelope = item.envelope
+            assert isinstance(envelope, Envelope)
+            key = (envelope.org.branch or envelope.org.unit or "company").encode()
+            await producer.send(topic, envelope.to_json(), key=key)
+        for value in extra:
+            await producer.send(topic, value, key=b"B001")
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def rebuilt(
+    url: str, bootstrap: str, topic: str, *, processes: int
+) -> tuple[RebuildReport, Snapshot, list[Any], list[str]]:
+    """An in-place rebuild into a fresh database; its report and what its slot holds."""
+    db = Database(url)
+    await db.create_all([kernel_metadata, t.read_metadata])
+    model = ReadModel(READ_MODEL, db)
+    try:
+        job = Rebuild(
+            model,
+            consumer_name="scoring",
+            topics=[topic],
+            registry=REGISTRY,
+            apply=apply_deferred,
+            settle=settle,
+            bootstrap=bootstrap,
+            fold_processes=processes,
+            fold_parallel_records=0,
+        )
+        report = await job.run(in_place=True)
+        slot = model.database(report.slot)
+        tables = await snapshot(slot)
+        async with slot.reading() as session:
+            streams = sorted(await session.execute(select(consumer_streams)))
+            dead = [row.reason for row in await session.execute(select(dead_letters))]
+        return report, tables, streams, dead
+    finally:
+        await model.dispose()
+        await db.dispose()
+
+
+async def test_folding_in_two_processes_gives_the_tables_of_one_and_of_the_live_path(
+    projection_db: Database,
+    database_url: str,
+    pg_databases: PgDatabases | None,
+    tmp_path: Path,
+    broker: EmbeddedBroker,
+    unique: str,
+) -> None:
+    """Through the broker: the company's events (plus a redelivered one and a record that is
+    not an event) folded in this process and in two worker processes, against the live
+    projection applied batch by batch: the same fact, card and statistics rows, the same
+    stream positions and the same dead letter."""
+    events = company_events(seed=4, scale=0.005)
+    topic = f"fold-{unique}"
+    await produce(broker.bootstrap, topic, events, [_json(events[10]), b"not json"])
+
+    async def fresh(label: str) -> str:
+        if database_url.startswith("postgresql"):
+            assert pg_databases is not None
+            return await pg_databases.create()
+        return f"sqlite+aiosqlite:///{tmp_path / label}.db"
+
+    tables = {}
+    for processes in (1, 2):
+        url = await fresh(f"fold{processes}")
+        report, tables[processes], streams, dead = await rebuilt(
+            url, broker.bootstrap, topic, processes=processes
+        )
+        assert report.folded and not report.interrupted
+        assert ("fold: merge" in report.phases) is (processes == 2), report.phases
+        assert report.records == len(events) + 2 and report.applied == len(events)
+        assert len(streams) == len({item.envelope.stream for item in events})
+        assert len(dead) == 1 and "envelope" in dead[0]
+        assert len(tables[processes][t.cards.name]) > 100
+    assert tables[1] == tables[2]
+
+    await apply_in(projection_db, batched(events, random.Random(9)))
+    assert await snapshot(projection_db) == tables[1]
+
+
+def _json(item: StoredEvent) -> bytes:
+    assert isinstance(item.envelope, Envelope)
+    return item.envelope.to_json()

@@ -196,8 +196,8 @@ async def test_an_interrupted_rebuild_resumes_and_a_differing_one_does_not_switc
             switch=False,
             show_progress=False,
         )
-        # A slot that was left building resumes batch by batch from its own offsets.
-        assert resumed.resumed and not resumed.folded
+        # A slot left building but empty (stopped before anything was written) is folded.
+        assert resumed.resumed and resumed.folded
         assert resumed.verified is True and not resumed.switched
 
         # Damage one card in the live slot: the next rebuild reports it and keeps blue.
