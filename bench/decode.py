@@ -15,41 +15,19 @@ import argparse
 import gc
 import json
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
 
-from bench.generate.company import generate
-from shared.contracts import REGISTRY, Actor, Envelope, Org
+from bench.generate.published import published
+from shared.contracts import REGISTRY, Envelope
 from shared.messaging.codec import decode_envelope
 from shared.messaging.consumer import SimpleRecord, decode_record
 
 
 def wire_values(seed: int, scale: float) -> list[bytes]:
-    sequences: dict[str, int] = {}
-    values = []
-    for item in generate(seed=seed, scale=scale).events:
-        if item.event.private:
-            continue
-        sequences[item.stream] = sequences.get(item.stream, 0) + 1
-        values.append(
-            Envelope(
-                event_id=uuid.uuid4(),
-                type=item.event.type_name,
-                version=item.event.schema_version,
-                stream=item.stream,
-                sequence=sequences[item.stream],
-                occurred_at=item.occurred_at,
-                actor=Actor(ref="bench", role="generator"),
-                org=Org(unit=item.unit, branch=item.branch),
-                year=item.year,
-                correlation_id=uuid.uuid4(),
-                data=item.event.model_dump(mode="json"),
-            ).to_json()
-        )
-    return values
+    return [envelope.to_json() for envelope, _ in published(seed, scale)]
 
 
 def per_record(values: Sequence[Any], decode: Callable[[Any], object], rounds: int = 5) -> float:

@@ -41,14 +41,12 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from bench.generate import generate
-from bench.generate.bulk import write_bulk
 from bench.generate.model import period_key
 from bench.run import pipeline
 from bench.run.commands import _token
 from bench.run.reads_proc import MARK
 from bench.run.report import Line, Report, check
-from bench.run.stack import PARTITIONS, SOURCES, Dataset, Stack
+from bench.run.stack import PARTITIONS, Dataset, Stack, load
 from shared.auth import Role
 from shared.contracts import REGISTRY
 from shared.contracts.reviews import BallotCast, ReviewPeriodOpened
@@ -64,19 +62,9 @@ WRK_MIN_REQUESTS = 100
 
 
 async def load_served(run: Stack, seed: int, scale: float) -> Dataset:
-    """``stack.load``, but into stores migrated as the services migrate them, so that the
-    services themselves can run on them (the same bulk rows)."""
-    enterprise = generate(seed, scale=scale)
-    urls: dict[str, str] = {}
-    counts: dict[str, int] = {}
-    stored: dict[str, int] = {}
-    for source in SOURCES:
-        items = [item for item in enterprise.events if item.topic == source]
-        urls[source] = await run.dbs.new(source)
-        await asyncio.to_thread(upgrade, source, urls[source])
-        stored[source] = await write_bulk(items, urls[source], seed=seed, create=False)
-        counts[source] = sum(1 for item in items if not item.event.private)
-    return Dataset(enterprise, urls, counts, stored)
+    """``stack.load`` into stores migrated as the services migrate them, so that the services
+    themselves can run on them (the same bulk rows)."""
+    return await load(run, seed, scale, migrated=True)
 
 
 async def _stored(db: Database, types: Sequence[str]) -> list[StoredEvent]:

@@ -31,6 +31,7 @@ from shared.messaging import admin
 from shared.messaging.clients import KafkaClientProfile
 from shared.messaging.codec import encode_record
 from shared.messaging.embedded_broker import EmbeddedBroker, find_broker_binary
+from shared.migrations import upgrade
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 PARTITIONS = 4
@@ -127,7 +128,10 @@ class Dataset:
         return sum(self.counts.values())
 
 
-async def load(run: Stack, seed: int, scale: float) -> Dataset:
+async def load(run: Stack, seed: int, scale: float, *, migrated: bool = False) -> Dataset:
+    """The generated company, bulk-loaded into a new store per source service. ``migrated``:
+    the stores are migrated as the services migrate them (so the services themselves can run
+    on them), not just given the kernel's tables."""
     enterprise = generate(seed, scale=scale)
     urls: dict[str, str] = {}
     counts: dict[str, int] = {}
@@ -135,7 +139,9 @@ async def load(run: Stack, seed: int, scale: float) -> Dataset:
     for source in SOURCES:
         items = [item for item in enterprise.events if item.topic == source]
         urls[source] = await run.dbs.new(source)
-        stored[source] = await write_bulk(items, urls[source], seed=seed)
+        if migrated:
+            await asyncio.to_thread(upgrade, source, urls[source])
+        stored[source] = await write_bulk(items, urls[source], seed=seed, create=not migrated)
         counts[source] = sum(1 for item in items if not item.event.private)
     return Dataset(enterprise, urls, counts, stored)
 

@@ -7,7 +7,6 @@ tables."""
 from __future__ import annotations
 
 import random
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +14,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
 
-from bench.generate.company import generate
+from bench.generate.published import published
 from services.scoring import persistence as t
 from services.scoring.app import READ_MODEL
 from services.scoring.projections import apply_deferred, settle
 from services.scoring.projections.fold import ScoringFold
-from shared.contracts import REGISTRY, Actor, Envelope, Org
+from shared.contracts import REGISTRY, Envelope
 from shared.db import Database
 from shared.eventstore import StoredEvent, kernel_metadata
 from shared.eventstore.tables import consumer_streams, dead_letters
@@ -43,29 +42,11 @@ pytestmark = pytest.mark.integration
 
 
 def company_events(seed: int = 3, scale: float = 0.003) -> list[StoredEvent]:
-    """The generator's company-year as scoring receives it: public events only, per stream
-    in order, with the envelopes the relay would publish."""
-    sequences: dict[str, int] = {}
-    out = []
-    for item in generate(seed=seed, scale=scale).events:
-        if item.event.private:
-            continue
-        sequences[item.stream] = sequences.get(item.stream, 0) + 1
-        envelope = Envelope(
-            event_id=uuid.uuid4(),
-            type=item.event.type_name,
-            version=item.event.schema_version,
-            stream=item.stream,
-            sequence=sequences[item.stream],
-            occurred_at=item.occurred_at,
-            actor=Actor(ref="bench", role="generator"),
-            org=Org(unit=item.unit, branch=item.branch),
-            year=item.year,
-            correlation_id=uuid.uuid4(),
-            data=item.event.model_dump(mode="json"),
-        )
-        out.append(StoredEvent(position=-1, envelope=envelope, event=item.event))
-    return out
+    """The generator's company-year as scoring receives it (bench/generate/published.py)."""
+    return [
+        StoredEvent(position=-1, envelope=envelope, event=event)
+        for envelope, event in published(seed, scale)
+    ]
 
 
 async def fold_in(db: Database, events: list[StoredEvent], rng: random.Random) -> None:
