@@ -45,7 +45,7 @@ async def run_db(db_kind: str, args: argparse.Namespace, report: Report) -> None
             await reads.reads(run, data, topics, report, args)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--scenario", nargs="+", default=["all"], choices=["all", *SCENARIOS])
     parser.add_argument("--scale", type=float, default=0.05)
@@ -73,13 +73,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reads", type=int, default=200, help="requests per read figure")
     parser.add_argument("--page-loads", type=int, default=30, help="turnout and org page loads")
     parser.add_argument("--read-concurrency", type=int, default=4)
-    parser.add_argument("--wrk-seconds", type=int, default=5)
+    parser.add_argument(
+        "--read-wrk-seconds", type=int, default=5, help="duration of each wrk run (reads)"
+    )
     parser.add_argument(
         "--read-profile", default="", help="reads: profile the servers into PREFIX.<db>.*.txt"
     )
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--title", default="Enterprise benchmarks")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     report = Report(scale=args.scale)
     for db_kind in [d.strip() for d in args.db.split(",") if d.strip()]:

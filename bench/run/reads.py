@@ -329,7 +329,7 @@ class Measure:
     ) -> None:
         if shutil.which("wrk") is None:
             return
-        c, seconds = self.args.read_concurrency, self.args.wrk_seconds
+        c, seconds = self.args.read_concurrency, self.args.read_wrk_seconds
         floor = await wrk(srv.url + "/health/live", headers, c, seconds)
         found = await wrk(srv.url + path, headers, c, seconds)
         if found.get("non2xx") or found.get("errors") or "99%" not in found or "99%" not in floor:
