@@ -10,17 +10,23 @@ from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from services.portal.clients import ServiceError
 from services.portal.routes import board, committee, member, org, pledge, signin, staff
-from services.portal.web import COOKIE, NotPermitted, SignInRequired, context
+from services.portal.web import COOKIE, NotPermitted, PageError, SignInRequired, context
+from services.portal.years import FIRST_YEAR, LAST_YEAR
 from shared.auth import Principal, Role, TokenIssuer
 from shared.service import token_verifier
 from shared.settings import Settings
 
 BACKENDS = ("pledges", "reviews", "scoring")
+PARAMETER_LABELS = {
+    "year": f"年度（{FIRST_YEAR}至{LAST_YEAR}年之间的年份）",
+    "month": "月份（如 2026-05）",
+}
 READER = Principal(person_id="portal", name="门户", roles=frozenset({Role.OPERATOR}))
 """Embedded profile only: the portal lists the roster for its sign-in picker as this."""
 
@@ -64,6 +70,17 @@ def create_app(settings: Settings) -> FastAPI:
     async def _not_permitted(request: Request, exc: Exception) -> Response:
         ctx = await context(request)
         return ctx.render("error.html", status_code=403, error=exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_address(request: Request, exc: Exception) -> Response:
+        """A page's address with a parameter out of range (``?year=abc``): a page in Chinese
+        naming the parameter, not the framework's JSON."""
+        assert isinstance(exc, RequestValidationError)
+        names = dict.fromkeys(str(e["loc"][-1]) for e in exc.errors() if e.get("loc"))
+        labels = [PARAMETER_LABELS.get(name, name) for name in names]
+        message = f"地址中的参数有误：{'、'.join(labels) or '未知参数'}。请检查后重试。"
+        ctx = await context(request)
+        return ctx.render("error.html", status_code=422, error=PageError(message))
 
     @app.exception_handler(ServiceError)
     async def _refused(request: Request, exc: Exception) -> Response:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import httpx
@@ -21,6 +21,9 @@ from services.portal.clients.scoring import ScoringClient
 from shared.auth import Principal, Role, TokenVerifier
 from shared.contracts.pledges import LedgerAssessment, PublicationChannel, ResponsibilityArea
 from shared.errors import Unauthenticated
+
+if TYPE_CHECKING:
+    from services.portal.years import YearView
 
 COOKIE = "suxing_token"
 OWN_CASE = (
@@ -70,6 +73,13 @@ class NotPermitted(Exception):
         return self.message
 
 
+@dataclass
+class PageError:
+    """A refusal shown on the error page (its ``message``)."""
+
+    message: str
+
+
 NOT_COMMITTEE = "您没有权限查看支委会页面：只有本支部支委会成员可以进入。"
 
 
@@ -104,6 +114,12 @@ class Ctx:
     request: Request
     user: Principal | None
     api: Api
+    years: YearView | None = None
+    """The year the page shows (services/portal/years.py), once the page has decided it."""
+
+    def link(self, path: str) -> str:
+        """``path`` keeping the year the person chose, if they chose one."""
+        return self.years.link(path) if self.years is not None else path
 
     @property
     def me(self) -> Principal:
@@ -123,7 +139,8 @@ class Ctx:
                 "user": self.user,
                 "ctx": self,
                 "done": self.request.query_params.get("done"),
-                "year": this_year(),
+                "year": self.years.shown if self.years is not None else this_year(),
+                "years": self.years,
                 "status_code": status_code,
                 **values,
             },

@@ -40,6 +40,11 @@ class ScoringClient(ServiceClient):
         )
         return response
 
+    async def review_year(self, branch_id: str | None) -> dict[str, Any]:
+        """The year review and result pages show by default (see services/portal/years.py)."""
+        result: dict[str, Any] = await self.get("/review-year", branch_id=branch_id)
+        return result
+
     async def policy(self, year: int) -> dict[str, Any]:
         result: dict[str, Any] = await self.get(f"/policies/{year}")
         return result

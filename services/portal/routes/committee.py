@@ -22,9 +22,9 @@ from services.portal.web import (
     Form,
     committee_member,
     redirect,
-    this_year,
     today,
 )
+from services.portal.years import RequestedYear, plan_year, posted_year, review_year
 
 # Also on the router, so that a page added later cannot forget it.
 router = APIRouter(
@@ -42,21 +42,23 @@ def _branch(ctx: Ctx) -> str:
 
 
 @router.get("")
-async def pledges_overview(ctx: Committee) -> HTMLResponse:
-    pledges = await ctx.api.pledges.branch_pledges(_branch(ctx), this_year())
+async def pledges_overview(ctx: Committee, year: RequestedYear = None) -> HTMLResponse:
+    pledges = await ctx.api.pledges.branch_pledges(_branch(ctx), plan_year(ctx, year).shown)
     waiting = [p for p in pledges if p["status"] in WAITING]
     counts = Counter(p["status_label"] for p in pledges)
     return ctx.render("committee.html", pledges=pledges, waiting=waiting, counts=counts)
 
 
-async def _needs_page(ctx: Ctx, form: Form | None = None, status: int = 200) -> HTMLResponse:
-    needs = await ctx.api.pledges.needs(_branch(ctx), this_year())
+async def _needs_page(
+    ctx: Ctx, form: Form | None = None, status: int = 200, year: int | None = None
+) -> HTMLResponse:
+    needs = await ctx.api.pledges.needs(_branch(ctx), plan_year(ctx, year).shown)
     return ctx.render("needs.html", needs=needs, form=form or Form(), status_code=status)
 
 
 @router.get("/needs")
-async def needs(ctx: Committee) -> HTMLResponse:
-    return await _needs_page(ctx)
+async def needs(ctx: Committee, year: RequestedYear = None) -> HTMLResponse:
+    return await _needs_page(ctx, year=year)
 
 
 @router.post("/needs/{need_id}")
@@ -74,7 +76,7 @@ async def adopt_plan(ctx: Committee, request: Request) -> Response:
     values = dict(await request.form())
     body = {k: str(values.get(k, "")).strip() for k in ("title", "summary", "meeting_date")}
     try:
-        await ctx.api.pledges.adopt_plan(_branch(ctx), this_year(), body)
+        await ctx.api.pledges.adopt_plan(_branch(ctx), plan_year(ctx, None).shown, body)
     except ServiceError as exc:
         return await _needs_page(ctx, Form.failed(values, exc), exc.status)
     return redirect("/committee/needs", "年度活动方案已通过")
@@ -89,11 +91,14 @@ async def ledger(ctx: Committee, month: Month = None) -> HTMLResponse:
     return ctx.render("ledger.html", ledger=table, month=shown, months=months)
 
 
-async def _reviews_page(ctx: Ctx, form: Form | None = None, status: int = 200) -> HTMLResponse:
+async def _reviews_page(
+    ctx: Ctx, form: Form | None = None, status: int = 200, year: int | None = None
+) -> HTMLResponse:
     me = ctx.me
+    shown = (await review_year(ctx, year)).shown
     periods = [
         p
-        for p in await ctx.api.reviews.periods(this_year())
+        for p in await ctx.api.reviews.periods(shown)
         if p["branch_id"] == me.branch_id
         or p["scope_level"] == "company"
         or (p["scope_level"] == "unit" and p["unit_id"] == me.unit_id)
@@ -108,8 +113,8 @@ async def _reviews_page(ctx: Ctx, form: Form | None = None, status: int = 200) -
 
 
 @router.get("/reviews")
-async def reviews(ctx: Committee) -> HTMLResponse:
-    return await _reviews_page(ctx)
+async def reviews(ctx: Committee, year: RequestedYear = None) -> HTMLResponse:
+    return await _reviews_page(ctx, year=year)
 
 
 @router.post("/reviews")
@@ -117,10 +122,11 @@ async def open_period(ctx: Committee, request: Request) -> Response:
     values = dict(await request.form())
     deadline = str(values.get("deadline", "")).strip()
     kind, _, period = str(values.get("kind_period", "")).partition(":")
+    year = posted_year(values, (await review_year(ctx, None)).shown)
     body = {
         "kind": kind,
         "period": period,
-        "year": this_year(),
+        "year": year,
         "scope_level": "branch",
         "scope_id": _branch(ctx),
         "deadline": f"{deadline}T23:59:59+08:00" if deadline else None,
@@ -128,8 +134,8 @@ async def open_period(ctx: Committee, request: Request) -> Response:
     try:
         await ctx.api.reviews.open_period(body)
     except ServiceError as exc:
-        return await _reviews_page(ctx, Form.failed(values, exc), exc.status)
-    return redirect("/committee/reviews", "评议期已开启")
+        return await _reviews_page(ctx, Form.failed(values, exc), exc.status, year)
+    return redirect(f"/committee/reviews?year={year}", "评议期已开启")
 
 
 @router.post("/reviews/{period_id}/close")
@@ -151,14 +157,17 @@ async def period_page(ctx: Committee, period_id: str) -> HTMLResponse:
     return ctx.render("period.html", period=period, turnout=turnout, overview=overview)
 
 
-async def _results_page(ctx: Ctx, form: Form | None = None, status: int = 200) -> HTMLResponse:
-    results = await ctx.api.scoring.results(_branch(ctx), this_year())
+async def _results_page(
+    ctx: Ctx, form: Form | None = None, status: int = 200, year: int | None = None
+) -> HTMLResponse:
+    shown = (await review_year(ctx, year)).shown
+    results = await ctx.api.scoring.results(_branch(ctx), shown)
     return ctx.render("results.html", results=results, form=form or Form(), status_code=status)
 
 
 @router.get("/results")
-async def results(ctx: Committee) -> HTMLResponse:
-    return await _results_page(ctx)
+async def results(ctx: Committee, year: RequestedYear = None) -> HTMLResponse:
+    return await _results_page(ctx, year=year)
 
 
 @router.post("/results/{step}")
@@ -173,11 +182,13 @@ async def results_step(ctx: Committee, request: Request, step: str) -> Response:
             "reason": str(values.get("reason", "")).strip() or None,
             "composite": str(values.get("composite", "")).strip() or None,
         }
+    year = posted_year(values, (await review_year(ctx, None)).shown)
     if path is None:
-        return redirect("/committee/results")
+        return redirect(f"/committee/results?year={year}")
     try:
-        await ctx.api.scoring.results_step(_branch(ctx), this_year(), path, body)
+        await ctx.api.scoring.results_step(_branch(ctx), year, path, body)
     except ServiceError as exc:
-        return await _results_page(ctx, Form.failed({**values, "step": step}, exc), exc.status)
+        failed = Form.failed({**values, "step": step}, exc)
+        return await _results_page(ctx, failed, exc.status, year)
     done = {"publish": "评议结果已公示", "finalize": "评议结果已定稿"}.get(step, "已对异议作出决定")
-    return redirect("/committee/results", done)
+    return redirect(f"/committee/results?year={year}", done)

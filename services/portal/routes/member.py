@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.portal.clients import ServiceError
 from services.portal.web import Ctx, Form, Signed, redirect, this_year
+from services.portal.years import RequestedYear, plan_year, posted_year, review_year
 
 router = APIRouter(default_response_class=HTMLResponse)
 TERMS = ("area", "item", "content", "quantity", "quality_standard", "due_date")
@@ -36,9 +37,9 @@ async def pledge_choices(ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/me")
-async def my_page(ctx: Signed) -> HTMLResponse:
+async def my_page(ctx: Signed, year: RequestedYear = None) -> HTMLResponse:
     me = ctx.me
-    pledges = await ctx.api.pledges.member_pledges(me.person_id, this_year())
+    pledges = await ctx.api.pledges.member_pledges(me.person_id, plan_year(ctx, year).shown)
     return ctx.render("me.html", pledges=pledges)
 
 
@@ -48,7 +49,7 @@ async def choose_area(ctx: Signed, request: Request) -> Response:
     try:
         await ctx.api.pledges.choose_area(ctx.me.person_id, this_year(), str(values.get("area")))
     except ServiceError as exc:
-        pledges = await ctx.api.pledges.member_pledges(ctx.me.person_id, this_year())
+        pledges = await ctx.api.pledges.member_pledges(ctx.me.person_id, plan_year(ctx, None).shown)
         return ctx.render(
             "me.html", status_code=exc.status, pledges=pledges, form=Form.failed(values, exc)
         )
@@ -85,11 +86,12 @@ async def declare(ctx: Signed, request: Request) -> Response:
 
 
 @router.get("/me/card")
-async def my_card(ctx: Signed, request: Request) -> HTMLResponse:
+async def my_card(ctx: Signed, year: RequestedYear = None) -> HTMLResponse:
     me = ctx.me
     card = None
+    shown = (await review_year(ctx, year)).shown
     try:
-        card = await ctx.api.scoring.card(me.person_id, this_year())
+        card = await ctx.api.scoring.card(me.person_id, shown)
     except ServiceError as exc:
         if exc.status != 404:
             raise
@@ -100,16 +102,17 @@ async def my_card(ctx: Signed, request: Request) -> HTMLResponse:
 async def object_to_result(ctx: Signed, request: Request) -> Response:
     values = dict(await request.form())
     me = ctx.me
+    year = posted_year(values, (await review_year(ctx, None)).shown)
     try:
         await ctx.api.scoring.results_step(
             str(me.branch_id),
-            this_year(),
+            year,
             "objections",
             {"reason": str(values.get("reason", "")).strip()},
         )
     except ServiceError as exc:
-        card = await ctx.api.scoring.card(me.person_id, this_year())
+        card = await ctx.api.scoring.card(me.person_id, (await review_year(ctx, year)).shown)
         return ctx.render(
             "card.html", status_code=exc.status, card=card, form=Form.failed(values, exc)
         )
-    return redirect("/me/card", "异议已提交，支委会将作出决定")
+    return redirect(f"/me/card?year={year}", "异议已提交，支委会将作出决定")

@@ -3,16 +3,16 @@ the Excel export, and the year's scoring policy."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.portal.clients import ServiceError
-from services.portal.web import Form, Signed, redirect, this_year
+from services.portal.web import Form, Signed, redirect
+from services.portal.years import RequestedYear, posted_year, review_year
 
 router = APIRouter(prefix="/org", default_response_class=HTMLResponse)
-Year = Annotated[int | None, Query(ge=2000, le=2100)]
 GROUPS = {
     "weights": ("peer", "mass", "branch"),
     "bands": ("unqualified_below", "yellow_card_below", "criticism_below", "no_awards_below"),
@@ -46,7 +46,7 @@ def _turnout(view: dict[str, Any]) -> list[dict[str, Any]]:
 @router.get("")
 async def statistics(
     ctx: Signed,
-    year: Year = None,
+    year: RequestedYear = None,
     scope: str = "company",
     id: str | None = None,
     scope_ref: str | None = None,
@@ -55,7 +55,7 @@ async def statistics(
     (with the signed pledges per area) and reviews' turnout of the scope."""
     if scope_ref:
         scope, _, id = scope_ref.partition(":")
-    shown = year or this_year()
+    shown = (await review_year(ctx, year)).shown
     scope = scope if scope in ("company", "unit", "branch") else "company"
     scope_id = None if scope == "company" else id
     branches = await ctx.api.pledges.branches()
@@ -67,6 +67,7 @@ async def statistics(
         "org.html",
         stats=stats,
         shown_year=shown,
+        own_year_switch=True,
         scope=scope,
         scope_id=id,
         branches=branches,
@@ -78,8 +79,8 @@ async def statistics(
 
 
 @router.get("/export.xlsx")
-async def export(ctx: Signed, year: Year = None) -> Response:
-    shown = year or this_year()
+async def export(ctx: Signed, year: RequestedYear = None) -> Response:
+    shown = (await review_year(ctx, year)).shown
     upstream = await ctx.api.scoring.export(shown)
     return Response(
         upstream.content,
@@ -100,8 +101,8 @@ def _policy_values(adopted: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/policy")
-async def policy_page(ctx: Signed) -> HTMLResponse:
-    adopted = await ctx.api.scoring.policy(this_year())
+async def policy_page(ctx: Signed, year: RequestedYear = None) -> HTMLResponse:
+    adopted = await ctx.api.scoring.policy((await review_year(ctx, year)).shown)
     return ctx.render(
         "policy.html", adopted=adopted, form=Form(values=_policy_values(adopted)), groups=GROUPS
     )
@@ -115,13 +116,14 @@ async def adopt_policy(ctx: Signed, request: Request) -> Response:
     }
     policy.update({key: values.get(key) for key in SCALARS})
     policy.update({key: key in values for key in FLAGS})
-    body = {"year": this_year(), "policy_id": values.get("policy_id"), "policy": policy}
+    year = posted_year(values, (await review_year(ctx, None)).shown)
+    body = {"year": year, "policy_id": values.get("policy_id"), "policy": policy}
     try:
         await ctx.api.scoring.adopt_policy(body)
     except ServiceError as exc:
-        adopted = await ctx.api.scoring.policy(this_year())
+        adopted = await ctx.api.scoring.policy((await review_year(ctx, year)).shown)
         form = Form.failed({**values, **{k: k in values for k in FLAGS}}, exc)
         return ctx.render(
             "policy.html", status_code=exc.status, adopted=adopted, form=form, groups=GROUPS
         )
-    return redirect("/org/policy", "评分办法已通过，积分卡将按新办法重新计算")
+    return redirect(f"/org/policy?year={year}", "评分办法已通过，积分卡将按新办法重新计算")

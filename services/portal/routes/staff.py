@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.portal.clients import ServiceError
 from services.portal.web import Ctx, Form, Signed, redirect, this_year
+from services.portal.years import RequestedYear, review_year
 
 router = APIRouter(default_response_class=HTMLResponse)
 ROLE_LABELS = {
@@ -66,10 +67,17 @@ def _covers(period: dict[str, Any], ctx: Ctx) -> bool:
 
 
 @router.get("/reviews")
-async def my_reviews(ctx: Signed) -> HTMLResponse:
+async def my_reviews(ctx: Signed, year: RequestedYear = None) -> HTMLResponse:
+    """The shown year's periods; periods still open in the other year of the default pair
+    (last year in January, or this year) are listed too, so no open ballot is hidden."""
+    years = await review_year(ctx, year)
+    listed = await ctx.api.reviews.periods(years.shown)
+    if year is None and years.shown != years.calendar:
+        current = await ctx.api.reviews.periods(years.calendar)
+        listed = [*listed, *(p for p in current if not p["closed"])]
     periods = [
         {**p, "roles": [(r, ROLE_LABELS[r]) for r in _roles_for(ctx, p["kind"])]}
-        for p in await ctx.api.reviews.periods(this_year())
+        for p in listed
         if _covers(p, ctx)
     ]
     return ctx.render("reviews.html", periods=periods)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from decimal import Decimal
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from services.scoring import handlers
-from services.scoring.api.deps import HandlerDeps, ReadSession, RuntimeDep, command, new_id
+from services.scoring.api.deps import (
+    HandlerDeps,
+    Now,
+    ReadSession,
+    RuntimeDep,
+    command,
+    new_id,
+)
 from services.scoring.commands import DecideObjection, RaiseObjection
 from services.scoring.handlers.access import branch_reader
 from services.scoring.projections.queries import branch_info, branch_results, names_of
@@ -124,4 +133,25 @@ async def read_results(
         year=year,
         members=members,
         publication=publication,
+    )
+
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+@router.get("/review-year", response_model=handlers.ReviewYear)
+async def read_review_year(
+    _: CurrentPrincipal,
+    session: ReadSession,
+    rt: RuntimeDep,
+    now: Now,
+    branch_id: Annotated[
+        str | None, Query(max_length=64, description="党支部；不填为全公司")
+    ] = None,
+) -> handlers.ReviewYear:
+    """The year the portal shows by default on review and result pages: last year while its
+    results (of this branch, or of any branch) are not final, else this year. Says no more
+    than the public board does (whether results are final)."""
+    return await handlers.review_year(
+        branch_id, now.astimezone(BEIJING).year, db=rt.db, read=session
     )

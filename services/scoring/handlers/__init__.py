@@ -6,12 +6,14 @@ from services.scoring.handlers.policy import adopt_policy, read_policy
 from services.scoring.handlers.results import (
     FinalizeReport,
     Pending,
+    ReviewYear,
     decide_objection,
     finalize,
     finalize_due,
     publish_results,
     raise_objection,
     read_publication,
+    review_year,
 )
 from shared.handlers import CommandResult, Dependencies
 
@@ -20,6 +22,7 @@ __all__ = [
     "Dependencies",
     "FinalizeReport",
     "Pending",
+    "ReviewYear",
     "adopt_policy",
     "decide_objection",
     "finalize",
@@ -28,5 +31,6 @@ __all__ = [
     "raise_objection",
     "read_policy",
     "read_publication",
+    "review_year",
     "unit_of_work",
 ]

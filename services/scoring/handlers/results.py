@@ -6,6 +6,7 @@ from typing import Unpack
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import domain
 from services.scoring.commands import (
@@ -31,12 +32,13 @@ from services.scoring.handlers.access import (
 )
 from services.scoring.handlers.base import UnitOfWork, unit_of_work
 from services.scoring.handlers.policy import policy_of_year
+from services.scoring.persistence import cards
 from services.scoring.projections.queries import card_results_of_branch, open_periods_of_branch
 from shared.auth import Role
 from shared.db import Database
 from shared.errors import Conflict, DomainError
 from shared.eventstore import EventStore
-from shared.eventstore.tables import streams
+from shared.eventstore.tables import events, streams
 from shared.handlers import CommandResult, Dependencies, Loaded, load_stream
 
 STREAM_PREFIX = "branch-results-"
@@ -176,3 +178,48 @@ async def read_publication(
             session, store, branch_results_stream(branch_id, year), evolve_branch_results
         )
         return loaded.state
+
+
+class ReviewYear(BaseModel):
+    """Which year a page about reviews and results shows by default: the year before until
+    its results are final (so in January the portal shows last year's open work), else the
+    calendar year of Beijing time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    year: int
+    calendar_year: int
+    pending_branches: int
+    reason: str
+
+
+async def review_year(
+    branch_id: str | None, calendar_year: int, *, db: Database, read: AsyncSession
+) -> ReviewYear:
+    """Last year is still the review year while a branch (this one, or any when ``branch_id``
+    is None) has cards for it and no ``YearResultsFinalized``. Two small queries: the branches
+    with last year's cards (read model), the branches whose year was finalized (event store)."""
+    last = calendar_year - 1
+    carded = select(cards.c.branch_id).where(cards.c.year == last).distinct()
+    final = (
+        select(events.c.branch_id)
+        .where(events.c.type == "YearResultsFinalized", events.c.year == last)
+        .distinct()
+    )
+    if branch_id is not None:
+        carded = carded.where(cards.c.branch_id == branch_id)
+        final = final.where(events.c.branch_id == branch_id)
+    with_cards = set((await read.scalars(carded)).all())
+    async with db.reading() as session:
+        finalized = set((await session.scalars(final)).all())
+    pending = len(with_cards - finalized)
+    if pending:
+        where = "本支部" if branch_id is not None else f"{pending}个党支部"
+        reason = f"{last}年度{where}的评议结果尚未定稿"
+        return ReviewYear(
+            year=last, calendar_year=calendar_year, pending_branches=pending, reason=reason
+        )
+    reason = f"{last}年度的评议结果已全部定稿" if with_cards else f"{last}年度没有积分卡"
+    return ReviewYear(
+        year=calendar_year, calendar_year=calendar_year, pending_branches=0, reason=reason
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +137,25 @@ async def test_a_branch_year_from_the_topics_to_final_results(
         scenario.m(3): None,
     }
 
+    # The review year: in January of the next year the portal still shows this year, whose
+    # results are not final; the same January after finalization shows the new year.
+    january = datetime(year + 1, 1, 20, 2, 0, tzinfo=UTC)
+    review_year = f"/review-year?branch_id={scenario.branch}"
+    scoring.at(january)
+    pending = await scoring.ok("GET", review_year, who["m2"])
+    assert pending == {
+        "year": year,
+        "calendar_year": year + 1,
+        "pending_branches": 1,
+        "reason": f"{year}年度本支部的评议结果尚未定稿",
+    }
+    company = await scoring.ok("GET", "/review-year", who["admin"])
+    assert company["year"] == year and company["pending_branches"] >= 1
+    assert (await scoring.call("GET", review_year, None)).status_code == 401
+    scoring.at(NOW)
+    current = await scoring.ok("GET", review_year, who["m2"])
+    assert (current["year"], current["reason"]) == (2026, "2025年度没有积分卡")
+
     # Publish, object, decide, finalize after the window.
     base = f"/branches/{scenario.branch}/results/{year}"
     await scoring.ok("POST", f"{base}/publish", who["committee"])
@@ -153,6 +172,11 @@ async def test_a_branch_year_from_the_topics_to_final_results(
     scoring.at(NOW + timedelta(days=8))
     report = await scoring.ok("POST", "/results/finalize-due", who["operator"])
     assert [r["id"] for r in report["finalized"]] == [branch_results_stream(scenario.branch, year)]
+
+    scoring.at(january)
+    final_year = await scoring.ok("GET", review_year, who["m2"])
+    assert final_year["year"] == year + 1 and final_year["pending_branches"] == 0
+    assert final_year["reason"] == f"{year}年度的评议结果已全部定稿"
 
     stream = branch_results_stream(scenario.branch, year)
     stored = await scoring.events(stream)
