@@ -18,7 +18,11 @@ from openpyxl import Workbook
 
 from services.scoring.domain import BAND_LABELS
 from services.scoring.projections.statistics import SCOPE_LABELS
-from services.scoring.projections.views import MemberResultView, StatisticsView
+from services.scoring.projections.views import (
+    MemberResultView,
+    StatisticsHistoryView,
+    StatisticsView,
+)
 from shared.contracts.scoring import Band
 
 Cell = str | int | Decimal | None
@@ -115,6 +119,21 @@ def statistics_table(year: int, rows: Sequence[StatisticsView]) -> Table:
             )
             for view in rows
         ),
+    )
+
+
+def history_table(view: StatisticsHistoryView) -> Table:
+    """历年对比: one row per figure, the value of each year, then the change of each year
+    from the one before."""
+    years = view.years
+    return Table(
+        title=f"{view.scope_name}{years[0]}-{years[-1]}年度对比",
+        headers=(
+            "指标",
+            *(f"{year}年" for year in years),
+            *(f"{year}年比上年" for year in years[1:]),
+        ),
+        rows=tuple((row.label, *row.values, *row.changes[1:]) for row in view.figures),
     )
 
 

@@ -40,6 +40,27 @@ class ScoringClient(ServiceClient):
         )
         return response
 
+    async def member_history(self, member_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.get(f"/members/{member_id}/cards")
+        return result
+
+    async def statistics_history(
+        self, scope: str, scope_id: str | None, first: int, last: int
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self.get(
+            "/statistics/history", scope=scope, id=scope_id, **{"from": first, "to": last}
+        )
+        return result
+
+    async def statistics_history_export(
+        self, scope: str, scope_id: str | None, first: int, last: int
+    ) -> httpx.Response:
+        params = {"scope": scope, "id": scope_id, "from": first, "to": last}
+        response: httpx.Response = await self.call(
+            "GET", "/statistics/history/export.xlsx", params=params, raw=True
+        )
+        return response
+
     async def review_year(self, branch_id: str | None) -> dict[str, Any]:
         """The year review and result pages show by default (see services/portal/years.py)."""
         result: dict[str, Any] = await self.get("/review-year", branch_id=branch_id)

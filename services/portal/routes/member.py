@@ -95,7 +95,19 @@ async def my_card(ctx: Signed, year: RequestedYear = None) -> HTMLResponse:
     except ServiceError as exc:
         if exc.status != 404:
             raise
-    return ctx.render("card.html", card=card)
+    return ctx.render("card.html", card=card, history=await _history(ctx))
+
+
+async def _history(ctx: Ctx) -> list[dict[str, Any]]:
+    """The member's cards of every year (历年积分卡); none yet is an empty list."""
+    try:
+        history = await ctx.api.scoring.member_history(ctx.me.person_id)
+    except ServiceError as exc:
+        if exc.status != 404:
+            raise
+        return []
+    years: list[dict[str, Any]] = history["years"]
+    return years
 
 
 @router.post("/me/objection")
@@ -113,6 +125,10 @@ async def object_to_result(ctx: Signed, request: Request) -> Response:
     except ServiceError as exc:
         card = await ctx.api.scoring.card(me.person_id, (await review_year(ctx, year)).shown)
         return ctx.render(
-            "card.html", status_code=exc.status, card=card, form=Form.failed(values, exc)
+            "card.html",
+            status_code=exc.status,
+            card=card,
+            form=Form.failed(values, exc),
+            history=await _history(ctx),
         )
     return redirect(f"/me/card?year={year}", "异议已提交，支委会将作出决定")

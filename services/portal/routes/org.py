@@ -1,16 +1,23 @@
 """The organization department: statistics of the company, a unit or a branch with charts,
-the Excel export, and the year's scoring policy."""
+the Excel export, several years side by side (历年对比), and the year's scoring policy."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.portal.clients import ServiceError
-from services.portal.web import Form, Signed, redirect
-from services.portal.years import RequestedYear, posted_year, review_year
+from services.portal.web import Ctx, Form, Signed, redirect
+from services.portal.years import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    RequestedYear,
+    posted_year,
+    review_year,
+)
 
 router = APIRouter(prefix="/org", default_response_class=HTMLResponse)
 GROUPS = {
@@ -82,6 +89,78 @@ async def statistics(
 async def export(ctx: Signed, year: RequestedYear = None) -> Response:
     shown = (await review_year(ctx, year)).shown
     upstream = await ctx.api.scoring.export(shown)
+    return Response(
+        upstream.content,
+        media_type=upstream.headers.get("content-type"),
+        headers={"Content-Disposition": upstream.headers.get("content-disposition", "")},
+    )
+
+
+FromYear = Annotated[int | None, Query(alias="from", ge=FIRST_YEAR, le=LAST_YEAR)]
+ToYear = Annotated[int | None, Query(alias="to", ge=FIRST_YEAR, le=LAST_YEAR)]
+
+
+def _scope(scope: str, id: str | None, scope_ref: str | None) -> tuple[str, str | None]:
+    if scope_ref:
+        scope, _, id = scope_ref.partition(":")
+    scope = scope if scope in ("company", "unit", "branch") else "company"
+    return scope, (None if scope == "company" else id or None)
+
+
+async def _span(ctx: Ctx, first: int | None, last: int | None) -> tuple[int, int]:
+    """By default the three years up to the review year."""
+    last = last if last is not None else (await review_year(ctx, None)).shown
+    return (first if first is not None else last - 2), last
+
+
+@router.get("/history")
+async def history(
+    ctx: Signed,
+    scope: str = "company",
+    id: str | None = None,
+    scope_ref: str | None = None,
+    first: FromYear = None,
+    last: ToYear = None,
+) -> HTMLResponse:
+    """历年对比: the scope's figures for several years with the change from the year before."""
+    scope, scope_id = _scope(scope, id, scope_ref)
+    first, last = await _span(ctx, first, last)
+    branches = await ctx.api.pledges.branches()
+    form = Form(values={"from": first, "to": last})
+    try:
+        view = await ctx.api.scoring.statistics_history(scope, scope_id, first, last)
+    except ServiceError as exc:
+        if exc.status != 422:
+            raise
+        view, form = None, Form(values=form.values, message=exc.message)
+    units = {b["unit_id"]: b["unit_name"] or b["unit_id"] for b in branches}
+    query = urlencode({"scope_ref": f"{scope}:{scope_id or ''}", "from": first, "to": last})
+    return ctx.render(
+        "org_history.html",
+        status_code=422 if view is None else 200,
+        view=view,
+        form=form,
+        scope=scope,
+        scope_id=scope_id,
+        branches=branches,
+        units=units,
+        export_query=query,
+        own_year_switch=True,
+    )
+
+
+@router.get("/history.xlsx")
+async def history_export(
+    ctx: Signed,
+    scope: str = "company",
+    id: str | None = None,
+    scope_ref: str | None = None,
+    first: FromYear = None,
+    last: ToYear = None,
+) -> Response:
+    scope, scope_id = _scope(scope, id, scope_ref)
+    first, last = await _span(ctx, first, last)
+    upstream = await ctx.api.scoring.statistics_history_export(scope, scope_id, first, last)
     return Response(
         upstream.content,
         media_type=upstream.headers.get("content-type"),

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.api.deps import ReadSession
+from services.scoring.api.deps import Now, ReadSession
 from services.scoring.exports import (
     Table,
     branch_results_table,
+    history_table,
     statistics_table,
     to_csv,
     to_xlsx,
 )
 from services.scoring.handlers.access import branch_reader, card_reader, statistics_reader
+from services.scoring.projections.history import MAX_YEARS, member_history, statistics_history
 from services.scoring.projections.queries import branch_info, branch_results, card_view
 from services.scoring.projections.statistics import statistics, statistics_by_unit
-from services.scoring.projections.views import CardView, StatisticsView
-from shared.auth import CurrentPrincipal
-from shared.errors import InvalidInput, NotFound
+from services.scoring.projections.views import (
+    CardView,
+    MemberHistoryView,
+    StatisticsHistoryView,
+    StatisticsView,
+)
+from shared.auth import CurrentPrincipal, Principal
+from shared.errors import Forbidden, InvalidInput, NotFound
+
+BEIJING = timezone(timedelta(hours=8))
 
 router = APIRouter(tags=["查询与导出"])
 
@@ -36,6 +47,89 @@ def _download(table: Table, fmt: Format, filename: str) -> Response:
     body = to_csv(table) if fmt == "csv" else to_xlsx(table)
     disposition = f"attachment; filename*=UTF-8''{quote(f'{filename}.{fmt}')}"
     return Response(body, media_type=_MEDIA[fmt], headers={"Content-Disposition": disposition})
+
+
+FromYear = Annotated[int | None, Query(alias="from", ge=2000, le=2100, description="起始年度")]
+ToYear = Annotated[int | None, Query(alias="to", ge=2000, le=2100, description="截止年度")]
+
+
+def _years(first: int | None, last: int | None, now: datetime) -> list[int]:
+    last = last if last is not None else now.astimezone(BEIJING).year
+    first = first if first is not None else last - 2
+    if first > last:
+        raise InvalidInput(f"起始年度（{first}）不能晚于截止年度（{last}）")
+    if last - first + 1 > MAX_YEARS:
+        raise InvalidInput(f"一次最多对比{MAX_YEARS}个年度，请缩小年度范围")
+    return list(range(first, last + 1))
+
+
+@router.get("/members/{member_id}/cards", response_model=MemberHistoryView)
+async def read_member_history(
+    member_id: str, principal: CurrentPrincipal, session: ReadSession
+) -> MemberHistoryView:
+    """The member's cards across years (历年积分卡), oldest first. A branch committee sees
+    the years the member spent in its branch; the member and the organization department
+    all of them."""
+    history = await member_history(session, member_id)
+    if history is None:
+        raise NotFound("该党员还没有任何年度的积分卡")
+    readable = []
+    for card in history.years:
+        try:
+            card_reader(principal, member_id, card.branch_id)
+        except Forbidden:
+            continue
+        readable.append(card)
+    if not readable:
+        card_reader(principal, member_id, None)  # raises the reader rule's message
+    return history.model_copy(update={"years": readable})
+
+
+@router.get("/statistics/history", response_model=StatisticsHistoryView)
+async def read_statistics_history(
+    principal: CurrentPrincipal,
+    session: ReadSession,
+    now: Now,
+    scope: Scope = "company",
+    scope_id: Annotated[str | None, Query(alias="id")] = None,
+    first: FromYear = None,
+    last: ToYear = None,
+) -> StatisticsHistoryView:
+    """Statistics of a scope for several years side by side (历年对比), each figure with its
+    change from the year before; by default the last three years."""
+    years = _years(first, last, now)
+    view = await _history(principal, session, scope, scope_id, years)
+    return view
+
+
+async def _history(
+    principal: Principal, session: AsyncSession, scope: str, scope_id: str | None, years: list[int]
+) -> StatisticsHistoryView:
+    if scope != "company" and not scope_id:
+        raise InvalidInput("查看二级党委或党支部的统计时必须给出其编号（id）")
+    statistics_reader(principal, scope, scope_id)
+    view = await statistics_history(session, scope, None if scope == "company" else scope_id, years)
+    if view is None:
+        raise NotFound("没有找到该二级党委或党支部")
+    return view
+
+
+@router.get("/statistics/history/export.{fmt}")
+async def export_statistics_history(
+    fmt: Format,
+    principal: CurrentPrincipal,
+    session: ReadSession,
+    now: Now,
+    scope: Scope = "company",
+    scope_id: Annotated[str | None, Query(alias="id")] = None,
+    first: FromYear = None,
+    last: ToYear = None,
+) -> Response:
+    """The comparison as CSV or Excel: one row per figure, a column per year and per change."""
+    years = _years(first, last, now)
+    view = await _history(principal, session, scope, scope_id, years)
+    name = f"statistics-history-{scope_id or 'company'}-{years[0]}-{years[-1]}"
+    return _download(history_table(view), fmt, name)
 
 
 @router.get("/members/{member_id}/cards/{year}", response_model=CardView)

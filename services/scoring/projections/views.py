@@ -223,3 +223,45 @@ def publication_view(state: BranchResults, names: dict[str, str]) -> Publication
             for o in sorted(state.objections.values(), key=lambda o: o.objection_id)
         ],
     )
+
+
+class CardYear(View):
+    """One year of a member's history: the card's outcome and the branch it was kept in."""
+
+    year: int
+    branch_id: str | None
+    branch_name: str | None
+    area_label: str | None
+    composite: Decimal | None
+    band: str | None
+    band_label: str | None
+    missing_labels: list[str]
+    pledges_total: int
+    pledges_completed: int
+
+
+class MemberHistoryView(View):
+    """A member's cards across years (历年积分卡), oldest first."""
+
+    member_id: str
+    name: str | None
+    years: list[CardYear]
+
+
+class FigureRow(View):
+    """One figure across years, with the change from the year before."""
+
+    figure: str
+    label: str
+    values: list[int | Decimal | None]
+    changes: list[int | Decimal | None]
+
+
+class StatisticsHistoryView(View):
+    """A scope's statistics side by side for several years (历年对比)."""
+
+    scope: str
+    scope_id: str | None
+    scope_name: str
+    years: list[int]
+    figures: list[FigureRow]

@@ -271,7 +271,12 @@ def test_the_card_shows_an_open_period_by_its_label_and_no_figure(portal: StartP
                  "result": "88.00", "ballots": 9}  # fmt: skip
     short = {"period": "Q1", "label": "第一季度", "status": "insufficient",
              "status_label": "票数不足", "result": None}  # fmt: skip
-    backend = Backend(**{f"cards__{this_year()}": card(open_h2, closed_h1, short)})
+    backend = Backend(
+        **{
+            f"cards__{this_year()}": card(open_h2, closed_h1, short),
+            "cards": {"member_id": "p-1", "name": "李秀英", "years": []},
+        }
+    )
     page = portal(backend, MEMBER).get("/me/card")
     assert page.status_code == 200
     cells = {m[0]: m[1] for m in re.findall(r'data-period="(\w+)"[^>]*>(.*?)</div>', page.text)}
