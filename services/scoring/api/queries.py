@@ -63,6 +63,16 @@ def _years(first: int | None, last: int | None, now: datetime) -> list[int]:
     return list(range(first, last + 1))
 
 
+async def _unit_of_scope(session: AsyncSession, scope: str, scope_id: str | None) -> str | None:
+    """The unit a statistics scope belongs to (a unit is its own), for the unit committee."""
+    if scope == "unit":
+        return scope_id
+    if scope == "branch" and scope_id:
+        info = await branch_info(session, scope_id)
+        return str(info["unit_id"]) if info and info["unit_id"] else None
+    return None
+
+
 @router.get("/members/{member_id}/cards", response_model=MemberHistoryView)
 async def read_member_history(
     member_id: str, principal: CurrentPrincipal, session: ReadSession
@@ -76,7 +86,7 @@ async def read_member_history(
     readable = []
     for card in history.years:
         try:
-            card_reader(principal, member_id, card.branch_id)
+            card_reader(principal, member_id, card.branch_id, card.unit_id)
         except Forbidden:
             continue
         readable.append(card)
@@ -107,7 +117,7 @@ async def _history(
 ) -> StatisticsHistoryView:
     if scope != "company" and not scope_id:
         raise InvalidInput("查看二级党委或党支部的统计时必须给出其编号（id）")
-    statistics_reader(principal, scope, scope_id)
+    statistics_reader(principal, scope, scope_id, await _unit_of_scope(session, scope, scope_id))
     view = await statistics_history(session, scope, None if scope == "company" else scope_id, years)
     if view is None:
         raise NotFound("没有找到该二级党委或党支部")
@@ -140,7 +150,7 @@ async def read_card(
     card = await card_view(session, member_id, year)
     if card is None:
         raise NotFound(f"没有该党员{year}年度的积分卡")
-    card_reader(principal, member_id, card.branch_id)
+    card_reader(principal, member_id, card.branch_id, card.unit_id)
     return card
 
 
@@ -156,7 +166,7 @@ async def read_statistics(
     with the signed pledges per responsibility area (``pledges_signed_by_area``)."""
     if scope != "company" and not scope_id:
         raise InvalidInput("查看二级党委或党支部的统计时必须给出其编号（id）")
-    statistics_reader(principal, scope, scope_id)
+    statistics_reader(principal, scope, scope_id, await _unit_of_scope(session, scope, scope_id))
     view = await statistics(session, scope, None if scope == "company" else scope_id, year)
     if view is None:
         raise NotFound("没有找到该二级党委或党支部")
@@ -168,8 +178,8 @@ async def export_branch_results(
     branch_id: str, year: int, fmt: Format, principal: CurrentPrincipal, session: ReadSession
 ) -> Response:
     """The branch's results for the year as CSV or Excel."""
-    branch_reader(principal, branch_id)
     info = await branch_info(session, branch_id)
+    branch_reader(principal, branch_id, info["unit_id"] if info else None)
     name = str(info["name"]) if info else branch_id
     table = branch_results_table(name, year, await branch_results(session, branch_id, year))
     return _download(table, fmt, f"{branch_id}-{year}-results")

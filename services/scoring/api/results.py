@@ -119,9 +119,9 @@ async def read_results(
     rt: RuntimeDep,
 ) -> BranchResultsView:
     """The branch's current cards and, once published, the publication and objections."""
-    branch_reader(principal, branch_id)
-    members = await branch_results(session, branch_id, year)
     info = await branch_info(session, branch_id)
+    branch_reader(principal, branch_id, info["unit_id"] if info else None)
+    members = await branch_results(session, branch_id, year)
     state = await handlers.read_publication(branch_id, year, db=rt.db, store=rt.store)
     publication = None
     if state is not None:

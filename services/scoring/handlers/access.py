@@ -19,14 +19,27 @@ def committee_of(principal: Principal, branch_id: str, *, action: str) -> Role:
     return Role.BRANCH_COMMITTEE
 
 
-def objection_judge(principal: Principal, branch_id: str) -> Role:
-    """The branch committee decides objections; the organization department (standing in
-    for the unit committee) decides one the committee may not, such as a committee
-    member's objection to their own result."""
-    require_branch_role(
-        principal, Role.BRANCH_COMMITTEE, branch_id, action="对异议作出决定", allow_org_admin=True
+def unit_committee_of(principal: Principal, unit_id: str | None) -> bool:
+    """The person sits on the unit committee (二级党委) the branch belongs to."""
+    return (
+        principal.has(Role.UNIT_COMMITTEE)
+        and unit_id is not None
+        and principal.unit_id is not None
+        and principal.unit_id == unit_id
     )
-    return Role.ORG_ADMIN if principal.has(Role.ORG_ADMIN) else Role.BRANCH_COMMITTEE
+
+
+def objection_judge(principal: Principal, branch_id: str, unit_id: str | None) -> Role:
+    """The branch committee decides objections; the branch's unit committee decides one
+    escalated to it, such as a committee member's objection to their own result (the
+    organization department may stand in)."""
+    if unit_committee_of(principal, unit_id):
+        return Role.UNIT_COMMITTEE
+    if principal.has(Role.ORG_ADMIN):
+        return Role.ORG_ADMIN
+    if principal.has(Role.BRANCH_COMMITTEE) and principal.branch_id == branch_id:
+        return Role.BRANCH_COMMITTEE
+    raise Forbidden("只有本支部的支委会成员、所属二级党委或组织部管理员可以对异议作出决定")
 
 
 def finalizer_of(principal: Principal, branch_id: str) -> Role:
@@ -49,29 +62,42 @@ def objector(principal: Principal) -> Role:
     return Role.MEMBER
 
 
-def card_reader(principal: Principal, member_id: str, branch_id: str | None) -> None:
-    """A card is read by its member, the member's branch committee and the organization
-    department (the public board shows what is published to everyone)."""
+def card_reader(
+    principal: Principal, member_id: str, branch_id: str | None, unit_id: str | None = None
+) -> None:
+    """A card is read by its member, the branch committee of the branch it was kept in, that
+    branch's unit committee and the organization department (the public board shows what
+    is published to everyone)."""
     if principal.person_id == member_id or principal.has(Role.ORG_ADMIN):
         return
     if principal.has(Role.BRANCH_COMMITTEE) and branch_id and principal.branch_id == branch_id:
         return
-    raise Forbidden("只有本人、所在支部的支委会成员或组织部管理员可以查看积分卡")
+    if unit_committee_of(principal, unit_id):
+        return
+    raise Forbidden("只有本人、所在支部的支委会成员、所属二级党委或组织部管理员可以查看积分卡")
 
 
-def branch_reader(principal: Principal, branch_id: str) -> None:
-    require_branch_role(
-        principal,
-        Role.BRANCH_COMMITTEE,
-        branch_id,
-        action="查看和导出本支部的评议结果",
-        allow_org_admin=True,
+def branch_reader(principal: Principal, branch_id: str, unit_id: str | None = None) -> None:
+    """A branch's results: its committee, its unit committee, the organization department."""
+    if unit_committee_of(principal, unit_id):
+        return
+    if principal.has(Role.ORG_ADMIN):
+        return
+    if principal.has(Role.BRANCH_COMMITTEE) and principal.branch_id == branch_id:
+        return
+    raise Forbidden(
+        "只有本支部的支委会成员、所属二级党委或组织部管理员可以查看和导出本支部的评议结果"
     )
 
 
-def statistics_reader(principal: Principal, scope: str, scope_id: str | None) -> None:
-    """The organization department sees every scope; a branch committee its own branch."""
+def statistics_reader(
+    principal: Principal, scope: str, scope_id: str | None, unit_id: str | None = None
+) -> None:
+    """The organization department sees every scope; a unit committee its unit and the
+    unit's branches (``unit_id``: the unit of the scope); a branch committee its branch."""
     if principal.has(Role.ORG_ADMIN):
+        return
+    if scope != "company" and unit_committee_of(principal, unit_id):
         return
     if (
         scope == "branch"
@@ -81,5 +107,6 @@ def statistics_reader(principal: Principal, scope: str, scope_id: str | None) ->
     ):
         return
     raise Forbidden(
-        "只有组织部管理员可以查看全公司和二级党委的统计；支委会成员可以查看本支部的统计"
+        "只有组织部管理员可以查看全公司的统计；二级党委可以查看本单位及所属支部的统计；"
+        "支委会成员可以查看本支部的统计"
     )

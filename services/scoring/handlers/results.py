@@ -33,7 +33,11 @@ from services.scoring.handlers.access import (
 from services.scoring.handlers.base import UnitOfWork, unit_of_work
 from services.scoring.handlers.policy import policy_of_year
 from services.scoring.persistence import cards
-from services.scoring.projections.queries import card_results_of_branch, open_periods_of_branch
+from services.scoring.projections.queries import (
+    branch_info,
+    card_results_of_branch,
+    open_periods_of_branch,
+)
 from shared.auth import Role
 from shared.db import Database
 from shared.errors import Conflict, DomainError
@@ -105,8 +109,10 @@ async def raise_objection(command: RaiseObjection, **deps: Unpack[Dependencies])
 
 async def decide_objection(command: DecideObjection, **deps: Unpack[Dependencies]) -> CommandResult:
     principal = deps["principal"]
-    role = objection_judge(principal, command.branch_id)
     async with unit_of_work(**deps) as uow:
+        async with uow.reading() as session:
+            info = await branch_info(session, command.branch_id)
+        role = objection_judge(principal, command.branch_id, info["unit_id"] if info else None)
         loaded = await _load(uow, command.branch_id, command.year)
         event = domain.decide_objection(loaded.state, command, decided_by=principal.person_id)
         return await _record(

@@ -108,6 +108,7 @@ async def member_history(session: AsyncSession, member_id: str) -> MemberHistory
                 year=row.year,
                 branch_id=row.branch_id,
                 branch_name=info["name"] if info else None,
+                unit_id=info["unit_id"] if info else None,
                 area_label=area_label(row.area),
                 composite=Decimal(row.composite) if row.composite is not None else None,
                 band=row.band,

@@ -231,6 +231,7 @@ class CardYear(View):
     year: int
     branch_id: str | None
     branch_name: str | None
+    unit_id: str | None
     area_label: str | None
     composite: Decimal | None
     band: str | None

@@ -48,9 +48,9 @@ async def projection_db(database_url: str) -> AsyncIterator[Database]:
 NOW = datetime(2026, 1, 10, 2, 0, tzinfo=UTC)
 
 
-def token(person_id: str, *roles: Role, branch: str | None = None) -> str:
+def token(person_id: str, *roles: Role, branch: str | None = None, unit: str | None = None) -> str:
     principal = Principal(
-        person_id=person_id, name=person_id, roles=frozenset(roles), branch_id=branch
+        person_id=person_id, name=person_id, roles=frozenset(roles), branch_id=branch, unit_id=unit
     )
     return TokenIssuer(DEFAULT_SECRET).issue(principal)
 
