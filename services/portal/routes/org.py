@@ -29,6 +29,31 @@ SCALARS = ("mass_paired_share", "satisfaction_threshold", "notice_days")
 FLAGS = ("mass_single_part_counts", "probationary_members_vote")
 
 
+def _unit_only(ctx: Ctx) -> str | None:
+    """A unit committee member (not also of the organization department) sees their unit."""
+    if ctx.is_("org_admin") or not ctx.is_("unit_committee"):
+        return None
+    return ctx.me.unit_id
+
+
+def _scope(ctx: Ctx, scope: str, id: str | None, scope_ref: str | None) -> tuple[str, str | None]:
+    """The scope asked for (``scope_ref`` is the picker's ``kind:id``); by default the
+    company, or a unit committee's own unit."""
+    if scope_ref:
+        scope, _, id = scope_ref.partition(":")
+    unit = _unit_only(ctx)
+    if unit is not None and (scope == "company" or not id):
+        scope, id = "unit", unit
+    scope = scope if scope in ("company", "unit", "branch") else "company"
+    return scope, (None if scope == "company" else id or None)
+
+
+def _visible(ctx: Ctx, branches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The branches the picker offers: all, or a unit committee's own."""
+    unit = _unit_only(ctx)
+    return branches if unit is None else [b for b in branches if b["unit_id"] == unit]
+
+
 def _areas(stats: dict[str, Any]) -> list[tuple[str, int]]:
     """The areas with signed pledges, most first (ties in the areas' own order)."""
     counts = [(a["label"], a["pledges"]) for a in stats["pledges_signed_by_area"] if a["pledges"]]
@@ -60,12 +85,9 @@ async def statistics(
 ) -> HTMLResponse:
     """Three calls whatever the scope: the branches (for the picker), scoring's statistics
     (with the signed pledges per area) and reviews' turnout of the scope."""
-    if scope_ref:
-        scope, _, id = scope_ref.partition(":")
+    scope, scope_id = _scope(ctx, scope, id, scope_ref)
     shown = (await review_year(ctx, year)).shown
-    scope = scope if scope in ("company", "unit", "branch") else "company"
-    scope_id = None if scope == "company" else id
-    branches = await ctx.api.pledges.branches()
+    branches = _visible(ctx, await ctx.api.pledges.branches())
     stats = await ctx.api.scoring.statistics(shown, scope, scope_id)
     turnout = await ctx.api.reviews.scope_turnout(shown, scope, scope_id)
     areas = _areas(stats)
@@ -76,7 +98,7 @@ async def statistics(
         shown_year=shown,
         own_year_switch=True,
         scope=scope,
-        scope_id=id,
+        scope_id=scope_id,
         branches=branches,
         units=units,
         areas=areas,
@@ -100,13 +122,6 @@ FromYear = Annotated[int | None, Query(alias="from", ge=FIRST_YEAR, le=LAST_YEAR
 ToYear = Annotated[int | None, Query(alias="to", ge=FIRST_YEAR, le=LAST_YEAR)]
 
 
-def _scope(scope: str, id: str | None, scope_ref: str | None) -> tuple[str, str | None]:
-    if scope_ref:
-        scope, _, id = scope_ref.partition(":")
-    scope = scope if scope in ("company", "unit", "branch") else "company"
-    return scope, (None if scope == "company" else id or None)
-
-
 async def _span(ctx: Ctx, first: int | None, last: int | None) -> tuple[int, int]:
     """By default the three years up to the review year."""
     last = last if last is not None else (await review_year(ctx, None)).shown
@@ -123,9 +138,9 @@ async def history(
     last: ToYear = None,
 ) -> HTMLResponse:
     """历年对比: the scope's figures for several years with the change from the year before."""
-    scope, scope_id = _scope(scope, id, scope_ref)
+    scope, scope_id = _scope(ctx, scope, id, scope_ref)
     first, last = await _span(ctx, first, last)
-    branches = await ctx.api.pledges.branches()
+    branches = _visible(ctx, await ctx.api.pledges.branches())
     form = Form(values={"from": first, "to": last})
     try:
         view = await ctx.api.scoring.statistics_history(scope, scope_id, first, last)
@@ -158,7 +173,7 @@ async def history_export(
     first: FromYear = None,
     last: ToYear = None,
 ) -> Response:
-    scope, scope_id = _scope(scope, id, scope_ref)
+    scope, scope_id = _scope(ctx, scope, id, scope_ref)
     first, last = await _span(ctx, first, last)
     upstream = await ctx.api.scoring.statistics_history_export(scope, scope_id, first, last)
     return Response(

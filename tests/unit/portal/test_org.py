@@ -137,3 +137,24 @@ def test_a_refusal_by_reviews_is_shown_in_chinese(portal: StartPortal) -> None:
     response = portal(Upstream(refuse="reviews"), ORG_ADMIN).get(f"/org?year={YEAR}")
     assert response.status_code == 403
     assert "只有某某可以查看" in response.text
+
+
+UNIT_COMMITTEE = Principal(
+    person_id="uc-1",
+    name="二级党委委员",
+    roles=frozenset({Role.UNIT_COMMITTEE}),
+    unit_id="u-1",
+)
+
+
+def test_a_unit_committee_sees_its_unit_and_picks_only_its_branches(portal: StartPortal) -> None:
+    upstream = Upstream()
+    page = portal(upstream, UNIT_COMMITTEE).get(f"/org?year={YEAR}")
+    assert page.status_code == 200, page.text
+    assert f"scoring /statistics/{YEAR}?scope=unit&id=u-1" in upstream.calls
+    assert f"reviews /turnout?year={YEAR}&scope=unit&id=u-1" in upstream.calls
+    offered = re.findall(r'<option value="branch:(b-\d+)"', page.text)
+    assert offered and all(int(b[2:]) % 6 == 1 for b in offered)
+    assert "全公司</option>" not in page.text
+    assert "/org/export.xlsx" not in page.text  # the company export is the department's
+    assert "二级党委统计" in page.text
