@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 COOKIE = "suxing_token"
 OWN_CASE = (
-    "这是您本人的承诺：定诺、退回修改、台账记录和验收须由本支部其他支委会成员或上级党委决定。"
+    "这是您本人的承诺：定诺、退回修改、台账记录和验收须由本支部其他支委会成员或所属二级党委决定。"
 )
 BEIJING = timezone(timedelta(hours=8))
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")

@@ -101,7 +101,7 @@ def test_a_committee_member_cannot_decide_their_own_pledge(as_person: Any) -> No
     pledge_url = declare(member_of_committee, "production", OWN)
     own = member_of_committee.locator("#own-case")
     expect(own).to_contain_text("其他支委会成员")
-    expect(own).to_contain_text("上级党委")
+    expect(own).to_contain_text("所属二级党委")
     for step in ("approval", "revision-request", "acceptance", "return"):
         expect(member_of_committee.locator(f"#step-{step}")).to_have_count(0)
 

@@ -26,38 +26,45 @@ def committee_of(principal: Principal, branch_id: str, *, action: str) -> Role:
 
 
 def judge_of_pledge(
-    principal: Principal, pledge: PledgeState, member: PersonState | None, *, action: str
+    principal: Principal,
+    pledge: PledgeState,
+    member: PersonState | None,
+    *,
+    action: str,
+    unit_id: str | None = None,
 ) -> Role:
     """Who decides on a pledge: approves it, sends it back for revision, keeps its ledger,
     accepts it or returns it. The committee of the pledge's branch does; but no one judges
     their own case (DOMAIN.md §3, "Secrecy"): a committee member's own pledge is decided by
-    another member of the committee, or by the unit committee.
-
-    The system has no unit-committee role yet. Until it has one, the organization department
-    (``Role.ORG_ADMIN``) stands in for the unit committee, and only where the unit committee
-    would act: on the pledge of a member who sits on the committee of the pledge's branch
-    (``member``, from the roster). An ordinary member's pledge stays the branch committee's.
+    another member of the committee, or by the unit committee (二级党委) of the branch's unit
+    (``unit_id``; the token's unit). The organization department stands in for the unit
+    committee, and only where it would act: on the pledge of a member who sits on the
+    committee of the pledge's branch (``member``, from the roster). An ordinary member's
+    pledge stays the branch committee's.
     """
     on_committee = (
         member is not None
         and member.branch_id == pledge.branch_id
         and member.committee_position is not None
     )
+    unit_committee = (
+        principal.has(Role.UNIT_COMMITTEE) and unit_id is not None and principal.unit_id == unit_id
+    )
     if principal.has(Role.BRANCH_COMMITTEE) and principal.branch_id == pledge.branch_id:
         role = Role.BRANCH_COMMITTEE
+    elif unit_committee and on_committee:
+        role = Role.UNIT_COMMITTEE
     elif principal.has(Role.ORG_ADMIN) and on_committee:
         role = Role.ORG_ADMIN
     elif on_committee:
-        raise Forbidden(f"只有本支部另一名支委会成员或上级党委（组织部）可以{action}")
-    elif principal.has(Role.ORG_ADMIN):
-        raise Forbidden(
-            f"只有本支部的支委会成员可以{action}；上级党委（组织部）只办理支委会成员本人的承诺"
-        )
+        raise Forbidden(f"只有本支部另一名支委会成员或所属二级党委可以{action}")
+    elif unit_committee or principal.has(Role.ORG_ADMIN):
+        raise Forbidden(f"只有本支部的支委会成员可以{action}；二级党委只办理支委会成员本人的承诺")
     else:
         raise Forbidden(f"只有本支部的{Role.BRANCH_COMMITTEE.label}可以{action}")
     if principal.person_id == pledge.member_id:
         raise Forbidden(
-            f"不能{action}：这是您本人的承诺，须由本支部另一名支委会成员或上级党委（组织部）办理"
+            f"不能{action}：这是您本人的承诺，须由本支部另一名支委会成员或所属二级党委办理"
         )
     return role
 

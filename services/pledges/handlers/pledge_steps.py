@@ -57,7 +57,10 @@ def by_judge(action: str) -> Authorize:
 
     async def authorize(uow: UnitOfWork, state: PledgeState) -> Role:
         member = await uow.load(person_stream(state.member_id), evolve_person)
-        return judge_of_pledge(uow.principal, state, member.state, action=action)
+        unit_id = None
+        if uow.principal.has(Role.UNIT_COMMITTEE):
+            unit_id = (await uow.org_of_branch(state.branch_id)).unit
+        return judge_of_pledge(uow.principal, state, member.state, action=action, unit_id=unit_id)
 
     return authorize
 

@@ -165,7 +165,7 @@ def decide_objection(
     if objection.member_id == decided_by:
         raise Forbidden(
             "这项异议针对的是您本人的评议结果，您不能自己裁决；"
-            "请由另一名支委会成员或上级党委（组织部）作出决定"
+            "请由另一名支委会成员或所属二级党委作出决定"
         )
     if published.finalized:
         raise Conflict(f"{command.year}年度评议结果已经定稿，不能再处理异议")

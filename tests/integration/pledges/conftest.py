@@ -69,6 +69,7 @@ class Pledges:
     unique: str
 
     admin = token("admin-a", Role.ORG_ADMIN, branch=None)
+    unit_committee = token("uc-1", Role.UNIT_COMMITTEE, branch=None, unit="u-1")
     secretary = token("sec-a", Role.MEMBER, Role.EMPLOYEE, Role.BRANCH_COMMITTEE)
     deputy = token("sec-a2", Role.MEMBER, Role.EMPLOYEE, Role.BRANCH_COMMITTEE)
     member = token("m-a", Role.MEMBER, Role.EMPLOYEE)

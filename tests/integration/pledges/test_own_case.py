@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from services.pledges.domain import pledge_stream
-from tests.integration.pledges.conftest import LEDGER, PUBLICATION, YEAR, Pledges
+from shared.auth import Role
+from tests.integration.pledges.conftest import LEDGER, PUBLICATION, YEAR, Pledges, token
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +62,7 @@ DECISIONS = [
 ]
 DECIDERS: dict[str, tuple[Callable[[Pledges], str], str, str]] = {
     "another committee member": (lambda p: p.deputy, "sec-a2", "branch_committee"),
+    "the unit committee": (lambda p: p.unit_committee, "uc-1", "unit_committee"),
     "the organization department": (lambda p: p.admin, "admin-a", "org_admin"),
 }
 
@@ -103,7 +105,7 @@ async def test_a_committee_member_cannot_decide_their_own_pledge_but_another_can
     assert refused.status_code == 403, refused.text
     message = refused.json()["message"]
     assert message.startswith("不能") and "这是您本人的承诺" in message, message
-    assert "须由本支部另一名支委会成员或上级党委（组织部）办理" in message, message
+    assert "须由本支部另一名支委会成员或所属二级党委办理" in message, message
     assert await pledges.count() == before, "the refusal recorded an event"
 
     who, ref, role = DECIDERS[decider]
@@ -124,9 +126,30 @@ async def test_the_organization_department_does_not_decide_an_ordinary_members_p
 
     assert (response.status_code, response.json()["message"]) == (
         403,
-        "只有本支部的支委会成员可以审核承诺（定诺）；上级党委（组织部）只办理支委会成员本人的承诺",
+        "只有本支部的支委会成员可以审核承诺（定诺）；二级党委只办理支委会成员本人的承诺",
     )
     assert await pledges.count() == before
+
+
+async def test_only_the_branchs_own_unit_committee_decides_and_not_an_ordinary_pledge(
+    pledges: Pledges,
+) -> None:
+    await pledges.prepare_year()
+    pid = await secretary_pledge_at(pledges, "declared")
+    other_unit = token("uc-9", Role.UNIT_COMMITTEE, branch=None, unit="u-elsewhere")
+    refused = await pledges.call("POST", f"/pledges/{pid}/approval", other_unit)
+    assert (refused.status_code, refused.json()["message"]) == (
+        403,
+        "只有本支部另一名支委会成员或所属二级党委可以审核承诺（定诺）",
+    )
+    ordinary = await pledges.walk("declared")
+    before = await pledges.count()
+    response = await pledges.call("POST", f"/pledges/{ordinary}/approval", pledges.unit_committee)
+    assert (response.status_code, response.json()["message"]) == (
+        403,
+        "只有本支部的支委会成员可以审核承诺（定诺）；二级党委只办理支委会成员本人的承诺",
+    )
+    assert await pledges.count() == before  # the refusal recorded nothing
 
 
 async def test_the_secretary_still_records_the_steps_that_decide_nothing(pledges: Pledges) -> None:

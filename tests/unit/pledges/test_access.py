@@ -38,7 +38,7 @@ def test_a_committee_member_cannot_decide_their_own_pledge() -> None:
     with pytest.raises(Forbidden) as refused:
         judge_of_pledge(OWNER_ON_COMMITTEE, PLEDGE, SECRETARY, action=ACTION)
     assert refused.value.message == (
-        "不能审核承诺（定诺）：这是您本人的承诺，须由本支部另一名支委会成员或上级党委（组织部）办理"
+        "不能审核承诺（定诺）：这是您本人的承诺，须由本支部另一名支委会成员或所属二级党委办理"
     )
 
 
@@ -55,11 +55,25 @@ def test_the_organization_department_stands_in_for_the_unit_committee() -> None:
     assert judge_of_pledge(ORG_ADMIN, PLEDGE, SECRETARY, action=ACTION) is Role.ORG_ADMIN
 
 
+UNIT_COMMITTEE = Principal(
+    person_id="uc-1", name="uc-1", roles=frozenset({Role.UNIT_COMMITTEE}), unit_id="u-1"
+)
+
+
+def test_the_unit_committee_of_the_branchs_unit_decides_a_committee_members_pledge() -> None:
+    decided = judge_of_pledge(UNIT_COMMITTEE, PLEDGE, SECRETARY, action=ACTION, unit_id="u-1")
+    assert decided is Role.UNIT_COMMITTEE
+    with pytest.raises(Forbidden, match="所属二级党委可以"):
+        judge_of_pledge(UNIT_COMMITTEE, PLEDGE, SECRETARY, action=ACTION, unit_id="u-2")
+    with pytest.raises(Forbidden, match="二级党委只办理支委会成员本人的承诺"):
+        judge_of_pledge(UNIT_COMMITTEE, PLEDGE, MEMBER, action=ACTION, unit_id="u-1")
+
+
 def test_the_organization_department_leaves_ordinary_pledges_to_the_branch() -> None:
     with pytest.raises(Forbidden) as refused:
         judge_of_pledge(ORG_ADMIN, PLEDGE, MEMBER, action=ACTION)
     assert refused.value.message == (
-        "只有本支部的支委会成员可以审核承诺（定诺）；上级党委（组织部）只办理支委会成员本人的承诺"
+        "只有本支部的支委会成员可以审核承诺（定诺）；二级党委只办理支委会成员本人的承诺"
     )
 
 
@@ -75,9 +89,7 @@ def test_the_organization_department_leaves_ordinary_pledges_to_the_branch() -> 
 def test_nobody_else_decides_a_committee_members_pledge(caller: Principal) -> None:
     with pytest.raises(Forbidden) as refused:
         judge_of_pledge(caller, PLEDGE, SECRETARY, action=ACTION)
-    assert refused.value.message == (
-        "只有本支部另一名支委会成员或上级党委（组织部）可以审核承诺（定诺）"
-    )
+    assert refused.value.message == ("只有本支部另一名支委会成员或所属二级党委可以审核承诺（定诺）")
 
 
 def test_an_ordinary_member_asking_to_approve_their_own_pledge_is_told_who_may() -> None:

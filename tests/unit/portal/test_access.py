@@ -165,7 +165,7 @@ def test_a_committee_member_decides_nothing_on_their_own_pledge(
     for step in ("approval", "revision-request", "ledger", "acceptance", "return"):
         assert f'id="step-{step}"' not in response.text, step
     assert 'id="own-case"' in response.text and OWN_CASE in response.text
-    assert "上级党委" in OWN_CASE and "其他支委会成员" in OWN_CASE
+    assert "所属二级党委" in OWN_CASE and "其他支委会成员" in OWN_CASE
 
 
 def test_a_committee_member_still_records_their_own_agreement(portal: StartPortal) -> None:
