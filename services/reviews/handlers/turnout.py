@@ -4,24 +4,26 @@ The figures are those of ``GET /periods/{id}/turnout`` summed over the branches 
 that each period covers: the eligible reviewers by the domain's rules on the roster
 (``is_eligible_reviewer``) and, of them, those whose pseudonym has a ballot in their branch
 (``not_yet_voted``), so someone who voted and has since left or transferred is not counted.
+Once a period's key is destroyed nobody can match a ballot to a person any more; such a
+period then counts its ballots (``matched`` is false).
 
-The reads are a fixed handful of queries whatever the size of the scope (roster, pairings,
-periods, keys, ballot sheets, policy), never one per branch or period. Whether a person
-voted cannot be decided in SQL: a ballot carries only an HMAC pseudonym under the period's
-key, which never leaves this process, so the matching is done here, and only for branches
-where someone voted. Once a period's key is destroyed nobody can match a ballot to a person
-any more; such a period then counts its ballots (``matched`` is false).
+They are read from the counts the service keeps per period, role and branch as ballots and
+roster changes are written (``projections/turnout_counts.py``, ``rv_turnout_counts``): one
+query sums them per period and role over the covered branches of the scope, whatever its
+size. A period opened before the counts were kept (not yet recounted) is answered by the
+full recomputation instead (``_recomputed``: roster, pairings, keys, ballot sheets and
+policy, each eligible reviewer's pseudonym matched in this process, since the key never
+leaves it); tests compare the two (``recomputed_view``).
 
 Nothing here reads a score, and the answer names nobody (docs/privacy.md).
 
-A company's answer matches every eligible reviewer of every period (hundreds of thousands of
-HMACs for the company-year), so it is kept in memory, counts only, for as long as nothing it
-depends on changed: the roster, pairings and policy (written only by the consumer, in the
-transaction that moves its offsets: their sum stands for them), the year's periods (read
-anyway), the keys left (inserted when a period opens, deleted when destroyed) and the ballot
-sheets of the open periods (inserted by a cast, never deleted: their count stands for them;
-a closed period takes no more). The stamp is read again after counting, and the answer kept
-only if it has not moved meanwhile.
+The answer is also kept in memory, counts only, for as long as nothing it depends on
+changed: the roster, pairings and policy (written only by the consumer, in the transaction
+that moves its offsets: their sum stands for them), the year's periods (read anyway), the
+keys left (inserted when a period opens, deleted when destroyed) and the ballot sheets of the
+open periods (inserted by a cast, never deleted: their count stands for them; a closed period
+takes no more). The stamp is read again after counting, and the answer kept only if it has
+not moved meanwhile.
 """
 
 from __future__ import annotations

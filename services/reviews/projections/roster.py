@@ -118,7 +118,10 @@ async def apply(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
     for item in relevant:
         _fold(tables, item)
     touched = await _touched(session, tables, employees, units)
-    before = await turnout_counts.people(session, touched) if touched else None
+    before = None
+    if touched:
+        await turnout_counts.serialize(session)
+        before = await turnout_counts.people(session, touched)
     for rows in tables.values():
         await rows.write(session)
     if before is not None:

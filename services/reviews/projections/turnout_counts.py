@@ -31,6 +31,14 @@ full recomputation does; ``suxing rebuild reviews --in-place`` runs it after rep
 roster, and periods opened before the table existed (``rv_periods.turnout_counted`` false)
 are read by the full recomputation until it has run.
 
+Concurrency: on PostgreSQL a period opening, a roster batch and a recount take one
+transaction lock (``serialize``) before they read the roster, so none misses what another
+has not committed yet. A first ballot does not take it (that would be another statement on
+every ballot): a ballot cast by someone in the same instant as the consumer records that
+very person leaving or moving (the ballot decided on the roster as it was) can leave them
+counted as voted where the recomputation would not; a recount repairs it. SQLite writers
+are serial.
+
 Rows are keyed by the branch as the roster has it, known or not; reads keep the branches the
 roster knows in the scope that the period covers. Nothing here reads a score: the counts are
 turnout, which the per-branch turnout already shows per role (docs/privacy.md).
@@ -39,12 +47,13 @@ turnout, which the per-branch turnout already shows per role (docs/privacy.md).
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,8 +112,23 @@ async def ballot_cast(session: AsyncSession, period_id: str, role: BallotRole, b
     await _add(session, {(period_id, role.value, branch): [0, 1, 1]})
 
 
+_LOCK = int.from_bytes(
+    hashlib.sha256(b"suxing/reviews/turnout-counts").digest()[:8], "big", signed=True
+)
+
+
+async def serialize(session: AsyncSession) -> None:
+    """On PostgreSQL, a transaction lock taken by whatever counts from the roster (a period
+    opening, a roster batch, a recount) before it reads it: otherwise a roster batch and a
+    period opening at the same moment would each miss what the other has not committed yet.
+    SQLite writers are serial already."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK})
+
+
 async def period_opened(session: AsyncSession, state: ReviewPeriodState) -> None:
     """The eligible reviewers of a period just opened, per role and branch; nobody voted."""
+    await serialize(session)
     people = await queries.scope_people(session, state.scope)
     pairings = await queries.scope_pairings(session, state.scope, year=state.year)
     vote = (await queries.policy(session, state.year)).probationary_members_vote
@@ -291,15 +315,23 @@ async def roster_changed(session: AsyncSession, before: People, after: People) -
             wanted[(period_id, role.value, pseudonym)] = person_id
     sheet_branch: dict[tuple[str, str, str], str] = {}
     s = t.ballot_sheets.c
-    keys = sorted(wanted)
-    for start in range(0, len(keys), _CHUNK // 2):
-        rows = await session.execute(
-            select(s.period_id, s.role, s.pseudonym, s.branch_id).where(
-                tuple_(s.period_id, s.role, s.pseudonym).in_(keys[start : start + _CHUNK // 2])
+    by_sheet: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for period_id, role_value, pseudonym in sorted(wanted):
+        by_sheet[(period_id, role_value)].append(pseudonym)
+    # Per period and role, so each lookup walks the primary key (a row-value IN over all
+    # three columns is not an index lookup on PostgreSQL).
+    for (period_id, role_value), pseudonyms in by_sheet.items():
+        for start in range(0, len(pseudonyms), _CHUNK):
+            rows = await session.execute(
+                select(s.pseudonym, s.branch_id).where(
+                    s.period_id == period_id,
+                    s.role == role_value,
+                    s.pseudonym.in_(pseudonyms[start : start + _CHUNK]),
+                )
             )
-        )
-        for period_id, role, pseudonym, branch in rows:
-            sheet_branch[(period_id, role, wanted[(period_id, role, pseudonym)])] = branch
+            for pseudonym, branch in rows:
+                person_id = wanted[(period_id, role_value, pseudonym)]
+                sheet_branch[(period_id, role_value, person_id)] = branch
     counts: Counts = {}
     for (period_id, role, person_id), (was, now) in changes.items():
         voted_in = sheet_branch.get((period_id, role.value, person_id))
@@ -383,6 +415,7 @@ async def recount(session: AsyncSession, *, years: Iterable[int] | None = None) 
     """Derive the counts of every period (of ``years``) again and store them; the periods
     recounted. For a rebuilt roster, a changed voting rule, or periods opened before the
     counts were kept."""
+    await serialize(session)
     wanted = None if years is None else set(years)
     states = [s for s in await queries.periods(session) if wanted is None or s.year in wanted]
     if not states:
