@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import MetaData, delete
 from sqlalchemy import Table as SqlTable
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import REGISTRY
 from shared.db import Database
@@ -52,6 +54,9 @@ class Rebuildable:
     """None: the projection lives with the service's own data (in place only)."""
     tables: tuple[SqlTable, ...] = ()
     """For in-place rebuilds without slots: the consumer's own tables, emptied first."""
+    settle: Callable[[AsyncSession], Awaitable[object]] | None = None
+    """For in-place rebuilds without slots: run in one transaction once the replay is done
+    (reviews: recount the turnout counts from the rebuilt roster)."""
 
 
 def rebuildable(service: str) -> Rebuildable:
@@ -64,9 +69,15 @@ def rebuildable(service: str) -> Rebuildable:
         from services.reviews import persistence as rv
         from services.reviews.app import CONSUMES as REVIEWS_CONSUMES
         from services.reviews.projections import apply as reviews_apply
+        from services.reviews.projections.turnout_counts import recount
 
         return Rebuildable(
-            "reviews", tuple(REVIEWS_CONSUMES), reviews_apply, None, tuple(rv.ROSTER_TABLES)
+            "reviews",
+            tuple(REVIEWS_CONSUMES),
+            reviews_apply,
+            None,
+            tuple(rv.ROSTER_TABLES),
+            settle=recount,
         )
     raise typer.BadParameter(f"{service} has no read model to rebuild; scoring or reviews")
 
@@ -138,7 +149,11 @@ async def run_rebuild(
         try:
             if inline:
                 await _empty(db, target.consumer, target.tables)
-                return await job.replay_into(db, RebuildReport(service, "own", "in-place"))
+                report = await job.replay_into(db, RebuildReport(service, "own", "in-place"))
+                if target.settle is not None:
+                    async with db.transaction() as session:
+                        await target.settle(session)
+                return report
             return await job.run(
                 in_place=in_place,
                 switch=switch,

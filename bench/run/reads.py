@@ -20,8 +20,9 @@ is not a Python client, so its floor is the server's, not the client's).
 Reviews' and pledges' own read tables are written in their command transactions, which the
 bulk load skips. What the measured reads use is filled here from the stores: the periods
 through reviews' own ``records.project``, the ballot sheets (the only ballot rows turnout
-reads) as the rows ``project`` writes for a ``BallotCast``, the period keys the generator
-derived the pseudonyms from, and pledges' unit and branch directory through its ``project``.
+reads) as the rows ``project`` writes for a ``BallotCast`` (and their turnout counts, by
+``turnout_counts.recount``), the period keys the generator derived the pseudonyms from, and
+pledges' unit and branch directory through its ``project``.
 The reviews roster comes from the pledges topic through reviews' consumer, as live.
 """
 
@@ -86,6 +87,7 @@ async def fill_own_tables(data: Dataset, seed: int) -> dict[str, int]:
     from services.pledges.projections.apply import project as pledges_project
     from services.reviews import persistence as rv
     from services.reviews.projections.records import project as reviews_project
+    from services.reviews.projections.turnout_counts import recount
 
     written: dict[str, int] = {}
     db = Database(data.urls["pledges"])
@@ -124,6 +126,9 @@ async def fill_own_tables(data: Dataset, seed: int) -> dict[str, int]:
             ]
             for start in range(0, len(sheets), 5000):
                 await session.execute(insert(rv.ballot_sheets), sheets[start : start + 5000])
+            # What each BallotCast adds to the turnout counts (the roster, which arrives
+            # later through the consumer, adds the rest as live).
+            await recount(session)
         written["review periods"] = len(opened)
         written["ballot sheets"] = len(sheets)
     finally:

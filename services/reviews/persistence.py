@@ -15,6 +15,8 @@ Kept apart on purpose:
   anyone being able to tell which ballot it was;
 - the service's own read tables (periods, ballot sheets, ballot lines), written in the same
   transaction as the events that change them, so an answer and the next query agree;
+- ``rv_turnout_counts``: turnout per (period, role, branch) as counts, kept by the writes
+  that move it (ballots, the roster, periods opening) so a scope's turnout is a sum;
 - ``rv_cache_tokens``: which version of the roster a command's in-memory cache may hold.
 
 ``rv_ballot_lines`` holds the rule "one ballot per reviewer x member x period" as a unique
@@ -38,6 +40,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -116,6 +119,9 @@ periods = Table(
     Column("closed_at", DateTime(timezone=True)),
     # When the period's key was destroyed (see rv_period_keys); null while it exists.
     Column("key_destroyed_at", DateTime(timezone=True)),
+    # Whether rv_turnout_counts holds the period's counts: set when it opens, or when they
+    # are recounted (periods opened before the counts were kept are false until then).
+    Column("turnout_counted", Boolean, nullable=False, server_default=false()),
     Index("ix_rv_periods_slot", "kind", "period", "year"),
 )
 
@@ -152,6 +158,21 @@ ballot_sheets = Table(
     Column("branch_id", String(_REF), nullable=False),
     Column("amendments", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+turnout_counts = Table(
+    "rv_turnout_counts",
+    metadata,
+    # Turnout per period, role and reviewer's branch, written with the ballots and the roster
+    # changes that move it (services/reviews/projections/turnout_counts.py): the eligible
+    # reviewers, those of them who voted (while the period's key exists) and the ballot
+    # sheets. Counts only: no pseudonym, no score, nothing finer than the per-branch turnout.
+    Column("period_id", String(_REF), primary_key=True),
+    Column("role", String(16), primary_key=True),
+    Column("branch_id", String(_REF), primary_key=True),
+    Column("eligible", Integer, nullable=False),
+    Column("voted", Integer, nullable=False),
+    Column("ballots", Integer, nullable=False),
 )
 
 ballot_lines = Table(

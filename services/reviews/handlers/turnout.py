@@ -4,24 +4,26 @@ The figures are those of ``GET /periods/{id}/turnout`` summed over the branches 
 that each period covers: the eligible reviewers by the domain's rules on the roster
 (``is_eligible_reviewer``) and, of them, those whose pseudonym has a ballot in their branch
 (``not_yet_voted``), so someone who voted and has since left or transferred is not counted.
+Once a period's key is destroyed nobody can match a ballot to a person any more; such a
+period then counts its ballots (``matched`` is false).
 
-The reads are a fixed handful of queries whatever the size of the scope (roster, pairings,
-periods, keys, ballot sheets, policy), never one per branch or period. Whether a person
-voted cannot be decided in SQL: a ballot carries only an HMAC pseudonym under the period's
-key, which never leaves this process, so the matching is done here, and only for branches
-where someone voted. Once a period's key is destroyed nobody can match a ballot to a person
-any more; such a period then counts its ballots (``matched`` is false).
+They are read from the counts the service keeps per period, role and branch as ballots and
+roster changes are written (``projections/turnout_counts.py``, ``rv_turnout_counts``): one
+query sums them per period and role over the covered branches of the scope, whatever its
+size. A period opened before the counts were kept (not yet recounted) is answered by the
+full recomputation instead (``_recomputed``: roster, pairings, keys, ballot sheets and
+policy, each eligible reviewer's pseudonym matched in this process, since the key never
+leaves it); tests compare the two (``recomputed_view``).
 
 Nothing here reads a score, and the answer names nobody (docs/privacy.md).
 
-A company's answer matches every eligible reviewer of every period (hundreds of thousands of
-HMACs for the company-year), so it is kept in memory, counts only, for as long as nothing it
-depends on changed: the roster, pairings and policy (written only by the consumer, in the
-transaction that moves its offsets: their sum stands for them), the year's periods (read
-anyway), the keys left (inserted when a period opens, deleted when destroyed) and the ballot
-sheets of the open periods (inserted by a cast, never deleted: their count stands for them;
-a closed period takes no more). The stamp is read again after counting, and the answer kept
-only if it has not moved meanwhile.
+The answer is also kept in memory, counts only, for as long as nothing it depends on
+changed: the roster, pairings and policy (written only by the consumer, in the transaction
+that moves its offsets: their sum stands for them), the year's periods (read anyway), the
+keys left (inserted when a period opens, deleted when destroyed) and the ballot sheets of the
+open periods (inserted by a cast, never deleted: their count stands for them; a closed period
+takes no more). The stamp is read again after counting, and the answer kept only if it has
+not moved meanwhile.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import persistence as t
@@ -133,10 +135,89 @@ async def _count(
     scope_id: str | None,
     year_periods: Sequence[ReviewPeriodState],
 ) -> ScopeTurnoutView:
+    """From the stored counts (``rv_turnout_counts``), summed per period and role over the
+    branches of the scope each period covers; a period whose counts are not stored yet (one
+    opened before they were kept) by the full recomputation (``_recomputed``)."""
     branches = await queries.scope_branches(session, scope)
     periods = [
         (state, covered) for state in year_periods if (covered := _covered(state.scope, branches))
     ]
+    counted: list[PeriodTurnoutCount] = []
+    if periods:
+        flags = await _flags(session, year)
+        sums = await _sums(session, year, scope)
+        missing = [(s, c) for s, c in periods if not flags.get(s.period_id, (False, False))[0]]
+        recomputed = {p.period_id: p for p in await _recomputed(session, year, scope, missing)}
+        for state, covered in periods:
+            if state.period_id in recomputed:
+                counted.append(recomputed[state.period_id])
+                continue
+            matched = flags[state.period_id][1]
+            roles = []
+            for role in ROLES_OF_KIND[state.kind]:
+                eligible, voted, ballots = sums.get((state.period_id, role.value), (0, 0, 0))
+                roles.append(_role(role, Turnout(voted if matched else ballots, eligible)))
+            counted.append(_period_count(state, len(covered), matched, roles))
+    return ScopeTurnoutView(
+        year=year,
+        scope=level,
+        scope_id=scope_id,
+        branches=len(branches),
+        periods=counted,
+    )
+
+
+async def _flags(session: AsyncSession, year: int) -> dict[str, tuple[bool, bool]]:
+    """Per period of the year: whether its counts are stored, and whether it has a key."""
+    p = t.periods.c
+    rows = await session.execute(
+        select(p.period_id, p.turnout_counted, t.period_keys.c.period_id.is_not(None))
+        .select_from(t.periods.outerjoin(t.period_keys, t.period_keys.c.period_id == p.period_id))
+        .where(p.year == year)
+    )
+    return {period_id: (bool(counted), bool(keyed)) for period_id, counted, keyed in rows}
+
+
+async def _sums(
+    session: AsyncSession, year: int, scope: ReviewScope
+) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """(period, role) -> eligible, voted, ballots summed over the branches the roster knows
+    in ``scope`` that the period covers, in one query."""
+    c, p, b = t.turnout_counts.c, t.periods.c, t.branches.c
+    covers = or_(
+        p.scope_level == ScopeLevel.COMPANY.value,
+        and_(p.scope_level == ScopeLevel.UNIT.value, b.unit_id == p.unit_id),
+        and_(p.scope_level == ScopeLevel.BRANCH.value, p.branch_id == c.branch_id),
+    )
+    within: ColumnElement[bool] = true()
+    if scope.level is ScopeLevel.UNIT:
+        within = b.unit_id == scope.unit_id
+    elif scope.level is ScopeLevel.BRANCH:
+        within = c.branch_id == scope.branch_id
+    rows = await session.execute(
+        select(c.period_id, c.role, func.sum(c.eligible), func.sum(c.voted), func.sum(c.ballots))
+        .select_from(
+            t.turnout_counts.join(t.periods, p.period_id == c.period_id).join(
+                t.branches, b.branch_id == c.branch_id
+            )
+        )
+        .where(p.year == year, p.turnout_counted.is_(True), covers, within)
+        .group_by(c.period_id, c.role)
+    )
+    return {
+        (period_id, role): (int(e or 0), int(v or 0), int(n or 0))
+        for period_id, role, e, v, n in rows
+    }
+
+
+async def _recomputed(
+    session: AsyncSession,
+    year: int,
+    scope: ReviewScope,
+    periods: Sequence[tuple[ReviewPeriodState, list[str]]],
+) -> list[PeriodTurnoutCount]:
+    """The full recomputation from the ballot sheets and the roster (what the stored counts
+    must equal): each eligible reviewer's pseudonym matched against the sheets."""
     counted: list[PeriodTurnoutCount] = []
     if periods:
         people: dict[str, list[RosterEntry]] = defaultdict(list)
@@ -164,12 +245,28 @@ async def _count(
                 for role in ROLES_OF_KIND[state.kind]
             ]
             counted.append(_period_count(state, len(covered), state.period_id in keys, roles))
+    return counted
+
+
+async def recomputed_view(
+    session: AsyncSession, year: int, level: ScopeLevel, scope_id: str | None
+) -> ScopeTurnoutView:
+    """The scope's turnout by the full recomputation only, whatever is stored (tests compare
+    the stored counts with it)."""
+    scope = await queries.scope(session, level, scope_id)
+    assert scope is not None
+    branches = await queries.scope_branches(session, scope)
+    periods = [
+        (state, covered)
+        for state in await queries.periods(session, year=year)
+        if (covered := _covered(state.scope, branches))
+    ]
     return ScopeTurnoutView(
         year=year,
         scope=level,
-        scope_id=scope_id,
+        scope_id=None if level is ScopeLevel.COMPANY else scope_id,
         branches=len(branches),
-        periods=counted,
+        periods=await _recomputed(session, year, scope, periods),
     )
 
 
@@ -231,7 +328,10 @@ def _role_count(
                 voted_pseudonyms=pseudonyms,
             )
             voted_total += len(reviewers) - len(missing)
-    counted = Turnout(voted=voted_total, eligible=eligible_total)
+    return _role(role, Turnout(voted=voted_total, eligible=eligible_total))
+
+
+def _role(role: BallotRole, counted: Turnout) -> RoleCount:
     return RoleCount(
         role=role,
         role_label=role.label,

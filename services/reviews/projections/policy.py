@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import persistence as t
-from services.reviews.projections import tokens
+from services.reviews.projections import queries, tokens, turnout_counts
 from shared.contracts.encoding import canonical_json
 from shared.contracts.scoring import ScoringPolicyAdopted
 from shared.eventstore import StoredEvent
@@ -23,6 +23,7 @@ async def apply(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
             latest[item.event.year] = item.event
     if not latest:
         return
+    votes = {y: (await queries.policy(session, y)).probationary_members_vote for y in latest}
     await upsert(
         session,
         t.policies,
@@ -41,3 +42,7 @@ async def apply(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
         ["year"],
     )
     await tokens.bump(session)
+    # Whether probationary members review changes who is eligible in the year's peer review.
+    changed = [y for y, e in latest.items() if e.policy.probationary_members_vote != votes[y]]
+    if changed:
+        await turnout_counts.recount(session, years=changed)

@@ -278,7 +278,7 @@ async def cast_context(
     if row is None:
         return None
     return CastContext(
-        period=_period(row),
+        period=period_from_row(row),
         key=row["period_key"],
         ballot_version=row["ballot_version"],
         roster_token=row["roster_token"],
@@ -292,7 +292,8 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def _period(row: RowMapping) -> ReviewPeriodState:
+def period_from_row(row: RowMapping) -> ReviewPeriodState:
+    """A period as its ``rv_periods`` row says."""
     level = ScopeLevel(row["scope_level"])
     return ReviewPeriodState(
         period_id=row["period_id"],
@@ -312,7 +313,7 @@ async def period(session: AsyncSession, period_id: str) -> ReviewPeriodState | N
         .mappings()
         .first()
     )
-    return None if row is None else _period(row)
+    return None if row is None else period_from_row(row)
 
 
 async def periods(
@@ -332,7 +333,7 @@ async def periods(
         stmt = stmt.where(t.periods.c.year == year)
     if open_only:
         stmt = stmt.where(t.periods.c.closed.is_(False))
-    return [_period(row) for row in (await session.execute(stmt)).mappings()]
+    return [period_from_row(row) for row in (await session.execute(stmt)).mappings()]
 
 
 async def voted_pseudonyms(
@@ -520,4 +521,6 @@ async def keys_to_destroy(
         .where(t.periods.c.closed.is_(True), t.periods.c.closed_at <= closed_before)
         .order_by(t.periods.c.period_id)
     )
-    return [(_period(row), _utc(row["closed_at"]) or closed_before) for row in rows.mappings()]
+    return [
+        (period_from_row(row), _utc(row["closed_at"]) or closed_before) for row in rows.mappings()
+    ]

@@ -3,7 +3,8 @@ appends them (the unit of work calls ``project``): a cast and the next query agr
 
 A ballot's lines are replaced whole when it is amended, as the event says. Inserting them
 meets the unique constraint (period, role, pseudonym, member): a second counted line for the
-same reviewer and member cannot be written, whatever happened before.
+same reviewer and member cannot be written, whatever happened before. A period's turnout
+counts are started when it opens, and a first ballot adds to them (``turnout_counts``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import persistence as t
+from services.reviews.projections import queries, turnout_counts
 from shared.contracts.encoding import canonical_json
 from shared.contracts.reviews import (
     BallotAmended,
@@ -45,6 +47,9 @@ async def project(session: AsyncSession, stored: Sequence[StoredEvent]) -> None:
                         opened_at=at,
                     )
                 )
+                state = await queries.period(session, event.period_id)
+                assert state is not None
+                await turnout_counts.period_opened(session, state)
             case ReviewPeriodClosed():
                 await session.execute(
                     update(t.periods)
@@ -77,6 +82,10 @@ async def project(session: AsyncSession, stored: Sequence[StoredEvent]) -> None:
                             amendments=0,
                             updated_at=at,
                         )
+                    )
+                    # The voter was just found eligible in this branch: 1 voted, 1 ballot.
+                    await turnout_counts.ballot_cast(
+                        session, event.period_id, event.role, event.branch_id
                     )
                 else:
                     await session.execute(

@@ -4,7 +4,9 @@
 transaction (which also stores the offsets and each stream's last sequence, so a redelivered
 event never reaches it twice). Batch style: read the rows the batch touches once, fold the
 events over them in memory, write each changed row once. A batch that changes the roster
-renews the roster token, so commands drop the roster entries they cached.
+renews the roster token, so commands drop the roster entries they cached, and adds what it
+changes of turnout to the stored counts (``turnout_counts.roster_changed``): the people it
+touches are read before and after it is written.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import persistence as t
-from services.reviews.projections import tokens
+from services.reviews.projections import tokens, turnout_counts
 from shared.contracts.pledges import (
     BranchRegistered,
     BranchRenamed,
@@ -110,12 +112,43 @@ async def apply(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
         wanted[name].add(getattr(item.event, key))
     for name, keys in wanted.items():
         await tables[name].load(session, keys)
+    pledges, branches = tables["pledges"], tables["branches"]
+    employees = {row["paired_employee_id"] for row in pledges.rows.values()}
+    units = {key: row["unit_id"] for key, row in branches.rows.items()}
     for item in relevant:
         _fold(tables, item)
+    touched = await _touched(session, tables, employees, units)
+    before = None
+    if touched:
+        await turnout_counts.serialize(session)
+        before = await turnout_counts.people(session, touched)
     for rows in tables.values():
         await rows.write(session)
+    if before is not None:
+        after = await turnout_counts.people(session, touched)
+        await turnout_counts.roster_changed(session, before, after)
     if any(rows.changed for rows in tables.values()):
         await tokens.bump(session)
+
+
+async def _touched(
+    session: AsyncSession,
+    tables: dict[str, _Rows],
+    employees: set[str | None],
+    units: dict[str, Any],
+) -> set[str]:
+    """The people whose turnout the batch may change: those it changed, the employees of
+    the pledges it changed (pairing), and everyone in a branch it registered or moved to
+    another unit (scope). ``employees`` and ``units`` are as the rows were before it."""
+    people, pledges, branches = tables["people"], tables["pledges"], tables["branches"]
+    touched = set(people.changed)
+    if pledges.changed:
+        touched |= {e for e in employees if e is not None}
+        touched |= {e for key in pledges.changed if (e := pledges.rows[key]["paired_employee_id"])}
+    moved = {key for key in branches.changed if units.get(key) != branches.rows[key].get("unit_id")}
+    if moved:
+        touched |= await turnout_counts.people_of_branches(session, moved)
+    return touched
 
 
 def _fold(tables: dict[str, _Rows], item: StoredEvent) -> None:
