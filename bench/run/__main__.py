@@ -19,8 +19,9 @@ async def run_db(db_kind: str, args: argparse.Namespace, report: Report) -> None
     wanted = set(SCENARIOS) if "all" in args.scenario else set(args.scenario)
     async with stack(db_kind) as run:
         started = time.perf_counter()
-        # The reads run the services on the loaded stores: those are migrated first.
-        loader = reads.load_served if "reads" in wanted else load
+        # The reads (and the pledges half of the latency run) run the services on the loaded
+        # stores: those are migrated first.
+        loader = reads.load_served if wanted & {"reads", "latency"} else load
         data = await loader(run, args.seed, args.scale)
         print(f"[{db_kind}] loaded {data.total:,} events in {time.perf_counter() - started:.1f} s")
         # The relay fills the service topics every later scenario reads.
@@ -69,7 +70,12 @@ def parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--appends", type=int, default=2000, help="events in the append run")
     parser.add_argument("--latency-seconds", type=float, default=15.0)
-    parser.add_argument("--latency-rate", type=float, default=5.0, help="periods closed per second")
+    parser.add_argument(
+        "--latency-rate",
+        type=float,
+        default=5.0,
+        help="periods closed, then pledge commands, per second",
+    )
     parser.add_argument("--reads", type=int, default=200, help="requests per read figure")
     parser.add_argument("--page-loads", type=int, default=30, help="turnout and org page loads")
     parser.add_argument("--read-concurrency", type=int, default=4)

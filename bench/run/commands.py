@@ -24,7 +24,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from bench.run import wrk
+from bench.run import pledge_latency, wrk
 from bench.run.report import Line, Report, check
 from bench.run.stack import PARTITIONS, Dataset, Stack
 from shared.auth import Principal, Role, TokenIssuer
@@ -338,6 +338,7 @@ async def _command_python(
 async def services(
     run: Stack, data: Dataset, report: Report, args: argparse.Namespace, wanted: set[str]
 ) -> None:
+    from services.pledges.app import create_app as pledges_app
     from services.reviews.app import create_app as reviews_app
     from services.scoring.app import create_app as scoring_app
 
@@ -378,11 +379,26 @@ async def services(
             sent = await command(base, data, report, args, db=db, workdir=run.tmp / "wrk")
             reviews.dependency_overrides[clock] = lambda: NOW
         if "latency" in wanted:
+            # The pledges service on its loaded store (migrated, relayed: its outbox is
+            # empty), publishing what its commands record through its own relay.
+            await pledge_latency.fill_directory(data)
+            pledges = pledges_app(_settings(run, "pledges", data.urls["pledges"]))
+            pledges.dependency_overrides[clock] = lambda: NOW
             scoring = scoring_app(_settings(run, "scoring", await run.dbs.new("scoring")))
-            async with scoring.router.lifespan_context(scoring):
+            async with serve(pledges) as pledges_base, scoring.router.lifespan_context(scoring):
                 expected = data.total + len(data.enterprise.branches) + sent
                 await _until(lambda: _records(scoring) >= expected, "scoring to catch up")
                 await latency(base, scoring, data, report, args)
+                await pledge_latency.pledge_latency(
+                    pledges_base,
+                    scoring,
+                    data,
+                    report,
+                    args,
+                    load=_load,
+                    token=_token,
+                    now_day=NOW.date().isoformat(),
+                )
 
 
 async def latency(

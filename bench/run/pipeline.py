@@ -107,7 +107,11 @@ def throughput(results: list[dict[str, float]]) -> tuple[int, float]:
 
 
 async def replay(
-    run: Stack, ends: Ends, instances: int = 1, mode: str = "scoring"
+    run: Stack,
+    ends: Ends,
+    instances: int = 1,
+    mode: str = "scoring",
+    cpu: list[float] | None = None,
 ) -> tuple[int, float, int]:
     """Replay the topics into a fresh scoring read model: (records, seconds, applied).
     ``mode`` ``rebuild`` runs the Rebuild entry point (one instance, all partitions);
@@ -118,6 +122,8 @@ async def replay(
     for key, end in ends.items():
         parts[int(key.rsplit(":", 1)[1]) % instances][key] = end
     results = await workers(run, mode, parts, url)
+    if cpu is not None:
+        cpu.extend(r.get("cpu", 0.0) for r in results)
     records, seconds = throughput(results)
     return records, seconds, int(sum(r["applied"] for r in results))
 
@@ -171,11 +177,25 @@ async def rebuild(run: Stack, topics: list[str], report: Report) -> tuple[int, f
 async def scaling_instances(run: Stack, topics: list[str], report: Report) -> None:
     """1 and 2 checkpointed consumers (processes), each over its share of the partitions."""
     ends = await ends_of(run, topics)
-    one_records, one_seconds, _ = await replay(run, ends, instances=1)
-    records, seconds, _ = await replay(run, ends, instances=2)
+    one_cpu: list[float] = []
+    two_cpu: list[float] = []
+    one_records, one_seconds, _ = await replay(run, ends, instances=1, cpu=one_cpu)
+    records, seconds, _ = await replay(run, ends, instances=2, cpu=two_cpu)
     db = run.db_kind
     report.add(Line("scaling", db, "replay, 1 instance", rate(one_records, one_seconds)))
     report.add(Line("scaling", db, "replay, 2 instances (2 processes)", rate(records, seconds)))
+    # Beside the rates: how busy each consumer process was (its own CPU over the run's
+    # seconds). Well under 100% means it waited: on its database, the broker, or a core
+    # taken by another process (the machine has two, shared with the broker and database).
+    report.add(
+        Line(
+            "scaling",
+            db,
+            "consumer process CPU / run seconds: 1 instance; 2 instances",
+            f"{sum(one_cpu) / one_seconds:.0%}; "
+            + " + ".join(f"{c / seconds:.0%}" for c in two_cpu),
+        )
+    )
     ratio = (records / seconds) / (one_records / one_seconds)
     report.add(
         Line(

@@ -10,7 +10,8 @@ rebuild does it, but of the given partitions only). MODE ``rebuild``: ``shared.r
 ``Rebuild`` in place (what ``suxing rebuild scoring --in-place`` runs) into ``DB_URL``.
 ENDS_JSON maps ``"topic:partition"`` to the end offset to reach; the partitions are assigned
 by hand. The worker prints ``ready``, waits for a line on stdin,
-runs, and prints one JSON line: records, applied, seconds. With ``BENCH_PROFILE=FILE`` the
+runs, and prints one JSON line: records, applied, seconds (and, but for ``rebuild``, cpu:
+the worker's own CPU seconds). With ``BENCH_PROFILE=FILE`` the
 run is profiled with pyinstrument and the call tree written to FILE.
 """
 
@@ -73,6 +74,7 @@ async def run(
         print(json.dumps(await rebuild(bootstrap, sorted({tp.topic for tp in ends}), url)))
         return
     started = time.perf_counter()
+    cpu_started = time.process_time()
     records = applied = 0
     left = {tp: end for tp, end in ends.items() if end > 0}
     while left:
@@ -89,7 +91,11 @@ async def run(
     await kafka.stop()
     if consumer is not None:
         await consumer.db.dispose()
-    print(json.dumps({"records": records, "applied": applied, "seconds": seconds}), flush=True)
+    cpu = time.process_time() - cpu_started
+    print(
+        json.dumps({"records": records, "applied": applied, "seconds": seconds, "cpu": cpu}),
+        flush=True,
+    )
 
 
 async def rebuild(bootstrap: str, topics: list[str], url: str) -> dict[str, float]:

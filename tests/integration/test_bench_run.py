@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from bench.generate import generate
 from bench.generate.bulk import write_bulk
-from bench.run import appends, pipeline
+from bench.run import appends, commands, pipeline, reads
+from bench.run.__main__ import parser
 from bench.run.report import Report
 from bench.run.stack import load, stack
 from shared.contracts import Actor, Org, canonical_json
@@ -109,3 +110,24 @@ async def test_the_harness_runs_its_scenarios_and_writes_a_table(tmp_path: Path)
     text = docs.read_text(encoding="utf-8")
     assert text.startswith("# Benchmarks\n\n## tiny (")
     assert "| relay | sqlite | relay / raw produce |" in text
+
+
+async def test_the_latency_scenario_times_closed_periods_and_pledge_events() -> None:
+    """Both halves of the latency run at a tiny scale: periods closed through reviews, and
+    pledge commands through the pledges service, each up to the scoring batch that applied
+    it (no timing is asserted, only that the figures are produced)."""
+    report = Report(command="test", scale=TINY)
+    args = parser().parse_args(["--latency-seconds", "1", "--concurrency", "4"])
+    async with stack("sqlite") as run:
+        data = await reads.load_served(run, 3, TINY)
+        await pipeline.publish(run, data, None)
+        await commands.services(run, data, report, args, {"latency"})
+    lines = {line.metric.split(",")[0]: line for line in report.lines}
+    assert lines["period closed -> cards p99"].verdict in ("met", "missed")
+    pledged = lines["pledge event -> card p99"]
+    assert pledged.target == "< 300 ms" and pledged.verdict in ("met", "missed")
+    assert "pledge event -> member's card" in lines
+    assert lines["pledge event -> member's card"].metric.startswith(
+        "pledge event -> member's card, 5 at 5/s"
+    )
+    assert not report.notes, report.notes

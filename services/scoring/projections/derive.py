@@ -29,6 +29,7 @@ from services.scoring.projections.rows import (
     chunks,
     delete_by_keys,
     key_filter,
+    loose_key_filter,
     select_by_keys,
 )
 from shared.contracts.encoding import canonical_json
@@ -230,11 +231,13 @@ async def _tallies(
                 c.branch_id,
                 c.period_id,
             )
-            .where(key_filter(t.tallies, ["member_id", "year"], part))
+            .where(loose_key_filter(t.tallies, ["member_id", "year"], part))
             .order_by(c.member_id, c.year, c.period_id)
         )
+        wanted = set(part)
         for member, year, *values in rows:
-            found[(member, year)].append(Tally(*values))
+            if (member, year) in wanted:
+                found[(member, year)].append(Tally(*values))
     return found
 
 
