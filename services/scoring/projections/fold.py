@@ -152,11 +152,8 @@ class ScoringFold:
 
     def absorb(self, state: dict[str, Any]) -> None:
         for cache in self.facts.caches():
-            for values in state["tables"][cache.table.name]:
-                row = dict(zip(cache.columns, values, strict=True))
-                if cache.get(*(row[k] for k in cache.key_columns)) is not None:
-                    raise FoldConflict(f"{cache.table.name}: a row from two partitions")
-                cache.put(row)
+            if not cache.put_new(state["tables"][cache.table.name]):
+                raise FoldConflict(f"{cache.table.name}: a row from two partitions")
         self.facts.touched.members |= state["members"]
         self.facts.touched.branches |= state["branches"]
         self.events += state["events"]

@@ -29,6 +29,7 @@ from shared.db import Database
 from shared.eventstore import StoredEvent, kernel_metadata
 from shared.eventstore.tables import consumer_streams, dead_letters
 from shared.messaging.embedded_broker import EmbeddedBroker
+from shared.readmodel.fold import FoldConflict
 from shared.readmodel.rebuild import Rebuild, RebuildReport
 from shared.readmodel.slots import ReadModel
 from tests.conftest import PgDatabases
@@ -332,3 +333,19 @@ async def test_cards_derived_in_the_parts_equal_one_fold_and_the_live_path(
     await clear(projection_db)
     await apply_in(projection_db, batched(events, random.Random(4)))
     assert await snapshot(projection_db) == apart
+
+
+def test_a_row_that_two_parts_hold_is_a_conflict() -> None:
+    """Merging refuses a row two parts made (the rebuild then folds in one process)."""
+    events = company_events()
+    first, second = ScoringFold(), ScoringFold()
+    first.add(events[:600])
+    second.add(events[400:800])
+    merged = ScoringFold()
+    merged.absorb(first.export())
+    with pytest.raises(FoldConflict, match="a row from two partitions"):
+        merged.absorb(second.export())
+    alone = ScoringFold()
+    alone.absorb(second.export())
+    held = [len(cache.rows()) for cache in alone.facts.caches()]
+    assert held == [len(cache.rows()) for cache in second.facts.caches()] and sum(held) > 0
