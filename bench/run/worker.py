@@ -119,6 +119,8 @@ async def rebuild(bootstrap: str, topics: list[str], url: str) -> dict[str, floa
             apply=catch_up,
             settle=READ_MODEL.settle,
             bootstrap=bootstrap,
+            # BENCH_FOLD_PARALLEL_RECORDS=0 folds a small log in the worker processes too.
+            fold_parallel_records=int(os.environ.get("BENCH_FOLD_PARALLEL_RECORDS", "200000")),
         )
         report = await job.run(in_place=True)
     finally:

@@ -20,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import multiprocessing
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,6 +57,19 @@ class Fold(Protocol):
         because no row is made from two partitions' streams; should one be, the rebuild
         folds everything in one process instead."""
 
+    def context(self, states: Sequence[Any]) -> Any:
+        """In the rebuild's process, on the exported states of all the parts before they are
+        absorbed: what each part needs from the others to derive its own rows where it was
+        folded (plain data), or None when the fold derives nothing apart."""
+
+    def derive(self, context: Any) -> Any:
+        """In a worker process, after :meth:`export`: the rows this part derives by itself
+        given ``context`` (plain data), while the rebuild merges and writes the facts."""
+
+    def expect(self, derived: Sequence[Awaitable[Any]]) -> None:
+        """In the rebuild's process, after :meth:`context`: the parts' :meth:`derive`
+        results, still being computed; :meth:`write` awaits them where it needs them."""
+
 
 FoldFactory = Callable[[], Fold]
 
@@ -80,6 +95,8 @@ class FoldPart:
     dead: list[tuple[SimpleRecord, str]] = field(default_factory=list)
     records: int = 0
     applied: int = 0
+    began: float = 0.0
+    """Wall-clock time (``time.time()``) the fold began reading."""
     phases: dict[str, float] = field(default_factory=dict)
 
     def spent(self, phase: str, since: float) -> float:
@@ -109,6 +126,7 @@ async def fold_records(
     result = BatchResult()
     extra = 0
     kafka.resume(*kafka.assignment())
+    part.began = time.time()
     started = time.perf_counter()
     while True:
         behind = [tp for tp, end in targets.items() if part.next_offsets.get(tp, 0) < end]
@@ -173,13 +191,59 @@ class FoldJob:
     max_records: int
 
 
-def fold_in_process(job: FoldJob) -> FoldPart:
-    """A worker process's entry point (``ProcessPoolExecutor``, spawned)."""
+class FoldWorkers:
+    """Spawned worker processes for a fold apart, each a pool of one process: a worker's
+    later calls land in the process that folded its partitions (:func:`derive_in_process`)."""
+
+    def __init__(self, count: int, factory: FoldFactory) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pools = [ProcessPoolExecutor(max_workers=1, mp_context=context) for _ in range(count)]
+        self.started = time.time()
+        loop = asyncio.get_running_loop()
+        # Started now, the imports run while the rebuild opens its consumer.
+        self.warm = [loop.run_in_executor(pool, warm_up, factory) for pool in self.pools]
+
+    def close(self) -> None:
+        for future in self.warm:
+            future.cancel()
+        for pool in self.pools:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+_kept: Fold | None = None
+"""A worker process's fold, between :func:`fold_in_process` and :func:`derive_in_process`
+(each worker is a pool of one process, so both calls land in the same process)."""
+
+
+def warm_up(factory: FoldFactory) -> float:
+    """A worker process's first call, made while the rebuild opens its consumer: unpickling
+    ``factory`` imports the read model's code. Answers the wall-clock time it ran."""
     gc.disable()  # as in the rebuild's own process: the fold's heap only grows
-    return asyncio.run(_fold_job(job))
+    return time.time()
 
 
-async def _fold_job(job: FoldJob) -> FoldPart:
+def fold_in_process(job: FoldJob) -> FoldPart:
+    """A worker process's entry point (``ProcessPoolExecutor``, spawned): folds its share of
+    the partitions and keeps the fold for :func:`derive_in_process`."""
+    global _kept
+    gc.disable()
+    fold = job.factory()
+    part = asyncio.run(_fold_job(job, fold))
+    _kept = fold
+    return part
+
+
+def derive_in_process(context: Any) -> tuple[Any, float]:
+    """The kept fold's :meth:`Fold.derive`, and the seconds it took."""
+    global _kept
+    fold, _kept = _kept, None
+    assert fold is not None, "derive_in_process without a fold in this process"
+    mark = time.perf_counter()
+    derived = fold.derive(context)
+    return derived, time.perf_counter() - mark
+
+
+async def _fold_job(job: FoldJob, fold: Fold) -> FoldPart:
     kafka = AIOKafkaConsumer(
         bootstrap_servers=job.bootstrap,
         group_id=None,
@@ -194,7 +258,6 @@ async def _fold_job(job: FoldJob) -> FoldPart:
         await kafka.seek_to_beginning(*partitions)
         reported = await kafka.end_offsets(partitions)
         targets = {(tp.topic, tp.partition): int(end) for tp, end in reported.items() if end}
-        fold = job.factory()
         part = await fold_records(
             kafka,
             name=job.name,

@@ -21,10 +21,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import multiprocessing
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +42,8 @@ from shared.readmodel.fold import (
     FoldFailed,
     FoldJob,
     FoldPart,
+    FoldWorkers,
+    derive_in_process,
     fold_in_process,
     fold_records,
 )
@@ -167,6 +167,8 @@ class Rebuild:
         self._phases: dict[str, float] = {}
         self._at_end = False
         """The fold reached the end of every partition (nothing to catch up)."""
+        self._workers: FoldWorkers | None = None
+        self._deriving: list[asyncio.Future[Any]] = []
 
     # The whole procedure.
 
@@ -269,6 +271,12 @@ class Rebuild:
         try:
             return await self._fold_log()
         finally:
+            for task in self._deriving:  # left when the fold fell back or failed
+                task.cancel()
+            self._deriving = []
+            if self._workers is not None:
+                self._workers.close()
+                self._workers = None
             if collecting:
                 gc.enable()
 
@@ -368,7 +376,9 @@ class Rebuild:
     async def _fold_apart(
         self, factory: FoldFactory, groups: list[tuple[TP, ...]]
     ) -> tuple[Fold, FoldPart] | None:
-        """Fold each group of partitions in its own (spawned) process, then merge."""
+        """Fold each group of partitions in its own (spawned) process, then merge. While the
+        facts are merged and written, each worker derives the rows it can alone (the fold's
+        :meth:`Fold.context`, :meth:`Fold.derive`)."""
         jobs = [
             FoldJob(
                 name=self.consumer_name,
@@ -381,17 +391,36 @@ class Rebuild:
             )
             for group in groups
         ]
+        if self._workers is None or len(self._workers.pools) != len(jobs):
+            if self._workers is not None:
+                self._workers.close()
+            self._workers = FoldWorkers(len(jobs), factory)
+        workers = self._workers
         loop = asyncio.get_running_loop()
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=len(jobs), mp_context=context) as pool:
-            parts = await asyncio.gather(
-                *(loop.run_in_executor(pool, fold_in_process, job) for job in jobs)
+        submitted = time.time()
+        parts = await asyncio.gather(
+            *(
+                loop.run_in_executor(pool, fold_in_process, job)
+                for pool, job in zip(workers.pools, jobs, strict=True)
             )
+        )
         if self.stop.is_set():
             return None
         mark = time.perf_counter()
         fold = factory()
         merged = FoldPart()
+        merged.phases["fold: start workers"] = max(part.began for part in parts) - min(
+            submitted, workers.started
+        )
+        context = fold.context([part.state for part in parts])
+        if context is not None:
+            self._deriving = [
+                asyncio.ensure_future(
+                    self._derived(loop.run_in_executor(pool, derive_in_process, context))
+                )
+                for pool in workers.pools
+            ]
+            fold.expect(self._deriving)
         for part in parts:
             fold.absorb(part.state)
             if merged.streams.keys() & part.streams.keys():
@@ -407,6 +436,12 @@ class Rebuild:
         if self.progress is not None:
             self.progress(self._done + merged.records, self._total)
         return fold, merged
+
+    async def _derived(self, computing: Awaitable[tuple[Any, float]]) -> Any:
+        derived, seconds = await computing
+        phase = "fold: derive (workers)"
+        self._phases[phase] = max(self._phases.get(phase, 0.0), seconds)
+        return derived
 
     def _advance(self, records: int) -> None:
         if self.progress is not None:

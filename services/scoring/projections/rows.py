@@ -4,6 +4,7 @@ change them in memory in log order, write each changed row once."""
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, select, tuple_
@@ -104,6 +105,19 @@ class RowCache:
         for part in chunks(written):
             await upsert(session, self.table, list(part), self.key_columns)
         self._dirty.clear()
+
+    def put_new(self, rows: Sequence[tuple[Any, ...]]) -> bool:
+        """Hold ``rows``, given as tuples in column order (another fold's export), as put
+        would; False (and nothing held) when a key among them is held already."""
+        columns = self.columns
+        picks = [map(itemgetter(columns.index(name)), rows) for name in self.key_columns]
+        keys = list(zip(*picks, strict=True))
+        if not self._rows.keys().isdisjoint(keys):
+            return False
+        held = [dict(zip(columns, values, strict=True)) for values in rows]
+        self._rows.update(zip(keys, held, strict=True))
+        self._dirty.update(keys)
+        return True
 
     def rows(self) -> list[Row]:
         """Every row held (a fold's whole table), in the order first seen."""

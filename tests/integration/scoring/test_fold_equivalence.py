@@ -7,6 +7,8 @@ tables."""
 from __future__ import annotations
 
 import random
+import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,14 @@ from services.scoring.app import READ_MODEL
 from services.scoring.projections import apply_deferred, settle
 from services.scoring.projections.fold import ScoringFold
 from shared.contracts import REGISTRY, Envelope
+from shared.contracts import pledges as pl
+from shared.contracts.reviews import ReviewPeriodOpened, ReviewScope, ScopeLevel
+from shared.contracts.scoring import SEED_POLICY, ReviewWeights, ScoringPolicyAdopted
 from shared.db import Database
 from shared.eventstore import StoredEvent, kernel_metadata
 from shared.eventstore.tables import consumer_streams, dead_letters
 from shared.messaging.embedded_broker import EmbeddedBroker
+from shared.readmodel.fold import FoldConflict
 from shared.readmodel.rebuild import Rebuild, RebuildReport
 from shared.readmodel.slots import ReadModel
 from tests.conftest import PgDatabases
@@ -206,3 +212,140 @@ async def test_folding_in_two_processes_gives_the_tables_of_one_and_of_the_live_
 def _json(item: StoredEvent) -> bytes:
     assert isinstance(item.envelope, Envelope)
     return item.envelope.to_json()
+
+
+def transferred(events: list[StoredEvent]) -> tuple[list[StoredEvent], str]:
+    """``events`` plus a member transferred from the first branch to the second (in the
+    person's own stream, as the pledges service writes it) and then pledging in the second
+    branch: the member's facts lie in both branches. Also a policy of
+    the year with other weights and a unit-wide period left open (company-level events:
+    one partition holds them, every card depends on them)."""
+    registered = [item for item in events if isinstance(item.event, pl.PersonRegistered)]
+    branches = sorted({item.event.branch_id for item in registered})
+    first, last = branches[0], branches[1]
+    moving = next(item for item in registered if item.event.branch_id == first)
+    person = moving.event.person_id
+    stream = [item for item in events if item.envelope.stream == moving.envelope.stream]
+    move = pl.PersonTransferred(person_id=person, from_branch_id=first, to_branch_id=last)
+    envelope = stream[-1].envelope.model_copy(
+        update={
+            "event_id": uuid.uuid4(),
+            "type": "PersonTransferred",
+            "sequence": stream[-1].envelope.sequence + 1,
+        }
+    )
+    declared = next(
+        item
+        for item in events
+        if isinstance(item.event, pl.PledgeDeclared) and item.event.branch_id == last
+    )
+    extra = StoredEvent(
+        position=-1,
+        envelope=declared.envelope.model_copy(
+            update={"event_id": uuid.uuid4(), "stream": "pledge-after-transfer", "sequence": 1}
+        ),
+        event=declared.event.model_copy(
+            update={"pledge_id": "pledge-after-transfer", "member_id": person}
+        ),
+    )
+    opened = next(item for item in events if isinstance(item.event, ReviewPeriodOpened))
+    unit = next(
+        item.event.unit_id for item in events if isinstance(item.event, pl.BranchRegistered)
+    )
+    still_open = StoredEvent(
+        position=-1,
+        envelope=opened.envelope.model_copy(
+            update={"event_id": uuid.uuid4(), "stream": "period-left-open", "sequence": 1}
+        ),
+        event=opened.event.model_copy(
+            update={
+                "period_id": "period-left-open",
+                "scope": ReviewScope(level=ScopeLevel.UNIT, unit_id=unit, branch_id=None),
+            }
+        ),
+    )
+    year = opened.event.year
+    weights = ReviewWeights(peer=Decimal("0.50"), mass=Decimal("0.30"), branch=Decimal("0.20"))
+    policy = StoredEvent(
+        position=-1,
+        envelope=opened.envelope.model_copy(
+            update={
+                "event_id": uuid.uuid4(),
+                "type": "ScoringPolicyAdopted",
+                "stream": f"scoring-policy-{year}",
+                "sequence": 1,
+            }
+        ),
+        event=ScoringPolicyAdopted(
+            year=year,
+            policy_id="fold-apart-policy",
+            policy=SEED_POLICY.model_copy(update={"weights": weights}),
+        ),
+    )
+    move_stored = StoredEvent(position=-1, envelope=envelope, event=move)
+    return [policy, *events, move_stored, extra, still_open], person
+
+
+async def test_cards_derived_in_the_parts_equal_one_fold_and_the_live_path(
+    projection_db: Database,
+) -> None:
+    """Folded apart (the rebuild's two workers, without the processes): each part computes
+    the cards of the members it alone holds, with the policies, open periods and branches of
+    every part (the rebuild's context); a member named in both parts (transferred) is left to
+    the merged fold. The tables equal one fold's and the live path's."""
+    events, person = transferred(company_events())
+    branches = sorted({item.envelope.org.branch for item in events if item.envelope.org.branch})
+
+    def part_of(item: StoredEvent) -> int:
+        branch = item.envelope.org.branch
+        return 0 if branch is None else branches.index(branch) % 2
+
+    parts = [ScoringFold(), ScoringFold()]
+    for index, part in enumerate(parts):
+        part.add([item for item in events if part_of(item) == index])
+    # What every card needs from any partition lies in one part only.
+    assert [len(part.facts.policies.rows()) for part in parts] == [1, 0]
+    assert [len(part.facts.periods.rows()) for part in parts] == [9, 0]
+    states = [part.export() for part in parts]
+    merged = ScoringFold()
+    context = merged.context(states)
+    assert context["shared"] == {person}
+    derived = [part.derive(context) for part in parts]
+    assert all(person not in {row["member_id"] for row in rows} for rows in derived)
+    assert sum(len(rows) for rows in derived) > 50
+
+    async def ready(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return rows
+
+    merged.expect([ready(rows) for rows in derived])
+    for state in states:
+        merged.absorb(state)
+    async with projection_db.transaction() as session:
+        await merged.write(session)
+    apart = await snapshot(projection_db)
+    member = list(t.cards.columns.keys()).index("member_id")
+    assert person in {row[member] for row in apart[t.cards.name]}
+
+    await clear(projection_db)
+    await fold_in(projection_db, events, random.Random(3))
+    assert await snapshot(projection_db) == apart
+
+    await clear(projection_db)
+    await apply_in(projection_db, batched(events, random.Random(4)))
+    assert await snapshot(projection_db) == apart
+
+
+def test_a_row_that_two_parts_hold_is_a_conflict() -> None:
+    """Merging refuses a row two parts made (the rebuild then folds in one process)."""
+    events = company_events()
+    first, second = ScoringFold(), ScoringFold()
+    first.add(events[:600])
+    second.add(events[400:800])
+    merged = ScoringFold()
+    merged.absorb(first.export())
+    with pytest.raises(FoldConflict, match="a row from two partitions"):
+        merged.absorb(second.export())
+    alone = ScoringFold()
+    alone.absorb(second.export())
+    held = [len(cache.rows()) for cache in alone.facts.caches()]
+    assert held == [len(cache.rows()) for cache in second.facts.caches()] and sum(held) > 0
