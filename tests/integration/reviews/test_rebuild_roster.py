@@ -40,7 +40,7 @@ async def test_the_roster_rebuilds_in_place_and_leaves_ballots_alone(
     # Put a roster on the real pledges topic, as the pledges service would.
     source = Database(f"sqlite+aiosqlite:///{tmp_path / 'pledges.db'}")
     await asyncio.to_thread(upgrade, "pledges", source.url)
-    await _append(source)
+    await _append(source, unique)
     await publish_outbox(source, broker.bootstrap, "suxing.pledges")
 
     await asyncio.to_thread(upgrade, "reviews", database_url)
@@ -74,8 +74,11 @@ async def test_the_roster_rebuilds_in_place_and_leaves_ballots_alone(
         await source.dispose()
 
 
-async def _append(source: Database) -> None:
-    """The reviews tests' example roster, appended as the pledges service would."""
+async def _append(source: Database, suffix: str) -> None:
+    """The reviews tests' example roster, appended as the pledges service would, with the
+    people and pledges renamed (``-suffix``): the topic is shared by the whole session, and
+    every later reviews test's consumer reads it, so the example's own ids (a pairing that a
+    later test withdraws by feeding its projection directly) must not come back from it."""
     import uuid
 
     from shared.contracts import Actor, Org
@@ -83,7 +86,11 @@ async def _append(source: Database) -> None:
     from tests.integration.reviews.conftest import BRANCH, NOW, UNIT, roster_events
 
     store = EventStore()
-    for stream, event in roster_events():
+    ids = ("person_id", "member_id", "employee_id", "pledge_id", "paired_employee_id")
+    for original, example in roster_events():
+        renamed = {f: f"{getattr(example, f)}-{suffix}" for f in ids if getattr(example, f, None)}
+        event = example.model_copy(update=renamed)
+        stream = f"{original}-{suffix}"
         async with source.transaction() as session:
             await store.append(
                 session,
