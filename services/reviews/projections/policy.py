@@ -23,6 +23,10 @@ async def apply(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
             latest[item.event.year] = item.event
     if not latest:
         return
+    # The roster lock first, before any row is written: a roster batch holds it while it
+    # writes the roster token that this transaction writes too (the order of the two locks
+    # must be the same everywhere, or each waits for the other: deadlock on PostgreSQL).
+    await turnout_counts.serialize(session)
     votes = {y: (await queries.policy(session, y)).probationary_members_vote for y in latest}
     await upsert(
         session,

@@ -31,13 +31,14 @@ full recomputation does; ``suxing rebuild reviews --in-place`` runs it after rep
 roster, and periods opened before the table existed (``rv_periods.turnout_counted`` false)
 are read by the full recomputation until it has run.
 
-Concurrency: on PostgreSQL a period opening, a roster batch and a recount take one
+Concurrency: on PostgreSQL a period opening, a roster batch, a policy and a recount take one
 transaction lock (``serialize``) before they read the roster, so none misses what another
-has not committed yet. A first ballot does not take it (that would be another statement on
-every ballot): a ballot cast by someone in the same instant as the consumer records that
-very person leaving or moving (the ballot decided on the roster as it was) can leave them
-counted as voted where the recomputation would not; a recount repairs it. SQLite writers
-are serial.
+has not committed yet. A transaction that takes it takes it before it writes any row that
+another holder writes (the roster token): the other order deadlocks. A first ballot does not
+take it (that would be another statement on every ballot): a ballot cast by someone in the
+same instant as the consumer records that very person leaving or moving (the ballot decided
+on the roster as it was) can leave them counted as voted where the recomputation would not;
+a recount repairs it. SQLite writers are serial.
 
 Rows are keyed by the branch as the roster has it, known or not; reads keep the branches the
 roster knows in the scope that the period covers. Nothing here reads a score: the counts are

@@ -12,6 +12,7 @@ were kept (``handlers.turnout.recomputed_view``)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,19 +20,19 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from services.reviews import persistence as t
 from services.reviews.api.deps import clock
 from services.reviews.handlers import destroy_expired_keys, turnout
-from services.reviews.projections import queries, turnout_counts
+from services.reviews.projections import policy, queries, tokens, turnout_counts
 from services.scoring.domain.policy import DEFAULT_POLICY as SCORING_DEFAULT
 from shared.contracts import Event
 from shared.contracts import pledges as pl
 from shared.contracts.reviews import ScopeLevel
 from shared.contracts.scoring import ScoringPolicyAdopted
 from shared.messaging.embedded_broker import EmbeddedBroker
-from tests.integration.reviews.conftest import ADMIN, YEAR, Reviews, reviews_settings
+from tests.integration.reviews.conftest import ADMIN, YEAR, Reviews, reviews_settings, stored
 from tests.integration.reviews.test_scope_turnout import as_items, seed, without_consumer
 from tests.support.company import SCOPES, Company
 
@@ -288,3 +289,45 @@ async def test_the_stored_counts_equal_the_recomputation_at_every_step(
         await session.execute(update(t.turnout_counts).values(eligible=99, voted=99))
         await turnout_counts.recount(session)
     await same_as_recomputed(reviews, company, "recounted")
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_policy_waits_for_the_roster_lock_before_it_writes_anything(
+    database_url: str, broker: EmbeddedBroker, unique: str, tmp_path: Path
+) -> None:
+    """A roster batch holds the turnout lock and then writes the roster token; a policy
+    that wrote the token before it asked for the lock deadlocked with it on PostgreSQL
+    (seen in CI). Here the policy must wait at the lock with nothing written, so the roster
+    batch finishes and then the policy does."""
+    # PostgreSQL only: SQLite writers are serial, there is no lock order to keep.
+    app = without_consumer(reviews_settings(database_url, broker, unique, tmp_path))
+    async with app.router.lifespan_context(app):
+        db = app.state.runtime.db
+        policy_rule = SCORING_DEFAULT.model_copy(
+            update={"probationary_members_vote": not SCORING_DEFAULT.probationary_members_vote}
+        )
+        adopted = ScoringPolicyAdopted(year=YEAR, policy_id=f"p-{unique}", policy=policy_rule)
+        async with db.transaction() as roster_batch:
+            await turnout_counts.serialize(roster_batch)
+
+            async def adopt() -> None:
+                async with db.transaction() as session:
+                    await policy.apply(session, stored([("scoring-policy", adopted)]))
+
+            adopting = asyncio.create_task(adopt())
+            async with db.reading() as probe:
+                for _ in range(500):
+                    waiting = await probe.scalar(
+                        text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                    )
+                    if waiting or adopting.done():
+                        break
+                    await asyncio.sleep(0.01)
+            assert not adopting.done(), "the policy did not wait for the roster lock"
+            await roster_batch.execute(text("SET LOCAL lock_timeout = '5s'"))
+            await tokens.bump(roster_batch)
+        await asyncio.wait_for(adopting, 10)
+        async with db.reading() as session:
+            assert (await queries.policy(session, YEAR)).probationary_members_vote is (
+                policy_rule.probationary_members_vote
+            )
