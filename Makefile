@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-all test-faults test-browser bench bench-full lint typecheck fmt clean install migration
+.PHONY: run test test-slow test-all test-faults test-browser bench bench-full lint typecheck fmt clean install migration
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -18,7 +18,12 @@ run: $(STAMP)
 	$(BIN)/suxing up
 
 test: $(STAMP)
-	$(BIN)/pytest -m "not faults and not browser" -q
+	$(BIN)/pytest -m "not faults and not browser and not slow" -q
+
+# The long suites kept out of `make test`: the authorization matrix over real processes, the
+# differencing attack, the live-load rebuild, kill-at-random consumers, the bench harness.
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow -q
 
 # The portal in Debian's chromium (apt-get install chromium fonts-noto-cjk) against the real
 # stack; writes docs/screenshots/.

@@ -12,7 +12,7 @@ from bench.run import pipeline, reads
 from bench.run.report import Report
 from bench.run.stack import stack
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 TINY = 0.002  # one unit, two branches
 

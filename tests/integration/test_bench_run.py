@@ -30,7 +30,7 @@ from shared.messaging.clients import KafkaClientProfile
 from shared.messaging.embedded_broker import EmbeddedBroker
 from tests.support.kafka import create_topics, read_topic
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 TINY = 0.002  # one unit, two branches: about 1,700 events
 

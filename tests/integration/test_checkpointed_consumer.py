@@ -164,6 +164,7 @@ async def test_redelivered_and_republished_events_change_nothing(
         await kafka.stop()
 
 
+@pytest.mark.slow
 async def test_consumer_killed_at_random_moments_applies_each_event_exactly_once(
     source_db: Database,
     read_db: Database,

@@ -31,6 +31,7 @@ from tests.security.matrix import OTHER, OWN, Operation, caller, operations
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.slow,
     pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),
 ]
 SERVICES = ("pledges", "reviews", "scoring")

@@ -377,6 +377,7 @@ def _until(probe: Callable[[], bool]) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_no_role_can_solve_for_a_reviewers_score(stack: Stack) -> None:
     prepare_year(stack.url("pledges"), 1, len(MEMBERS))
     _pair(stack)

@@ -91,6 +91,7 @@ async def live_caught_up(scoring: ScoringService) -> bool:
     return all(positions.get(tp, 0) >= end for tp, end in ends.items())
 
 
+@pytest.mark.slow
 async def test_rebuild_under_live_load_switches_without_a_failed_read(
     scoring: ScoringService, year: int, unique: str
 ) -> None:
