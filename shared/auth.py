@@ -35,8 +35,8 @@ class Role(LabelledEnum):
     MEMBER = "member", "党员"
     EMPLOYEE = "employee", "员工"
     BRANCH_COMMITTEE = "branch_committee", "支委会成员"
-    # Oversees the branches of its unit (the token's ``unit``). Today it reads turnout
-    # counts only; what else it may do is issue 16.
+    # Oversees the branches of its unit (the token's ``unit``): reads their results, cards
+    # and statistics, decides objections and committee members' own cases (docs/identity.md).
     UNIT_COMMITTEE = "unit_committee", "二级党委成员"
     ORG_ADMIN = "org_admin", "组织部管理员"
     OPERATOR = "operator", "运维人员"

@@ -160,6 +160,9 @@ class Demo:
         for month in range(max(first, current - months + 1), current + 1):
             assessment = last if month == current else "on_track"
             body = {"month": f"{self.year}-{month:02d}", "assessment": assessment, "note": None}
+            if month < current - 1:
+                # Its time (the end of the next month) has passed: a late entry, with why.
+                body["late_reason"] = "补录系统启用前的纸质台账"
             self.step(secretary, pledge_id, "ledger", body)
 
     def ballots(self, period_id: str, role: str, voters: list[str], rated: list[str]) -> None:

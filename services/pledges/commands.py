@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -336,6 +337,11 @@ class RecordLedgerEntry(Command):
     month: Month
     assessment: LedgerAssessment
     note: OptionalText = None
+    late_reason: OptionalText = Field(
+        default=None,
+        description="why the entry is recorded late; required once the month's time (the end "
+        "of the next month) has passed",
+    )
 
 
 class CorrectLedgerEntry(Command):

@@ -132,6 +132,8 @@ ledger = Table(
     Column("assessment", String(16), nullable=False),
     Column("note", Text),
     Column("correction_reason", Text),
+    # Why an entry was recorded after its month's time (补记); null when on time.
+    Column("late_reason", Text),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("recorded_by", String(_REF), nullable=False),
 )

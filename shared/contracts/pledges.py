@@ -305,6 +305,9 @@ class LedgerEntryRecorded(Event):
     month: str
     assessment: LedgerAssessment
     note: str | None
+    # Set when the month's entry was recorded after its time (the end of the next month):
+    # why it is late. Absent in entries recorded on time.
+    late_reason: str | None = None
 
 
 @event_type("LedgerEntryCorrected", 1)

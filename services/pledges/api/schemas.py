@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.pledges.commands import (
     Month,
@@ -216,6 +216,11 @@ class LedgerEntryBody(BaseModel):
     month: Month
     assessment: LedgerAssessment
     note: OptionalText = None
+    late_reason: OptionalText = Field(
+        default=None,
+        description="补记理由: required once the month's time has passed (the end of the next "
+        "month); ignored for an entry on time",
+    )
 
 
 class LedgerCorrectionBody(BaseModel):

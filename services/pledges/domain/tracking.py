@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import date
 
 from services.pledges.commands import (
@@ -44,10 +45,20 @@ def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+def ledger_closes_on(month: str) -> date:
+    """The last day a month's entry is on time: the end of the following month (the ledger of
+    a month is kept during it and posted in the next). After it, the month is closed and an
+    entry is a late entry (补记), recorded with its reason."""
+    year, number = int(month[:4]), int(month[5:7])
+    year, number = (year + 1, 1) if number == 12 else (year, number + 1)
+    return date(year, number, calendar.monthrange(year, number)[1])
+
+
 def decide_record_ledger_entry(
     state: PledgeState | None, command: RecordLedgerEntry, *, today: date
 ) -> list[Event]:
-    """One entry per pledge per month, for a month from publication to ``today``'s month."""
+    """One entry per pledge per month, for a month from publication to ``today``'s month.
+    A month whose time has passed (``ledger_closes_on``) takes an entry only with a reason."""
     pledge = existing(state, command.pledge_id)
     require_status(pledge, TRACKING, "记台账", _ledger_reasons("记台账"))
     if not command.month.startswith(f"{pledge.year:04d}-"):
@@ -58,12 +69,20 @@ def decide_record_ledger_entry(
         raise InvalidInput("不能为尚未到来的月份记台账")
     if pledge.ledger_entry(command.month) is not None:
         raise Conflict(f"{command.month}的台账已记录，如需修改请提交更正并说明理由")
+    closes_on = ledger_closes_on(command.month)
+    late = today > closes_on
+    if late and not command.late_reason:
+        raise InvalidInput(
+            f"{command.month}的台账应在{closes_on.year}年{closes_on.month}月{closes_on.day}日前"
+            "记录，现已逾期；补记须填写补记理由"
+        )
     return [
         LedgerEntryRecorded(
             pledge_id=pledge.pledge_id,
             month=command.month,
             assessment=command.assessment,
             note=command.note,
+            late_reason=command.late_reason if late else None,
         )
     ]
 

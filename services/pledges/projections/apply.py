@@ -194,6 +194,7 @@ async def _apply_pledge(session: AsyncSession, item: StoredEvent) -> None:
                     month=event.month,
                     assessment=event.assessment.value,
                     note=event.note,
+                    late_reason=event.late_reason,
                     recorded_at=when,
                     recorded_by=item.envelope.actor.ref,
                 )

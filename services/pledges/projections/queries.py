@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pledges import persistence as t
 from services.pledges.domain import MADE_PUBLIC, PledgeStatus
+from services.pledges.domain.tracking import ledger_closes_on
 from services.pledges.projections.access import (
     may_read_branch_pledges,
     readable_pledges,
@@ -152,7 +153,13 @@ async def branch_ledger(
     month_end = date(year, number, calendar.monthrange(year, number)[1])
     entry = t.ledger.alias("entry")
     query = (
-        select(*_PLEDGE_COLUMNS, entry.c.assessment, entry.c.note, entry.c.correction_reason)
+        select(
+            *_PLEDGE_COLUMNS,
+            entry.c.assessment,
+            entry.c.note,
+            entry.c.correction_reason,
+            entry.c.late_reason,
+        )
         .select_from(
             t.pledges.outerjoin(t.people, t.people.c.person_id == t.pledges.c.member_id).outerjoin(
                 entry, and_(entry.c.pledge_id == t.pledges.c.pledge_id, entry.c.month == month)
@@ -186,6 +193,7 @@ async def branch_ledger(
             ),
             note=row["note"],
             correction_reason=row["correction_reason"],
+            late_reason=row["late_reason"],
         )
         for row in (await session.execute(query)).mappings()
     ]
@@ -193,6 +201,7 @@ async def branch_ledger(
         branch_id=branch_id,
         month=month,
         rows=rows,
+        closes_on=ledger_closes_on(month),
         not_recorded=sum(1 for row in rows if row.assessment is None),
     )
 

@@ -79,6 +79,9 @@ class LedgerRow(_View):
     assessment_label: str | None
     note: str | None
     correction_reason: str | None
+    late_reason: str | None = Field(
+        description="why the entry was recorded late (补记); null: on time"
+    )
 
 
 class LedgerView(_View):
@@ -87,6 +90,10 @@ class LedgerView(_View):
     branch_id: str
     month: str
     rows: list[LedgerRow]
+    closes_on: date = Field(
+        description="the last day the month's entries are on time (the end of the next month); "
+        "after it an entry needs a late reason (补记)"
+    )
     not_recorded: int = Field(description="pledges without an entry for the month yet")
 
 

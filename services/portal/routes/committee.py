@@ -88,7 +88,9 @@ async def ledger(ctx: Committee, month: Month = None) -> HTMLResponse:
     year = int(shown[:4])
     table = await ctx.api.pledges.ledger(_branch(ctx), shown)
     months = [f"{year}-{m:02d}" for m in range(1, 13)]
-    return ctx.render("ledger.html", ledger=table, month=shown, months=months)
+    # After the end of the next month the month is closed: an entry is a late one (补记).
+    late = today() > table["closes_on"]
+    return ctx.render("ledger.html", ledger=table, month=shown, months=months, late=late)
 
 
 async def _reviews_page(

@@ -65,7 +65,7 @@ def step_body(step: str, values: dict[str, Any], lists: dict[str, list[str]]) ->
                 "published_on": _text(values, "published_on"),
             }
         case "ledger":
-            return {k: _text(values, k) for k in ("month", "assessment", "note")}
+            return {k: _text(values, k) for k in ("month", "assessment", "note", "late_reason")}
         case "acceptance-request":
             return {"summary": _text(values, "summary")}
         case "acceptance":

@@ -26,6 +26,9 @@ from services.pledges.domain import (
     is_overdue,
     month_of,
 )
+from services.pledges.domain.tracking import (
+    ledger_closes_on,
+)
 from shared.contracts.events import Event
 from shared.contracts.pledges import (
     LedgerAssessment,
@@ -335,3 +338,45 @@ def test_an_application_made_late_leaves_the_pledge_overdue() -> None:
 )
 def test_a_pledge_not_yet_public_is_not_listed_as_overdue(status: PledgeStatus) -> None:
     assert not is_overdue(pledge_in(status), AFTER)
+
+
+# Late entries (补记): a month's entry is on time until the end of the next month.
+
+
+def test_a_month_is_on_time_until_the_end_of_the_next_month() -> None:
+    assert ledger_closes_on("2024-03") == date(2024, 4, 30)
+    assert ledger_closes_on("2024-01") == date(2024, 2, 29)
+    assert ledger_closes_on("2024-12") == date(2025, 1, 31)
+    on_time = record(pledge_in(PledgeStatus.PUBLISHED), "2024-03", today=date(2024, 4, 30))
+    assert on_time[0] == LedgerEntryRecorded(
+        pledge_id="PL-1", month="2024-03", assessment=LedgerAssessment.ON_TRACK, note=None
+    )
+
+
+def test_a_late_entry_without_its_reason_is_refused_with_the_date_it_was_due() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        record(pledge_in(PledgeStatus.PUBLISHED), "2024-03", today=date(2024, 5, 1))
+    assert refused.value.message == (
+        "2024-03的台账应在2024年4月30日前记录，现已逾期；补记须填写补记理由"
+    )
+
+
+def test_a_late_entry_records_its_reason_and_an_on_time_one_does_not() -> None:
+    command = RecordLedgerEntry(
+        pledge_id="PL-1",
+        month="2024-12",
+        assessment=LedgerAssessment.DONE,
+        late_reason="年底值班，支委会延期召开",
+    )
+    published = pledge_in(PledgeStatus.PUBLISHED)
+    # Last year's December, recorded in February: the year is closed, the step is explicit.
+    late = decide_record_ledger_entry(published, command, today=date(2025, 2, 3))
+    assert late[0] == LedgerEntryRecorded(
+        pledge_id="PL-1",
+        month="2024-12",
+        assessment=LedgerAssessment.DONE,
+        note=None,
+        late_reason="年底值班，支委会延期召开",
+    )
+    on_time = decide_record_ledger_entry(published, command, today=date(2025, 1, 31))
+    assert isinstance(on_time[0], LedgerEntryRecorded) and on_time[0].late_reason is None

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.portal.web import NOT_COMMITTEE, OWN_CASE, this_year
+from services.portal.web import NOT_COMMITTEE, OWN_CASE, this_year, today
 from shared.auth import Principal, Role
 from tests.unit.portal.conftest import MEMBER, StartPortal
 
@@ -123,7 +123,7 @@ def test_signed_out_committee_pages_ask_to_sign_in(portal: StartPortal) -> None:
 
 def test_the_branch_committee_opens_its_pages(portal: StartPortal) -> None:
     backend = Backend(ledger={"branch_id": "b-1", "month": "2026-05", "rows": [],
-                              "not_recorded": 0})  # fmt: skip
+                              "not_recorded": 0, "closes_on": "2026-06-30"})  # fmt: skip
     client = portal(backend, SECRETARY)
     overview = client.get("/committee")
     assert overview.status_code == 200 and DECLARED_ITEM in overview.text
@@ -213,13 +213,21 @@ def test_ones_own_ledger_row_and_objection_have_no_buttons(portal: StartPortal) 
         },
     }  # fmt: skip
     backend = Backend(
-        ledger={"branch_id": "b-1", "month": "2026-05", "rows": rows, "not_recorded": 2},
+        ledger={
+            "branch_id": "b-1",
+            "month": "2026-05",
+            "rows": rows,
+            "not_recorded": 2,
+            "closes_on": "2026-06-30",
+        },
         **{f"results__{this_year()}": results},
     )
     client = portal(backend, SECRETARY)
     ledger = client.get("/committee/ledger?month=2026-05").text
     assert 'action="/pledges/pl-p-2/ledger"' in ledger
     assert f'action="/pledges/pl-{SECRETARY.person_id}/ledger"' not in ledger
+    # May's time ended on 30 June: an entry now is a late one, with its reason required.
+    assert '<input name="late_reason" required' in ledger and "现已逾期" in ledger
     assert OWN_CASE in ledger
     page = client.get("/committee/results").text
     assert 'action="/committee/results/decide-o-p-2"' in page
@@ -307,3 +315,22 @@ def test_the_board_shows_each_published_result_as_composite_and_band(portal: Sta
     assert "92.10" in results and "不能参加下一年度创先争优评选" in results
     assert "张伟" in results and "暂无" in results
     assert "备注" not in results and "缺少" not in results and "异议复核" not in results
+
+
+def test_a_month_still_on_time_asks_for_no_late_reason(portal: StartPortal) -> None:
+    month = today()[:7]
+    row = {"pledge_id": "pl-p-2", "member_id": "p-2", "member_name": "李秀英", "item": "巡检",
+           "status": "published", "due_date": "2099-12-31", "assessment": None,
+           "assessment_label": None, "note": None, "correction_reason": None}  # fmt: skip
+    backend = Backend(
+        ledger={
+            "branch_id": "b-1",
+            "month": month,
+            "rows": [row],
+            "not_recorded": 1,
+            "closes_on": "2099-12-31",
+        },
+    )
+    page = portal(backend, SECRETARY).get(f"/committee/ledger?month={month}").text
+    assert 'action="/pledges/pl-p-2/ledger"' in page
+    assert 'name="late_reason"' not in page and "请在 2099-12-31 前记录" in page
