@@ -344,3 +344,13 @@ class PledgeReturned(Event):
 class PledgeWithdrawn(Event):
     pledge_id: str
     reason: str | None
+
+
+@event_type("PledgeHandedOver", 1)
+class PledgeHandedOver(Event):
+    """An open pledge follows its member to the branch they transferred to, whose committee
+    keeps its ledger and accepts it from now on (the stream keeps its home partition)."""
+
+    pledge_id: str
+    from_branch_id: str
+    to_branch_id: str

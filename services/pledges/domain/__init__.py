@@ -24,6 +24,7 @@ from services.pledges.domain.base import fold
 from services.pledges.domain.lifecycle import (
     decide_approve_pledge,
     decide_declare_pledge,
+    decide_pledge_on_transfer,
     decide_publish_pledge,
     decide_request_revision,
     decide_revise_pledge,
@@ -105,6 +106,7 @@ __all__ = [
     "decide_link_pledge",
     "decide_lock_area",
     "decide_mark_solved",
+    "decide_pledge_on_transfer",
     "decide_publish_pledge",
     "decide_record_departure",
     "decide_record_ledger_entry",

@@ -34,6 +34,7 @@ from shared.contracts.pledges import (
     PairingAgreementSigned,
     PledgeApproved,
     PledgeDeclared,
+    PledgeHandedOver,
     PledgePublished,
     PledgeRevised,
     PledgeRevisionRequested,
@@ -297,3 +298,30 @@ def _terms_of(terms: DeclarePledge | RevisePledge) -> dict[str, Any]:
         "need_ids": terms.need_ids,
         "paired_employee_id": terms.paired_employee_id,
     }
+
+
+def decide_pledge_on_transfer(
+    state: PledgeState, *, to_branch_id: str, to_branch_name: str, transfer_year: int
+) -> list[Event]:
+    """What a member's transfer does to one of their pledges (DOMAIN.md §5, "Transfers"):
+    past years stay with the branch they were in, so a pledge of an earlier year stays with
+    the old branch, whose committee finishes it; an open pledge of the transfer year or later
+    follows the member. Not yet approved, it is withdrawn (the new branch has not agreed to
+    it: the member declares it there anew); approved, it is handed over, and the new
+    branch's committee keeps its ledger and accepts it. Accepted and withdrawn pledges are
+    done and stay as they are."""
+    if state.year < transfer_year or state.status in (
+        PledgeStatus.ACCEPTED,
+        PledgeStatus.WITHDRAWN,
+    ):
+        return []
+    if state.branch_id == to_branch_id:
+        return []
+    if state.status in NOT_YET_APPROVED:
+        reason = f"组织关系转至{to_branch_name}：尚未定诺的承诺撤回，可在新支部重新申报"
+        return [PledgeWithdrawn(pledge_id=state.pledge_id, reason=reason)]
+    return [
+        PledgeHandedOver(
+            pledge_id=state.pledge_id, from_branch_id=state.branch_id, to_branch_id=to_branch_id
+        )
+    ]

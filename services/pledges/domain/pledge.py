@@ -21,6 +21,7 @@ from shared.contracts.pledges import (
     PledgeAccepted,
     PledgeApproved,
     PledgeDeclared,
+    PledgeHandedOver,
     PledgePublished,
     PledgeReturned,
     PledgeRevised,
@@ -82,6 +83,8 @@ class LedgerEntry:
 class PledgeState:
     pledge_id: str
     member_id: str
+    # The branch whose committee decides on it: the declaring branch, until the pledge is
+    # handed over with its member's transfer (``home_branch_id`` stays: the partition).
     branch_id: str
     year: int
     status: PledgeStatus
@@ -91,6 +94,7 @@ class PledgeState:
     ledger: tuple[LedgerEntry, ...] = ()
     acceptance_requested_on: date | None = None
     accepted_on: date | None = None
+    home_branch_id: str = ""
 
     def ledger_entry(self, month: str) -> LedgerEntry | None:
         return next((entry for entry in self.ledger if entry.month == month), None)
@@ -106,6 +110,7 @@ def evolve_pledge(state: PledgeState | None, event: Event) -> PledgeState:
                 year=event.year,
                 status=PledgeStatus.DECLARED,
                 terms=_terms(event),
+                home_branch_id=event.branch_id,
             )
     if state is None:
         raise unexpected(state, event)
@@ -139,6 +144,8 @@ def evolve_pledge(state: PledgeState | None, event: Event) -> PledgeState:
             return replace(state, status=PledgeStatus.ACCEPTED, accepted_on=event.accepted_on)
         case PledgeWithdrawn():
             return replace(state, status=PledgeStatus.WITHDRAWN)
+        case PledgeHandedOver():
+            return replace(state, branch_id=event.to_branch_id)
     raise unexpected(state, event)
 
 

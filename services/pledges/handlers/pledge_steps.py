@@ -82,7 +82,9 @@ async def append_to_pledge(
         events,
         role=role,
         org=await uow.org_of_branch(state.branch_id),
-        partition_key=state.branch_id,
+        # The stream's home branch, also after a hand-over: one pledge, one partition, so
+        # every consumer reads its events in order.
+        partition_key=state.home_branch_id,
         year=state.year,
     )
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Unpack
 
+from sqlalchemy import select
+
+from services.pledges import persistence as t
 from services.pledges.commands import (
     AppointCommitteeMember,
     RecordDeparture,
@@ -18,9 +21,11 @@ from services.pledges.commands import (
     TransferPerson,
 )
 from services.pledges.domain import (
+    BranchState,
     PersonState,
     branch_stream,
     decide_appoint_committee_member,
+    decide_pledge_on_transfer,
     decide_record_departure,
     decide_register_branch,
     decide_register_person,
@@ -35,6 +40,7 @@ from services.pledges.domain import (
 )
 from services.pledges.handlers.access import roster_manager
 from services.pledges.handlers.base import CommandResult, UnitOfWork, unit_of_work
+from services.pledges.handlers.pledge_steps import append_to_pledge, load_pledge
 from shared.auth import Role
 from shared.contracts import Event, Org
 from shared.handlers import Dependencies, Loaded
@@ -148,7 +154,34 @@ async def transfer_person(command: TransferPerson, **deps: Unpack[Dependencies])
         to_branch = await uow.load(branch_stream(command.to_branch_id), evolve_branch)
         events = decide_transfer_person(person.state, command, to_branch=to_branch.state)
         await _append_person(uow, person, events, role)
+        assert to_branch.state is not None, "the decision refuses an unknown branch"
+        await _pledges_follow(uow, command.person_id, to_branch.state, role)
         return uow.result(command.person_id, person.stream)
+
+
+async def _pledges_follow(uow: UnitOfWork, person_id: str, to: BranchState, role: Role) -> None:
+    """In the transfer's transaction, each open pledge of the member is handed over to the
+    new branch or withdrawn (``decide_pledge_on_transfer``), as recorded steps of the same
+    actor: the old branch's committee is left with nothing it can no longer act on."""
+    rows = await uow.session.scalars(
+        select(t.pledges.c.pledge_id)
+        .where(
+            t.pledges.c.member_id == person_id,
+            t.pledges.c.year >= uow.today.year,
+            t.pledges.c.status.not_in(("accepted", "withdrawn")),
+        )
+        .order_by(t.pledges.c.pledge_id)
+    )
+    for pledge_id in list(rows):
+        pledge, state = await load_pledge(uow, pledge_id)
+        events = decide_pledge_on_transfer(
+            state,
+            to_branch_id=to.branch_id,
+            to_branch_name=to.name,
+            transfer_year=uow.today.year,
+        )
+        if events:
+            await append_to_pledge(uow, pledge, events, role)
 
 
 async def record_departure(command: RecordDeparture, **deps: Unpack[Dependencies]) -> CommandResult:

@@ -37,6 +37,7 @@ from shared.contracts.pledges import (
     PledgeAccepted,
     PledgeApproved,
     PledgeDeclared,
+    PledgeHandedOver,
     PledgePublished,
     PledgeReturned,
     PledgeRevised,
@@ -233,6 +234,8 @@ async def _apply_pledge(session: AsyncSession, item: StoredEvent) -> None:
             }
         case PledgeWithdrawn():
             values = {"status": "withdrawn", "withdrawal_reason": event.reason}
+        case PledgeHandedOver():
+            values = {"branch_id": event.to_branch_id}
         case _:
             raise TypeError(f"no projection for {type(event).__name__}")
     await session.execute(

@@ -269,6 +269,8 @@ class FactBatch:
             return
         self.touched.members.add((row["member_id"], row["year"]))
         self.touched.branches.add((row["branch_id"], row["year"]))
+        if isinstance(event, pl.PledgeHandedOver):
+            self.touched.branches.add((event.from_branch_id, row["year"]))
 
     def _tally(self, event: MemberReviewed) -> None:
         parts = {part.role: part.ballots for part in event.parts}

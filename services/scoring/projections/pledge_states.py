@@ -33,6 +33,7 @@ PLEDGE_EVENTS = (
     pl.PledgeAccepted,
     pl.PledgeReturned,
     pl.PledgeWithdrawn,
+    pl.PledgeHandedOver,
 )
 
 
@@ -72,4 +73,7 @@ def pledge_change(event: Any) -> dict[str, Any]:
             return {"status": PledgeStatus.RETURNED}
         case pl.PledgeWithdrawn():
             return {"status": PledgeStatus.WITHDRAWN}
+        case pl.PledgeHandedOver():
+            # Its member's transfer: the new branch's figures count it from now on.
+            return {"branch_id": event.to_branch_id}
     raise TypeError(f"not a pledge change: {type(event).__name__}")
