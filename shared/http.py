@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import clock as business_clock
 from shared.auth import CurrentPrincipal
 from shared.handlers import Dependencies
 from shared.service import Runtime
@@ -26,8 +27,9 @@ C = TypeVar("C", bound=BaseModel)
 
 
 def clock() -> datetime:
-    """The time of the request; tests override this dependency to fix it or move it on."""
-    return datetime.now(UTC)
+    """The time of the request (the business clock, ``shared.clock``); tests override this
+    dependency to fix it or move it on."""
+    return business_clock.now()
 
 
 Now = Annotated[datetime, Depends(clock)]

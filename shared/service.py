@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from shared import clock as business_clock
 from shared.auth import TokenVerifier
 from shared.contracts import REGISTRY, Envelope, EventRegistry
 from shared.contracts.topics import all_topics, service_topic
@@ -407,6 +408,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
+    business_clock.configure(settings.clock_file)
     runtime = Runtime(spec, settings)
 
     @asynccontextmanager

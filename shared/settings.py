@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     seal_interval_seconds: float = Field(
         default=3600, ge=0, description="how often the log is sealed (0 = never)"
     )
+    clock_file: str | None = Field(
+        default=None,
+        description="embedded only: a file holding the business time (ISO-8601 with offset) "
+        "for demonstrations and end-to-end tests of the year's edges (shared/clock.py)",
+    )
     review_key_retention_days: float = Field(
         default=30,
         ge=0,
@@ -69,6 +74,10 @@ class Settings(BaseSettings):
     def _production_is_explicit(self) -> Settings:
         if self.profile != "production":
             return self
+        if self.clock_file:
+            raise ValueError(
+                "the production profile refuses SUXING_CLOCK_FILE: decisions run on real time"
+            )
         missing = []
         if self.service == "portal":
             # The portal has no database and no broker: it calls the three services.

@@ -8,11 +8,12 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta, timezone
 from typing import Any
 
 import httpx
 
+from shared import clock as business_clock
 from shared.auth import Principal, Role, TokenIssuer
 from shared.settings import Settings
 
@@ -90,7 +91,8 @@ class Demo:
             settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
         self.http = httpx.Client(timeout=60)
-        self.today = datetime.now(BEIJING).date()
+        business_clock.configure(settings.clock_file)
+        self.today = business_clock.now().astimezone(BEIJING).date()
         self.year = self.today.year
 
     def call(self, who: str, method: str, service: str, path: str, body: Any = None) -> Any:

@@ -18,6 +18,7 @@ from services.portal.clients import ServiceError
 from services.portal.routes import board, committee, member, org, pledge, signin, staff
 from services.portal.web import COOKIE, NotPermitted, PageError, SignInRequired, context
 from services.portal.years import FIRST_YEAR, LAST_YEAR
+from shared import clock as business_clock
 from shared.auth import Principal, Role, TokenIssuer
 from shared.service import token_verifier
 from shared.settings import Settings
@@ -32,6 +33,7 @@ READER = Principal(person_id="portal", name="门户", roles=frozenset({Role.OPER
 
 
 def create_app(settings: Settings) -> FastAPI:
+    business_clock.configure(settings.clock_file)
     urls = {name: settings.service_url(name) for name in BACKENDS}
 
     @asynccontextmanager

@@ -18,6 +18,7 @@ from services.portal.clients import ServiceError
 from services.portal.clients.pledges import PledgesClient
 from services.portal.clients.reviews import ReviewsClient
 from services.portal.clients.scoring import ScoringClient
+from shared import clock as business_clock
 from shared.auth import Principal, Role, TokenVerifier
 from shared.contracts.pledges import LedgerAssessment, PublicationChannel, ResponsibilityArea
 from shared.errors import Unauthenticated
@@ -51,11 +52,11 @@ templates.env.globals.update(
 
 
 def this_year() -> int:
-    return datetime.now(BEIJING).year
+    return business_clock.now().astimezone(BEIJING).year
 
 
 def today() -> str:
-    return f"{datetime.now(BEIJING):%Y-%m-%d}"
+    return f"{business_clock.now().astimezone(BEIJING):%Y-%m-%d}"
 
 
 class SignInRequired(Exception):

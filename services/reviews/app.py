@@ -9,13 +9,14 @@ ballot after the deadline whether or not the closing is recorded yet."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from services.reviews.api import routers
 from services.reviews.handlers import close_due_periods, destroy_expired_keys
 from services.reviews.projections import apply
+from shared import clock as business_clock
 from shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from shared.settings import Settings
 
@@ -27,14 +28,14 @@ CONSUMES = ("suxing.pledges", "suxing.scoring")
 
 async def sweep_deadlines(runtime: Runtime) -> None:
     await close_due_periods(
-        db=runtime.db, store=runtime.store, now=datetime.now(UTC), wake=runtime.relay.wake
+        db=runtime.db, store=runtime.store, now=business_clock.now(), wake=runtime.relay.wake
     )
 
 
 async def sweep_keys(runtime: Runtime) -> None:
     await destroy_expired_keys(
         db=runtime.db,
-        now=datetime.now(UTC),
+        now=business_clock.now(),
         retention=timedelta(days=runtime.settings.review_key_retention_days),
     )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import FastAPI
 
 from services.scoring.api import routers
@@ -11,6 +9,7 @@ from services.scoring.handlers import finalize_due
 from services.scoring.persistence import PROJECTION_VERSION, read_metadata
 from services.scoring.projections import apply, apply_deferred, settle
 from services.scoring.projections.fold import ScoringFold
+from shared import clock as business_clock
 from shared.auth import Principal, Role
 from shared.contracts.topics import service_topic
 from shared.readmodel.slots import ReadModelSpec
@@ -43,7 +42,7 @@ async def finalize_closed_windows(runtime: Runtime) -> None:
         read_db=runtime.read_db(),
         store=runtime.store,
         principal=SYSTEM,
-        now=datetime.now(UTC),
+        now=business_clock.now(),
         wake=runtime.relay.wake,
     )
 
