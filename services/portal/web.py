@@ -41,6 +41,15 @@ def _beijing(value: str | datetime | None) -> str:
     return f"{moment.astimezone(BEIJING):%Y-%m-%d %H:%M}"
 
 
+CONFIRMATIONS = {
+    "approval": "我已确认：通过定诺后承诺成为支部的承诺，党员不能再撤回，随后签订结对协议并公开",
+    "publish": "我已确认：公示后本支部本年度的评议结果向全体员工公开并进入公示期，不能撤回",
+}
+"""Irreversible steps: the form asks to tick what will happen, and the portal refuses the
+step without it (no script needed)."""
+NOT_CONFIRMED = "请先勾选确认：这一步不能撤回"
+
+
 templates.env.filters["beijing"] = _beijing
 templates.env.globals.update(
     AREAS=[(a.value, a.label) for a in ResponsibilityArea],
@@ -48,6 +57,7 @@ templates.env.globals.update(
     ASSESSMENTS=[(a.value, a.label) for a in LedgerAssessment],
     ROLE_LABELS={r.value: r.label for r in Role},
     OWN_CASE=OWN_CASE,
+    CONFIRMATIONS=CONFIRMATIONS,
 )
 
 

@@ -59,6 +59,10 @@ def test_a_pledge_is_declared_returned_revised_approved_published_ledgered_and_a
 
     committee.goto(pledge_url)
     committee.click("#step-approval button")
+    # Approval cannot be undone: without ticking what will happen the browser does not send it.
+    expect(status_of(committee)).to_have_text("已申报")
+    committee.check("#step-approval input[name=confirm]")
+    committee.click("#step-approval button")
     expect(status_of(committee)).to_have_text("已定诺")
     committee.check("#step-publication input[value=notice_board]")
     committee.click("#step-publication button")
@@ -145,6 +149,8 @@ def publish(committee: Page) -> None:
     while True:
         committee.goto("/committee/results")
         expect(committee.locator("#results-table")).to_contain_text("李秀英")
+        expect(committee.locator("#open-periods")).to_have_count(0)
+        committee.check("form[action='/committee/results/publish'] input[name=confirm]")
         committee.click("form[action='/committee/results/publish'] button")
         if committee.locator(".notice").count() or time.monotonic() > deadline:
             break

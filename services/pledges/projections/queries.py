@@ -4,6 +4,7 @@ is ``access``'s rule, applied by every query here that shows one."""
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -23,6 +24,7 @@ from services.pledges.projections.views import (
     LedgerRow,
     LedgerView,
     NeedPledge,
+    NeedRef,
     NeedView,
     OverduePledge,
     PledgeView,
@@ -33,7 +35,12 @@ from shared.contracts.pledges import LedgerAssessment, ResponsibilityArea
 from shared.errors import Forbidden, NotFound
 
 _PUBLIC = [status.value for status in MADE_PUBLIC]
-_PLEDGE_COLUMNS = (*t.pledges.c, t.people.c.name.label("member_name"))
+_PAIRED = t.people.alias("paired")
+_PLEDGE_COLUMNS = (
+    *t.pledges.c,
+    t.people.c.name.label("member_name"),
+    _PAIRED.c.name.label("paired_employee_name"),
+)
 _OTHER_BRANCH = "只能查看本支部的记录"
 
 
@@ -59,23 +66,40 @@ def _require_pledges_reader(reader: Principal, branch_id: str) -> None:
 
 def _pledges_with_names() -> Any:
     return select(*_PLEDGE_COLUMNS).select_from(
-        t.pledges.outerjoin(t.people, t.people.c.person_id == t.pledges.c.member_id)
+        t.pledges.outerjoin(t.people, t.people.c.person_id == t.pledges.c.member_id).outerjoin(
+            _PAIRED, _PAIRED.c.person_id == t.pledges.c.paired_employee_id
+        )
     )
+
+
+async def _needs_of(session: AsyncSession, rows: Sequence[RowMapping]) -> dict[str, NeedRef]:
+    """The needs the pledges answer, with the problem the employee raised, by id."""
+    wanted = sorted({need for row in rows for need in row["need_ids"] or ()})
+    if not wanted:
+        return {}
+    found = await session.execute(
+        select(t.needs.c.need_id, t.needs.c.problem).where(t.needs.c.need_id.in_(wanted))
+    )
+    return {need_id: NeedRef(need_id=need_id, problem=problem) for need_id, problem in found}
 
 
 def _readable_pledges_with_names(reader: Principal) -> Any:
     return _pledges_with_names().where(readable_pledges(reader))
 
 
-def _pledge_view(row: RowMapping, reader: Principal) -> PledgeView:
+def _pledge_view(
+    row: RowMapping, reader: Principal, needs: dict[str, NeedRef] | None = None
+) -> PledgeView:
     status = PledgeStatus(row["status"])
     values = {k: v for k, v in row.items() if k in PledgeView.model_fields}
     if not reads_review_notes(reader, member_id=row["member_id"], branch_id=row["branch_id"]):
         values.update(revision_reasons=None, return_reasons=None)
+    known = needs or {}
     return PledgeView(
         **values,
         status_label=status.label,
         area_label=ResponsibilityArea(row["area"]).label,
+        needs=[known[n] for n in row["need_ids"] or () if n in known],
     )
 
 
@@ -85,7 +109,7 @@ async def pledge(session: AsyncSession, pledge_id: str, *, reader: Principal) ->
     row = (await session.execute(query)).mappings().first()
     if row is None:
         raise NotFound(f"承诺“{pledge_id}”不存在")
-    return _pledge_view(row, reader)
+    return _pledge_view(row, reader, await _needs_of(session, [row]))
 
 
 async def member_pledges(
@@ -101,8 +125,9 @@ async def member_pledges(
     query = _readable_pledges_with_names(reader).where(t.pledges.c.member_id == person_id)
     if year is not None:
         query = query.where(t.pledges.c.year == year)
-    rows = await session.execute(query.order_by(t.pledges.c.declared_at))
-    return [_pledge_view(row, reader) for row in rows.mappings()]
+    rows = (await session.execute(query.order_by(t.pledges.c.declared_at))).mappings().all()
+    needs = await _needs_of(session, rows)
+    return [_pledge_view(row, reader, needs) for row in rows]
 
 
 async def _require_branch(session: AsyncSession, branch_id: str) -> None:
@@ -161,7 +186,9 @@ async def branch_ledger(
             entry.c.late_reason,
         )
         .select_from(
-            t.pledges.outerjoin(t.people, t.people.c.person_id == t.pledges.c.member_id).outerjoin(
+            t.pledges.outerjoin(t.people, t.people.c.person_id == t.pledges.c.member_id)
+            .outerjoin(_PAIRED, _PAIRED.c.person_id == t.pledges.c.paired_employee_id)
+            .outerjoin(
                 entry, and_(entry.c.pledge_id == t.pledges.c.pledge_id, entry.c.month == month)
             )
         )

@@ -12,6 +12,13 @@ class _View(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class NeedRef(_View):
+    """A need a pledge answers: its id and the problem as the employee raised it."""
+
+    need_id: str
+    problem: str
+
+
 class PledgeView(_View):
     """A pledge as the reader may read it (``access``): the committee's review notes are
     null for readers other than the member, the committee and the organization department."""
@@ -31,7 +38,11 @@ class PledgeView(_View):
     quality_standard: str
     due_date: date
     need_ids: list[str]
+    needs: list[NeedRef] = Field(
+        default_factory=list, description="the needs it answers, with the problem text"
+    )
     paired_employee_id: str | None
+    paired_employee_name: str | None = Field(default=None, description="结对员工姓名")
     revision_reasons: list[str] | None = Field(
         description="why the committee sent it back for revision (member and committee only)"
     )

@@ -17,6 +17,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.portal.clients import ServiceError
 from services.portal.web import (
+    CONFIRMATIONS,
+    NOT_CONFIRMED,
     Committee,
     Ctx,
     Form,
@@ -163,8 +165,29 @@ async def _results_page(
     ctx: Ctx, form: Form | None = None, status: int = 200, year: int | None = None
 ) -> HTMLResponse:
     shown = (await review_year(ctx, year)).shown
-    results = await ctx.api.scoring.results(_branch(ctx), shown)
-    return ctx.render("results.html", results=results, form=form or Form(), status_code=status)
+    results, periods = await asyncio.gather(
+        ctx.api.scoring.results(_branch(ctx), shown), ctx.api.reviews.periods(shown)
+    )
+    # Publishing is refused while a period of the year covering the branch is open: say which
+    # before anyone presses the button (the scoring service refuses it too).
+    me = ctx.me
+    open_periods = [
+        {**p, "label": p["title"]}
+        for p in periods
+        if not p["closed"]
+        and (
+            p["branch_id"] == me.branch_id
+            or p["scope_level"] == "company"
+            or (p["scope_level"] == "unit" and p["unit_id"] == me.unit_id)
+        )
+    ]
+    return ctx.render(
+        "results.html",
+        results=results,
+        form=form or Form(),
+        status_code=status,
+        open_periods=open_periods,
+    )
 
 
 @router.get("/results")
@@ -187,6 +210,10 @@ async def results_step(ctx: Committee, request: Request, step: str) -> Response:
     year = posted_year(values, (await review_year(ctx, None)).shown)
     if path is None:
         return redirect(f"/committee/results?year={year}")
+    if step in CONFIRMATIONS and values.get("confirm") != "yes":
+        unconfirmed = Form(values={**values, "step": step}, errors={"confirm": NOT_CONFIRMED})
+        unconfirmed.message = NOT_CONFIRMED
+        return await _results_page(ctx, unconfirmed, 422, year)
     try:
         await ctx.api.scoring.results_step(_branch(ctx), year, path, body)
     except ServiceError as exc:

@@ -16,7 +16,17 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.portal.clients import ServiceError
 from services.portal.routes.member import pledge_choices, pledge_terms
-from services.portal.web import OWN_CASE, Ctx, Form, NotPermitted, Signed, redirect, today
+from services.portal.web import (
+    CONFIRMATIONS,
+    NOT_CONFIRMED,
+    OWN_CASE,
+    Ctx,
+    Form,
+    NotPermitted,
+    Signed,
+    redirect,
+    today,
+)
 
 router = APIRouter(default_response_class=HTMLResponse)
 DONE = {
@@ -133,6 +143,10 @@ async def pledge_step(ctx: Signed, request: Request, pledge_id: str, step: str) 
         if pledge["member_id"] == ctx.me.person_id:
             own = Form(values={**values, **lists}, message=OWN_CASE)
             return await _page(ctx, pledge_id, own, step, 403, pledge)
+    if step in CONFIRMATIONS and values.get("confirm") != "yes":
+        unconfirmed = Form(values={**values, **lists}, errors={"confirm": NOT_CONFIRMED})
+        unconfirmed.message = NOT_CONFIRMED
+        return await _page(ctx, pledge_id, unconfirmed, step, 422)
     try:
         await ctx.api.pledges.act(pledge_id, step, step_body(step, values, lists))
     except ServiceError as exc:

@@ -79,6 +79,11 @@ async def test_queries_show_pledges_ledger_needs_and_overdue(pledges: Pledges):
     assert [(p["pledge_id"], p["status"], p["member_name"]) for p in mine] == [
         (pid, "published", "李秀英")
     ]
+    # Names, not ids: the paired employee and the need's problem as the employee raised it.
+    shown = await pledges.ok("GET", f"/pledges/{pid}", pledges.secretary)
+    assert (shown["paired_employee_id"], shown["paired_employee_name"]) == ("e-a", "赵磊")
+    assert shown["needs"] == [{"need_id": pledges.need_id(), "problem": "夜班巡检路线缺少照明"}]
+    assert mine[0]["needs"] == shown["needs"]
     ledger = await pledges.ok("GET", "/branches/b-a/ledger?month=2024-03", pledges.secretary)
     assert (ledger["not_recorded"], ledger["rows"][0]["assessment"]) == (1, None)
     await pledges.ok(

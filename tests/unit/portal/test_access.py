@@ -192,6 +192,22 @@ def test_a_committee_step_on_ones_own_pledge_is_not_sent(portal: StartPortal, st
     assert [c for c in backend.calls if c.startswith("POST")] == []
 
 
+def test_approval_asks_to_confirm_what_happens_and_is_not_sent_without_it(
+    portal: StartPortal,
+) -> None:
+    backend = Backend(**{"pledges__pl-2": pledge("p-2", "declared")})
+    client = portal(backend, SECRETARY)
+    page = client.get("/pledges/pl-2").text
+    assert 'name="confirm" value="yes" required' in page and "不能再撤回" in page
+    refused = client.post("/pledges/pl-2/approval", data={})
+    assert refused.status_code == 422 and "请先勾选确认" in refused.text
+    assert [c for c in backend.calls if c.startswith("POST")] == []
+    done = client.post("/pledges/pl-2/approval", data={"confirm": "yes"})
+    assert done.status_code == 303
+    sent = [c for c in backend.calls if c.startswith("POST")]
+    assert sent == ["POST pledges/pledges/pl-2/approval"]
+
+
 def test_ones_own_ledger_row_and_objection_have_no_buttons(portal: StartPortal) -> None:
     rows = [
         {"pledge_id": f"pl-{who}", "member_id": who, "member_name": name, "item": f"{name}的承诺",
@@ -200,7 +216,10 @@ def test_ones_own_ledger_row_and_objection_have_no_buttons(portal: StartPortal) 
         for who, name in ((SECRETARY.person_id, "王建国"), ("p-2", "李秀英"))
     ]  # fmt: skip
     results = {
-        "members": [],
+        "members": [
+            {"member_id": SECRETARY.person_id, "name": "王建国"},
+            {"member_id": "p-2", "name": "李秀英"},
+        ],
         "publication": {
             "notice_starts_at": "2026-12-01T00:00:00+00:00",
             "notice_ends_at": "2026-12-08T00:00:00+00:00",
@@ -221,6 +240,7 @@ def test_ones_own_ledger_row_and_objection_have_no_buttons(portal: StartPortal) 
             "closes_on": "2026-06-30",
         },
         **{f"results__{this_year()}": results},
+        periods=[],
     )
     client = portal(backend, SECRETARY)
     ledger = client.get("/committee/ledger?month=2026-05").text
@@ -233,6 +253,8 @@ def test_ones_own_ledger_row_and_objection_have_no_buttons(portal: StartPortal) 
     assert 'action="/committee/results/decide-o-p-2"' in page
     assert f'action="/committee/results/decide-o-{SECRETARY.person_id}"' not in page
     assert "这是您本人的异议" in page
+    # Who objected is named, never shown by id.
+    assert "<strong>李秀英</strong>：有误" in page and "<strong>p-2</strong>" not in page
 
 
 def period(closed: bool) -> dict[str, Any]:

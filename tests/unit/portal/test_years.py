@@ -45,8 +45,9 @@ def period(period_id: str, year: int, closed: bool) -> dict[str, Any]:
 class Services:
     """Scoring says the review year is ``default``; records every call with its query."""
 
-    def __init__(self, default: int | None) -> None:
+    def __init__(self, default: int | None, *, all_closed: bool = False) -> None:
         self.default = default
+        self.all_closed = all_closed
         self.calls: list[str] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -83,7 +84,11 @@ class Services:
         if path == "/periods":
             year = int(request.url.params["year"])
             return httpx.Response(
-                200, json=[period(f"p-{year}-a", year, False), period(f"p-{year}-b", year, True)]
+                200,
+                json=[
+                    period(f"p-{year}-a", year, self.all_closed),
+                    period(f"p-{year}-b", year, True),
+                ],
             )
         if path.startswith("/members/") and "/pledges" in path:
             return httpx.Response(200, json=[])
@@ -91,7 +96,7 @@ class Services:
 
 
 def test_in_january_the_results_page_shows_last_year_and_says_why(portal: StartPortal) -> None:
-    services = Services(default=LAST)
+    services = Services(default=LAST, all_closed=True)
     page = portal(services, SECRETARY).get("/committee/results")
     assert page.status_code == 200, page.text
     assert f"GET scoring/branches/b-1/results/{LAST}" in services.calls
@@ -100,12 +105,29 @@ def test_in_january_the_results_page_shows_last_year_and_says_why(portal: StartP
     assert f"{LAST}年度本支部的评议结果尚未定稿，默认显示{LAST}年度。" in page.text
     assert f'<option value="{LAST}" selected>{LAST}年（默认）</option>' in page.text
     assert f'<input type="hidden" name="year" value="{LAST}">' in page.text
+    assert 'name="confirm" value="yes" required' in page.text
+
+
+def test_publishing_is_not_offered_while_a_period_of_the_year_is_open(portal: StartPortal) -> None:
+    page = portal(Services(default=LAST), SECRETARY).get("/committee/results")
+    assert page.status_code == 200, page.text
+    assert "本年度还有评议期没有结束，暂不能公示" in page.text
+    assert f"{LAST}年p-{LAST}-a" in page.text and f"p-{LAST}-b" not in page.text
+    assert 'action="/committee/results/publish"' not in page.text
+
+
+def test_publishing_without_the_confirmation_is_refused_and_not_sent(portal: StartPortal) -> None:
+    services = Services(default=NOW, all_closed=True)
+    page = portal(services, SECRETARY).post("/committee/results/publish", data={"year": str(LAST)})
+    assert page.status_code == 422
+    assert "请先勾选确认：这一步不能撤回" in page.text
+    assert not any(call.startswith("POST") for call in services.calls)
 
 
 def test_publishing_acts_on_the_year_the_form_was_shown_for(portal: StartPortal) -> None:
     services = Services(default=NOW)
     client = portal(services, SECRETARY)
-    done = client.post("/committee/results/publish", data={"year": str(LAST)})
+    done = client.post("/committee/results/publish", data={"year": str(LAST), "confirm": "yes"})
     assert done.status_code == 303
     assert done.headers["location"].startswith(f"/committee/results?year={LAST}&done=")
     assert f"POST scoring/branches/b-1/results/{LAST}/publish" in services.calls
