@@ -22,6 +22,10 @@ class ReviewsClient(ServiceClient):
     async def close_period(self, period_id: str) -> Any:
         return await self.post(f"/periods/{period_id}/close")
 
+    async def ballot_members(self, period_id: str, role: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.get(f"/periods/{period_id}/ballot-members/{role}")
+        return result
+
     async def my_ballot(self, period_id: str, role: str) -> dict[str, Any] | None:
         try:
             result: dict[str, Any] = await self.get(f"/periods/{period_id}/my-ballot/{role}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -86,12 +87,17 @@ async def my_reviews(ctx: Signed, year: RequestedYear = None) -> HTMLResponse:
 async def _ballot_page(
     ctx: Ctx, period_id: str, role: str, form: Form | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    period = await ctx.api.reviews.period(period_id)
-    people = await ctx.api.pledges.people(ctx.me.branch_id)
+    period, allowed, people = await asyncio.gather(
+        ctx.api.reviews.period(period_id),
+        ctx.api.reviews.ballot_members(period_id, role),
+        ctx.api.pledges.people(ctx.me.branch_id),
+    )
+    # Whom this person may rate in this role is the reviews service's rule (a paired employee
+    # sees only the members they are paired with); the roster adds each one's post.
+    posts = {p["person_id"]: p.get("post") for p in people}
     members = [
-        p
-        for p in people
-        if p["is_party_member"] and p["departed_on"] is None and p["person_id"] != ctx.me.person_id
+        {"person_id": m["member_id"], "name": m["name"], "post": posts.get(m["member_id"])}
+        for m in allowed["members"]
     ]
     if form is None:
         mine = await ctx.api.reviews.my_ballot(period_id, role)
@@ -110,6 +116,8 @@ async def _ballot_page(
         role=role,
         role_label=ROLE_LABELS.get(role, role),
         members=members,
+        refusal=allowed["reason"],
+        may_vote=allowed["may_vote"] and bool(members),
         form=form,
         voted=voted,
     )

@@ -11,8 +11,8 @@ from services.reviews import handlers
 from services.reviews.api.deps import HandlerDeps, Now, ReadSession, command
 from services.reviews.api.schemas import BallotBody
 from services.reviews.handlers import BallotReceipt, reports
-from services.reviews.handlers.reports import my_ballot
-from services.reviews.projections.views import MyBallotView, ReceiptCheckView
+from services.reviews.handlers.reports import ballot_members, my_ballot
+from services.reviews.projections.views import BallotMembersView, MyBallotView, ReceiptCheckView
 from shared.auth import CurrentPrincipal
 from shared.contracts.reviews import BallotRole
 
@@ -45,6 +45,21 @@ async def cast_ballot(
         scores=[line.model_dump() for line in body.scores],
     )
     return await handlers.cast_ballot(cmd, **deps)
+
+
+@router.get(
+    "/ballot-members/{role}",
+    summary="我可以评议的党员（结对员工只见与其结对的党员）",
+    responses={404: {"description": "unknown period"}},
+)
+async def get_ballot_members(
+    period_id: PeriodId,
+    role: RolePath,
+    session: ReadSession,
+    principal: CurrentPrincipal,
+    now: Now,
+) -> BallotMembersView:
+    return await ballot_members(session, period_id, role, principal=principal, now=now)
 
 
 @router.get(

@@ -14,13 +14,17 @@ from fractions import Fraction
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews.domain import (
+    NOT_ON_ROSTER,
+    PERIOD_CLOSED,
     ReviewPeriodState,
     Turnout,
     ballot_pseudonym,
     is_eligible_reviewer,
     not_yet_voted,
+    rated_refusal,
     receipt_code,
     receipt_hash,
+    reviewer_refusal,
     scope_covers,
 )
 from services.reviews.domain.results import rounded
@@ -29,6 +33,8 @@ from services.reviews.handlers import access
 from services.reviews.projections import queries
 from services.reviews.projections.views import (
     BallotLineView,
+    BallotMember,
+    BallotMembersView,
     BranchOverview,
     MemberOverview,
     MemberResultsView,
@@ -68,6 +74,71 @@ async def get_period(session: AsyncSession, period_id: str) -> ReviewPeriodState
     if state is None:
         raise NotFound(f"评议期“{period_id}”不存在")
     return state
+
+
+async def ballot_members(
+    session: AsyncSession,
+    period_id: str,
+    role: BallotRole,
+    *,
+    principal: Principal,
+    now: datetime,
+) -> BallotMembersView:
+    """Whom the caller may rate in ``period_id`` as ``role``: the domain's rules for a cast,
+    applied to the roster as it is now (a cast is decided the same way)."""
+    state = await get_period(session, period_id)
+
+    def refused(reason: str) -> BallotMembersView:
+        return BallotMembersView(
+            period_id=period_id,
+            role=role,
+            role_label=role.label,
+            may_vote=False,
+            reason=reason,
+            members=[],
+        )
+
+    if not state.accepts_ballots(now):
+        return refused(PERIOD_CLOSED)
+    reviewer = (await queries.roster_entries(session, [principal.person_id])).get(
+        principal.person_id
+    )
+    if reviewer is None:
+        return refused(NOT_ON_ROSTER)
+    paired = (
+        await queries.pairings(session, year=state.year, employee_ids=[reviewer.person_id])
+    ).get(reviewer.person_id, frozenset())
+    policy = await queries.policy(session, state.year)
+    refusal = reviewer_refusal(
+        reviewer,
+        role=role,
+        period=state,
+        paired_members=paired,
+        probationary_members_vote=policy.probationary_members_vote,
+    )
+    if refusal is not None:
+        return refused(refusal.message)
+    members = [
+        BallotMember(member_id=person.person_id, name=person.name)
+        for person in await queries.branch_people(session, reviewer.branch_id)
+        if rated_refusal(
+            person.person_id,
+            reviewer=reviewer,
+            role=role,
+            rated=person,
+            paired_members=paired,
+        )
+        is None
+    ]
+    members.sort(key=lambda m: (m.name, m.member_id))
+    return BallotMembersView(
+        period_id=period_id,
+        role=role,
+        role_label=role.label,
+        may_vote=True,
+        reason=None if members else "没有可以评议的党员",
+        members=members,
+    )
 
 
 async def my_ballot(

@@ -58,6 +58,24 @@ class BallotLineView(BaseModel):
     comment: str | None
 
 
+class BallotMember(BaseModel):
+    member_id: str
+    name: str
+
+
+class BallotMembersView(BaseModel):
+    """Whom the caller may rate in a period and role, by the same rules that decide a cast
+    (``reviewer_refusal``, ``rated_refusal``): a paired employee sees only the members they
+    are paired with. ``may_vote`` false says why in ``reason``; then ``members`` is empty."""
+
+    period_id: str
+    role: BallotRole
+    role_label: str
+    may_vote: bool
+    reason: str | None = Field(description="why the caller may not vote in this role (中文)")
+    members: list[BallotMember]
+
+
 class MyBallotView(BaseModel):
     """The caller's own ballot, as it now counts."""
 

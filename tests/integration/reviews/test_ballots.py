@@ -340,3 +340,38 @@ async def test_after_key_destruction_full_database_access_links_no_ballot_to_a_p
     runtime = reviews.runtime
     await destroy_expired_keys(db=runtime.db, now=reviews.now[0], retention=timedelta(0))
     assert await _link_ballots_to_people(reviews) == set()
+
+
+async def test_a_ballot_lists_whom_the_caller_may_rate_in_that_role(reviews: Reviews):
+    """The ballot screen's list is the cast's rule: a paired employee sees only the member
+    they are paired with; an employee paired with nobody is told why and sees no one."""
+    mass = await reviews.open("mass", "H1")
+    peer = await reviews.open("peer", "Q1")
+
+    def listed(answer: dict[str, object]) -> list[tuple[object, object]]:
+        members = answer["members"]
+        assert isinstance(members, list)
+        return [(m["member_id"], m["name"]) for m in members]
+
+    paired = await reviews.ok("GET", f"/periods/{mass}/ballot-members/paired", token_of("rv-e1"))
+    assert (paired["may_vote"], listed(paired)) == (True, [("rv-m1", "李秀英")])
+    # What the list offers is what a cast accepts, and nothing beyond it.
+    assert (await reviews.cast(token_of("rv-e1"), mass, "paired", {"rv-m1": 90})).status_code == 200
+    refused = await reviews.cast(token_of("rv-e1"), mass, "paired", {"rv-m2": 90})
+    assert refused.status_code == 403
+
+    unpaired = await reviews.ok("GET", f"/periods/{mass}/ballot-members/paired", token_of("rv-e2"))
+    assert (unpaired["may_vote"], unpaired["members"]) == (False, [])
+    assert unpaired["reason"] == "你没有与党员签订结对协议，不能以结对员工身份评议"
+
+    staff = await reviews.ok("GET", f"/periods/{mass}/ballot-members/all_staff", token_of("rv-e2"))
+    assert {m for m, _ in listed(staff)} == {"rv-sec", "rv-m1", "rv-m2", "rv-m3", "rv-pm"}
+
+    mine = await reviews.ok("GET", f"/periods/{peer}/ballot-members/peer", token_of("rv-m1"))
+    assert "rv-m1" not in {m for m, _ in listed(mine)}  # never oneself
+    wrong_kind = await reviews.ok("GET", f"/periods/{peer}/ballot-members/all_staff", ADMIN)
+    assert wrong_kind["may_vote"] is False and wrong_kind["members"] == []
+
+    await reviews.ok("POST", f"/periods/{mass}/close", ADMIN)
+    closed = await reviews.ok("GET", f"/periods/{mass}/ballot-members/paired", token_of("rv-e1"))
+    assert (closed["may_vote"], closed["members"]) == (False, [])
