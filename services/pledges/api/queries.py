@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from services.pledges.api.deps import Now, ReadSession
 from services.pledges.handlers.base import BEIJING
 from services.pledges.projections import queries
 from services.pledges.projections.views import (
     LedgerView,
+    MemberAreaView,
     NeedView,
     OverduePledge,
     PledgeView,
@@ -36,6 +37,16 @@ MonthQuery = Annotated[
 @router.get("/pledges/{pledge_id}", summary="承诺详情", responses=_NOT_FOUND)
 async def get_pledge(pledge_id: str, session: ReadSession, reader: CurrentPrincipal) -> PledgeView:
     return await queries.pledge(session, pledge_id, reader=reader)
+
+
+@router.get("/members/{person_id}/areas/{year}", summary="党员的年度责任区", responses=_NOT_FOUND)
+async def member_area(
+    person_id: str,
+    year: Annotated[int, Path(ge=2000, le=2100, description="年度")],
+    session: ReadSession,
+    reader: CurrentPrincipal,
+) -> MemberAreaView:
+    return await queries.member_area(session, person_id, year, reader=reader)
 
 
 @router.get("/members/{person_id}/pledges", summary="党员的承诺", responses=_NOT_FOUND)

@@ -23,6 +23,7 @@ from services.pledges.projections.access import (
 from services.pledges.projections.views import (
     LedgerRow,
     LedgerView,
+    MemberAreaView,
     NeedPledge,
     NeedRef,
     NeedView,
@@ -110,6 +111,38 @@ async def pledge(session: AsyncSession, pledge_id: str, *, reader: Principal) ->
     if row is None:
         raise NotFound(f"承诺“{pledge_id}”不存在")
     return _pledge_view(row, reader, await _needs_of(session, [row]))
+
+
+async def member_area(
+    session: AsyncSession, person_id: str, year: int, *, reader: Principal
+) -> MemberAreaView:
+    """The member's area of ``year``: for the people of their branch (and 组织部)."""
+    branch = await session.scalar(
+        select(t.people.c.branch_id).where(t.people.c.person_id == person_id)
+    )
+    if branch is None:
+        raise NotFound(f"人员“{person_id}”不存在")
+    if reader.person_id != person_id:
+        _require_roster_reader(reader, branch)
+    row = (
+        (
+            await session.execute(
+                select(t.member_areas).where(
+                    t.member_areas.c.person_id == person_id, t.member_areas.c.year == year
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    area = row["area"] if row else None
+    return MemberAreaView(
+        person_id=person_id,
+        year=year,
+        area=area,
+        area_label=ResponsibilityArea(area).label if area else None,
+        locked=bool(row and row["locked_by"]),
+    )
 
 
 async def member_pledges(

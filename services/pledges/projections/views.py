@@ -12,6 +12,16 @@ class _View(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class MemberAreaView(_View):
+    """A member's responsibility area (党员责任区) of a year, if chosen."""
+
+    person_id: str
+    year: int
+    area: str | None = Field(description="null: not chosen yet")
+    area_label: str | None
+    locked: bool = Field(description="true once the first pledge was approved: no more changes")
+
+
 class NeedRef(_View):
     """A need a pledge answers: its id and the problem as the employee raised it."""
 

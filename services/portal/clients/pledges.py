@@ -48,6 +48,10 @@ class PledgesClient(ServiceClient):
     async def classify_need(self, need_id: str, area: str) -> Any:
         return await self.post(f"/needs/{need_id}/classification", {"area": area})
 
+    async def member_area(self, person_id: str, year: int) -> dict[str, Any]:
+        result: dict[str, Any] = await self.get(f"/members/{person_id}/areas/{year}")
+        return result
+
     async def choose_area(self, person_id: str, year: int, area: str) -> Any:
         return await self.put(f"/members/{person_id}/areas/{year}", {"area": area})
 

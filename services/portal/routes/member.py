@@ -3,6 +3,7 @@ the points card, and an objection to a published result."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -39,8 +40,14 @@ async def pledge_choices(ctx: Ctx) -> dict[str, Any]:
 @router.get("/me")
 async def my_page(ctx: Signed, year: RequestedYear = None) -> HTMLResponse:
     me = ctx.me
-    pledges = await ctx.api.pledges.member_pledges(me.person_id, plan_year(ctx, year).shown)
-    return ctx.render("me.html", pledges=pledges)
+    shown = plan_year(ctx, year).shown
+    pledges, area = await asyncio.gather(
+        ctx.api.pledges.member_pledges(me.person_id, shown),
+        ctx.api.pledges.member_area(me.person_id, shown),
+    )
+    return ctx.render(
+        "me.html", pledges=pledges, area=area, form=Form(values={"area": area["area"]})
+    )
 
 
 @router.post("/me/area")
@@ -49,9 +56,17 @@ async def choose_area(ctx: Signed, request: Request) -> Response:
     try:
         await ctx.api.pledges.choose_area(ctx.me.person_id, this_year(), str(values.get("area")))
     except ServiceError as exc:
-        pledges = await ctx.api.pledges.member_pledges(ctx.me.person_id, plan_year(ctx, None).shown)
+        shown = plan_year(ctx, None).shown
+        pledges, area = await asyncio.gather(
+            ctx.api.pledges.member_pledges(ctx.me.person_id, shown),
+            ctx.api.pledges.member_area(ctx.me.person_id, shown),
+        )
         return ctx.render(
-            "me.html", status_code=exc.status, pledges=pledges, form=Form.failed(values, exc)
+            "me.html",
+            status_code=exc.status,
+            pledges=pledges,
+            area=area,
+            form=Form.failed(values, exc),
         )
     return redirect("/me", "责任区已选定")
 

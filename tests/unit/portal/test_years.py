@@ -92,6 +92,10 @@ class Services:
             )
         if path.startswith("/members/") and "/pledges" in path:
             return httpx.Response(200, json=[])
+        if path.startswith("/members/") and "/areas/" in path:
+            year = int(path.rsplit("/", 1)[-1])
+            area = {"area": "safety", "area_label": "安全生产", "locked": year == LAST}
+            return httpx.Response(200, json={"person_id": "p", "year": year, **area})
         return httpx.Response(404, json={"error": "not_found", "message": "没有"})
 
 
@@ -182,8 +186,12 @@ def test_a_past_year_of_my_pledges_is_read_only(portal: StartPortal) -> None:
     assert f"{LAST}年度已过，只能查看。" in past.text
     assert 'action="/me/area"' not in past.text and 'href="/pledges/new"' not in past.text
     assert f"GET pledges/members/p-1/pledges?year={LAST}" in services.calls
+    assert "已选定：<strong>安全生产</strong>（第一项承诺已定诺" in past.text
     current = client.get("/me")
     assert 'action="/me/area"' in current.text and 'href="/pledges/new"' in current.text
+    # The area already chosen is shown, and selected in the form to change it.
+    assert "已选定：<strong>安全生产</strong>" in current.text
+    assert '<option value="safety" selected>' in current.text
 
 
 def test_the_organization_department_asks_for_the_company_review_year(
