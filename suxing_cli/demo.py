@@ -182,20 +182,51 @@ class Demo:
                 voter, "PUT", "reviews", f"/periods/{period_id}/ballots/{role}", {"scores": scores}
             )
 
-    def period(self, secretary: str, branch: str, kind: str, period: str) -> str:
-        body = {
-            "period_id": f"rp-{self.year}-{kind}-{period.lower()}-{branch}",
-            "kind": kind,
-            "period": period,
-            "year": self.year,
-            "scope_level": "branch",
-            "scope_id": branch,
-        }
-        period_id = str(self.call(secretary, "POST", "reviews", "/periods", body)["id"])
-        return period_id
+    def period(
+        self, secretary: str, branch: str, kind: str, period: str, year: int | None = None
+    ) -> str:
+        body = period_body(self.today, branch, kind, period, year or self.year)
+        return str(self.call(secretary, "POST", "reviews", "/periods", body)["id"])
 
     def close(self, secretary: str, period_id: str) -> None:
         self.call(secretary, "POST", "reviews", f"/periods/{period_id}/close")
+
+
+_FIRST_MONTH = {"Q1": 1, "Q2": 4, "Q3": 7, "Q4": 10, "H1": 1, "H2": 7}
+
+
+def period_body(today: date, branch: str, kind: str, period: str, year: int) -> dict[str, Any]:
+    """Opening a branch's period of ``year``. A period that is over already gets a window
+    from its first day to the end of this year, as an organizer catching up on a late review
+    would open it, so the demo's ballots fall inside it."""
+    body: dict[str, Any] = {
+        "period_id": f"rp-{year}-{kind}-{period.lower()}-{branch}",
+        "kind": kind,
+        "period": period,
+        "year": year,
+        "scope_level": "branch",
+        "scope_id": branch,
+    }
+    first_month = _FIRST_MONTH[period]
+    last_month = first_month + (2 if period.startswith("Q") else 5)
+    if (year, last_month) < (today.year, today.month):
+        body["opens_on"] = date(year, first_month, 1).isoformat()
+        body["closes_on"] = date(today.year, 12, 31).isoformat()
+    return body
+
+
+def review_slots(today: date) -> dict[str, tuple[int, str]]:
+    """The (year, period) the demo votes in: the quarter and half-year under way (left
+    open) and the ones just before (closed; in a year's first quarter or half, last
+    year's). A period accepts ballots only within its window, and only last year, this year
+    and next year can be opened."""
+    quarter, half = (today.month - 1) // 3 + 1, 1 if today.month <= 6 else 2
+    return {
+        "past_quarter": (today.year, f"Q{quarter - 1}") if quarter > 1 else (today.year - 1, "Q4"),
+        "past_half": (today.year, "H1") if half == 2 else (today.year - 1, "H2"),
+        "quarter": (today.year, f"Q{quarter}"),
+        "half": (today.year, f"H{half}"),
+    }
 
 
 def is_empty(urls: dict[str, str]) -> bool:
@@ -292,17 +323,20 @@ def load(urls: dict[str, str], settings: Settings) -> None:
     # Reviews: closed periods with enough ballots for results, open ones for newcomers.
     members = ["d-0001", "d-0002", "d-0003", "d-0004"]
     everyone = [*members, "d-0005", "d-0101", "d-0102"]
-    peer = demo.period("d-0001", "b-demo-1", "peer", "Q3")
+    slots = review_slots(demo.today)
+    past_quarter, past_half = slots["past_quarter"], slots["past_half"]
+    quarter, half = slots["quarter"][1], slots["half"][1]
+    peer = demo.period("d-0001", "b-demo-1", "peer", past_quarter[1], past_quarter[0])
     demo.ballots(peer, "peer", members, [*members, "d-0005"])
     demo.close("d-0001", peer)
-    mass = demo.period("d-0001", "b-demo-1", "mass", "H1")
+    mass = demo.period("d-0001", "b-demo-1", "mass", past_half[1], past_half[0])
     demo.ballots(mass, "all_staff", everyone, [*members, "d-0005"])
     demo.close("d-0001", mass)
-    branch = demo.period("d-0001", "b-demo-1", "branch", "H1")
+    branch = demo.period("d-0001", "b-demo-1", "branch", past_half[1], past_half[0])
     demo.ballots(branch, "branch", ["d-0001", "d-0002"], [*members, "d-0005"])
     demo.close("d-0001", branch)
-    peer = demo.period("d-0001", "b-demo-1", "peer", "Q4")
+    peer = demo.period("d-0001", "b-demo-1", "peer", quarter)
     demo.ballots(peer, "peer", ["d-0002"], members)
-    mass = demo.period("d-0001", "b-demo-1", "mass", "H2")
+    mass = demo.period("d-0001", "b-demo-1", "mass", half)
     demo.ballots(mass, "all_staff", ["d-0101", "d-0102"], [*members, "d-0005"])
-    demo.period("d-0201", "b-demo-2", "peer", "Q4")
+    demo.period("d-0201", "b-demo-2", "peer", quarter)

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from shared.settings import DEFAULT_SECRET, Settings
 NOW = datetime(2024, 3, 20, 2, 0, tzinfo=UTC)
 """Reviews' clock in the bench: Q1 of the generated year is under way."""
 ISSUER = TokenIssuer(DEFAULT_SECRET)
+BEIJING = timezone(timedelta(hours=8))
 WARM_UP_SECONDS = 3.0
 
 
@@ -161,18 +162,33 @@ def _command_voters(data: Dataset) -> list[tuple[Any, str]]:
     ]
 
 
-def command_periods(data: Dataset, count: int) -> list[dict[str, Any]]:
-    """The peer periods the command run's ``count`` ballots need, each branch's k-th in
-    year + 1 + k // 4, quarter k % 4 (the generated year's Q1 is the latency run's)."""
+def command_periods(
+    data: Dataset, count: int, *, today: date | None = None
+) -> list[dict[str, Any]]:
+    """The peer periods the command run's ``count`` ballots need: each branch's k-th in the
+    k-th quarter that accepts ballots ``today`` (Beijing). The command run uses the real
+    clock, and a period only accepts ballots within its window: last year's quarters, with
+    their window extended to the end of this year (as an organizer may), then this year's
+    quarters already begun."""
+    today = today or datetime.now(BEIJING).date()
     per_branch = max(1, math.ceil(count / max(1, len(_command_voters(data)))))
+    slots = [(today.year - 1, q) for q in QUARTERS]
+    slots += [(today.year, q) for n, q in enumerate(QUARTERS) if today.month > 3 * n]
+    if per_branch > len(slots):
+        raise RuntimeError(
+            f"the command run needs {per_branch} periods per branch; only {len(slots)} "
+            "quarters accept ballots today: ask for fewer --ballots or a larger --scale"
+        )
     return [
         {
             "period_id": f"bench-cmd-{k}-{branch.branch_id}",
             "kind": "peer",
-            "period": QUARTERS[k % 4],
-            "year": data.enterprise.year + 1 + k // 4,
+            "period": slots[k][1],
+            "year": slots[k][0],
             "scope_level": "branch",
             "scope_id": branch.branch_id,
+            "opens_on": date(slots[k][0], 1 + 3 * QUARTERS.index(slots[k][1]), 1).isoformat(),
+            "closes_on": date(today.year, 12, 31).isoformat(),
         }
         for k in range(per_branch)
         for branch in data.enterprise.branches
@@ -369,7 +385,7 @@ async def services(
         if "command" in wanted:
             # FastAPI rebuilds every dependency of every request while any override is set
             # (15% of a ballot's CPU here): the command run measures the server as deployed.
-            # Its periods have no deadline, so the real clock decides nothing for them.
+            # Its periods' windows are chosen around the real date (``command_periods``).
             reviews.dependency_overrides.clear()
             # The server shares this process with the generated company and the bench's own
             # objects; a deployed service has none of them. Freeze them, so the server's full

@@ -8,7 +8,7 @@ rate whom, whether the period is still open) are the domain's, in ``services.rev
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
@@ -82,6 +82,15 @@ def _comment(value: str) -> str:
     return text
 
 
+def _reason(value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise PydanticCustomError("reason_missing", "请填写调整原因", {})
+    if len(text) > 500:
+        raise PydanticCustomError("text_too_long", "调整原因不能超过500个字", {})
+    return text
+
+
 def _blank_to_none(value: Any) -> Any:
     # Forms send an empty string for an optional field left empty.
     if isinstance(value, str) and not value.strip():
@@ -103,6 +112,8 @@ ScoreValue = Annotated[Decimal, Field(allow_inf_nan=True), AfterValidator(_score
 Comment = Annotated[str, AfterValidator(_comment)]
 OptionalComment = Annotated[Comment | None, BeforeValidator(_blank_to_none)]
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+OptionalDate = Annotated[date | None, BeforeValidator(_blank_to_none)]
+Reason = Annotated[str, AfterValidator(_reason)]
 
 
 class Command(BaseModel):
@@ -122,9 +133,19 @@ class OpenReviewPeriod(Command):
     scope_level: ScopeLevel
     scope_id: OptionalRef = None
     deadline: AwareDatetime | None = None
+    # The window of days ballots are accepted on; both or neither (then the period's own).
+    opens_on: OptionalDate = None
+    closes_on: OptionalDate = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        if (self.opens_on is None) != (self.closes_on is None):
+            raise PydanticCustomError(
+                "window_incomplete",
+                "投票时间须同时填写开始日和结束日，或都不填（按评议期本身）",
+                {},
+            )
+        _window_ordered(self.opens_on, self.closes_on)
         allowed = PERIODS_OF_KIND[self.kind]
         if self.period not in allowed:
             raise PydanticCustomError(
@@ -146,6 +167,25 @@ class OpenReviewPeriod(Command):
                 {"level": self.scope_level.label},
             )
         return self
+
+
+class AdjustPeriodWindow(Command):
+    """Move the days a period accepts ballots on; the reason is recorded with the change."""
+
+    period_id: Ref
+    opens_on: date
+    closes_on: date
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        _window_ordered(self.opens_on, self.closes_on)
+        return self
+
+
+def _window_ordered(opens_on: date | None, closes_on: date | None) -> None:
+    if opens_on is not None and closes_on is not None and closes_on < opens_on:
+        raise PydanticCustomError("window_reversed", "投票时间的结束日不能早于开始日", {})
 
 
 class CloseReviewPeriod(Command):

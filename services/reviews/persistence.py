@@ -17,7 +17,9 @@ Kept apart on purpose:
   transaction as the events that change them, so an answer and the next query agree;
 - ``rv_turnout_counts``: turnout per (period, role, branch) as counts, kept by the writes
   that move it (ballots, the roster, periods opening) so a scope's turnout is a sum;
-- ``rv_cache_tokens``: which version of the roster a command's in-memory cache may hold.
+- ``rv_cache_tokens``: which version of the roster a command's in-memory cache may hold;
+- ``rv_idempotency_keys``: the first answer to a request sent with an ``Idempotency-Key``
+  (opening a period), so a retry gets it again and records nothing (``shared.idempotency``).
 
 ``rv_ballot_lines`` holds the rule "one ballot per reviewer x member x period" as a unique
 constraint: even a bug that slipped past the stream's expected version could not count a
@@ -30,6 +32,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -42,6 +45,8 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+
+from shared.idempotency import idempotency_columns
 
 metadata = MetaData()
 
@@ -113,6 +118,10 @@ periods = Table(
     Column("unit_id", String(_REF)),
     Column("branch_id", String(_REF)),
     Column("deadline", DateTime(timezone=True)),
+    # The window of days (Beijing) ballots are accepted on; null in rows of periods opened
+    # before windows were recorded, which read as the period's default window.
+    Column("opens_on", Date),
+    Column("closes_on", Date),
     Column("closed", Boolean, nullable=False, default=False),
     Column("closing_reason", String(32)),
     Column("opened_at", DateTime(timezone=True), nullable=False),
@@ -222,6 +231,8 @@ cache_tokens = Table(
     Column("name", String(32), primary_key=True),
     Column("token", String(32), nullable=False),
 )
+
+idempotency_keys = Table("rv_idempotency_keys", metadata, *idempotency_columns(_REF))
 
 
 ROSTER_TABLES = (units, branches, people, pledges, policies)

@@ -15,6 +15,7 @@ reviewer's score can be solved for, and nothing else.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Self
 
@@ -140,11 +141,44 @@ class ReviewPeriodOpened(Event):
     year: Year
     scope: ReviewScope
     deadline: UtcDatetime | None
+    opens_on: date | None = Field(
+        default=None,
+        description="first day ballots are accepted (Beijing date); absent in events recorded "
+        "before windows existed, which read as the period's default window",
+    )
+    closes_on: date | None = Field(
+        default=None, description="last day ballots are accepted (Beijing date), inclusive"
+    )
 
     @model_validator(mode="after")
     def _period_fits_kind(self) -> Self:
         if self.period not in PERIODS_OF_KIND[self.kind]:
             raise ValueError(f"{REVIEW_KIND_LABELS[self.kind]}没有{PERIOD_LABELS[self.period]}")
+        if (self.opens_on is None) != (self.closes_on is None):
+            raise ValueError("投票时间的开始日和结束日须同时给出")
+        if self.opens_on is not None and self.closes_on is not None:
+            _check_window(self.opens_on, self.closes_on)
+        return self
+
+
+def _check_window(opens_on: date, closes_on: date) -> None:
+    if closes_on < opens_on:
+        raise ValueError("投票时间的结束日不能早于开始日")
+
+
+@event_type("ReviewPeriodWindowAdjusted", 1)
+class ReviewPeriodWindowAdjusted(Event):
+    """The organizer moved the days on which ballots are accepted, for the reason given; the
+    new window replaces the earlier one whole."""
+
+    period_id: Ref
+    opens_on: date
+    closes_on: date
+    reason: Comment
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        _check_window(self.opens_on, self.closes_on)
         return self
 
 

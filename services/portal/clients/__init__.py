@@ -56,8 +56,11 @@ class ServiceClient:
         json: Any = None,
         params: dict[str, Any] | None = None,
         raw: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> Any:
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        headers = dict(headers or {})
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             response = await self._http.request(
@@ -74,8 +77,8 @@ class ServiceClient:
     async def get(self, path: str, **params: Any) -> Any:
         return await self.call("GET", path, params=params)
 
-    async def post(self, path: str, body: Any = None) -> Any:
-        return await self.call("POST", path, json=body if body is not None else {})
+    async def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        return await self.call("POST", path, json=body if body is not None else {}, headers=headers)
 
     async def put(self, path: str, body: Any) -> Any:
         return await self.call("PUT", path, json=body)

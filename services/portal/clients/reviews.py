@@ -16,8 +16,13 @@ class ReviewsClient(ServiceClient):
         result: dict[str, Any] = await self.get(f"/periods/{period_id}")
         return result
 
-    async def open_period(self, body: dict[str, Any]) -> Any:
-        return await self.post("/periods", body)
+    async def open_period(self, body: dict[str, Any], idempotency_key: str | None = None) -> Any:
+        """``idempotency_key``: the form's, so a form submitted twice opens one period."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return await self.post("/periods", body, headers=headers)
+
+    async def adjust_window(self, period_id: str, body: dict[str, Any]) -> Any:
+        return await self.post(f"/periods/{period_id}/window", body)
 
     async def close_period(self, period_id: str) -> Any:
         return await self.post(f"/periods/{period_id}/close")

@@ -9,6 +9,7 @@ decides them (DOMAIN.md section 3, "No one judges their own case")."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from typing import Annotated, Any
 
@@ -112,6 +113,8 @@ async def _reviews_page(
         periods=periods,
         kinds=PERIODS,
         form=form or Form(),
+        # One key per rendered form: submitting it twice opens one period.
+        idempotency_key=(form.values.get("idempotency_key") if form else None) or uuid.uuid4().hex,
         status_code=status,
     )
 
@@ -125,6 +128,9 @@ async def reviews(ctx: Committee, year: RequestedYear = None) -> HTMLResponse:
 async def open_period(ctx: Committee, request: Request) -> Response:
     values = dict(await request.form())
     deadline = str(values.get("deadline", "")).strip()
+    opens_on = str(values.get("opens_on", "")).strip() or None
+    closes_on = str(values.get("closes_on", "")).strip() or None
+    key = str(values.get("idempotency_key", "")).strip() or None
     kind, _, period = str(values.get("kind_period", "")).partition(":")
     year = posted_year(values, (await review_year(ctx, None)).shown)
     body = {
@@ -134,9 +140,11 @@ async def open_period(ctx: Committee, request: Request) -> Response:
         "scope_level": "branch",
         "scope_id": _branch(ctx),
         "deadline": f"{deadline}T23:59:59+08:00" if deadline else None,
+        "opens_on": opens_on,
+        "closes_on": closes_on,
     }
     try:
-        await ctx.api.reviews.open_period(body)
+        await ctx.api.reviews.open_period(body, idempotency_key=key)
     except ServiceError as exc:
         return await _reviews_page(ctx, Form.failed(values, exc), exc.status, year)
     return redirect(f"/committee/reviews?year={year}", "评议期已开启")
@@ -148,8 +156,29 @@ async def close_period(ctx: Committee, period_id: str) -> Response:
     return redirect(f"/committee/reviews/{period_id}", "评议期已结束")
 
 
+@router.post("/reviews/{period_id}/window")
+async def adjust_window(ctx: Committee, period_id: str, request: Request) -> Response:
+    values = dict(await request.form())
+    body = {
+        "opens_on": str(values.get("opens_on", "")).strip() or None,
+        "closes_on": str(values.get("closes_on", "")).strip() or None,
+        "reason": str(values.get("reason", "")).strip() or None,
+    }
+    try:
+        await ctx.api.reviews.adjust_window(period_id, body)
+    except ServiceError as exc:
+        return await _period_page(ctx, period_id, Form.failed(values, exc), exc.status)
+    return redirect(f"/committee/reviews/{period_id}", "投票时间已调整")
+
+
 @router.get("/reviews/{period_id}")
 async def period_page(ctx: Committee, period_id: str) -> HTMLResponse:
+    return await _period_page(ctx, period_id)
+
+
+async def _period_page(
+    ctx: Committee, period_id: str, form: Form | None = None, status: int = 200
+) -> HTMLResponse:
     """While a period is open its results are sealed: the committee sees the turnout only
     (who has not voted yet, to remind them), and the results are not even asked for."""
     period, turnout = await asyncio.gather(
@@ -158,7 +187,14 @@ async def period_page(ctx: Committee, period_id: str) -> HTMLResponse:
     overview = None
     if period["closed"]:
         overview = await ctx.api.reviews.overview(_branch(ctx), period_id)
-    return ctx.render("period.html", period=period, turnout=turnout, overview=overview)
+    return ctx.render(
+        "period.html",
+        period=period,
+        turnout=turnout,
+        overview=overview,
+        form=form or Form(),
+        status_code=status,
+    )
 
 
 async def _results_page(

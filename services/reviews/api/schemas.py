@@ -3,7 +3,7 @@ the commands' Chinese reason; these models only shape and document the JSON."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,8 @@ class OpenPeriodBody(BaseModel):
             "scope_level": "branch",
             "scope_id": "b-101",
             "deadline": "2024-04-01T00:00:00+08:00",
+            "opens_on": "2024-03-20",
+            "closes_on": "2024-03-31",
         }
     )
 
@@ -36,7 +38,25 @@ class OpenPeriodBody(BaseModel):
     year: int
     scope_level: ScopeLevel
     scope_id: str | None = Field(default=None, description="二级党委或党支部编号；全公司不填")
-    deadline: datetime | None = Field(default=None, description="截止时间（带时区），过后自动结束")
+    deadline: datetime | None = Field(
+        default=None,
+        description="截止时间（带时区），过后自动结束；须在投票时间之内",
+    )
+    opens_on: date | None = Field(
+        default=None,
+        description="投票开始日（北京时间，含当日）；与结束日同时填写，都不填则为本季度或本半年",
+    )
+    closes_on: date | None = Field(default=None, description="投票结束日（北京时间，含当日）")
+
+
+class AdjustWindowBody(BaseModel):
+    model_config = _body(
+        {"opens_on": "2024-03-20", "closes_on": "2024-04-10", "reason": "清明节假期，延长投票"}
+    )
+
+    opens_on: date = Field(description="投票开始日（北京时间，含当日）")
+    closes_on: date = Field(description="投票结束日（北京时间，含当日）")
+    reason: str | None = Field(default=None, description="调整原因（必填，记录在案）")
 
 
 class ScoreLine(BaseModel):

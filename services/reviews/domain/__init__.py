@@ -45,6 +45,7 @@ from services.reviews.domain.period import (
     PERIOD_CLOSED,
     Authority,
     ReviewPeriodState,
+    decide_adjust_window,
     decide_close_due,
     decide_close_period,
     decide_open_period,
@@ -63,6 +64,7 @@ from services.reviews.domain.results import (
     member_period_result,
     turnout,
 )
+from services.reviews.domain.window import Window, default_window
 
 __all__ = [
     "DEFAULT_MIN_BALLOTS",
@@ -78,12 +80,15 @@ __all__ = [
     "RosterEntry",
     "RosterSnapshot",
     "Turnout",
+    "Window",
     "ballot_pseudonym",
     "ballot_stream",
+    "decide_adjust_window",
     "decide_cast_ballot",
     "decide_close_due",
     "decide_close_period",
     "decide_open_period",
+    "default_window",
     "evolve_ballot",
     "evolve_period",
     "fold",

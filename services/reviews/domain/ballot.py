@@ -108,8 +108,12 @@ def decide_cast_ballot(
     ):
         raise ValueError("the ballot state passed in is not this reviewer's ballot")
     open_period = existing_period(period, command.period_id)
+    # Closed, or past its deadline (closed in all but the scheduler's record): 409. Else,
+    # outside its window: 422, naming the window's days (it may yet be extended).
     if not open_period.accepts_ballots(now):
         raise Conflict(PERIOD_CLOSED)
+    if (outside := open_period.outside_window(now)) is not None:
+        raise outside
     reviewer = roster.reviewer
     if reviewer is None:
         raise Forbidden(NOT_ON_ROSTER)

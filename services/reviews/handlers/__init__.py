@@ -4,6 +4,7 @@ transaction per decision, dependencies by keyword (see ``shared.handlers.Depende
 from services.reviews.handlers.ballots import BallotReceipt, Outcome, cast_ballot
 from services.reviews.handlers.base import CommandResult, unit_of_work
 from services.reviews.handlers.periods import (
+    adjust_window,
     close_due_periods,
     close_period,
     destroy_expired_keys,
@@ -16,6 +17,7 @@ __all__ = [
     "CommandResult",
     "Dependencies",
     "Outcome",
+    "adjust_window",
     "cast_ballot",
     "close_due_periods",
     "close_period",

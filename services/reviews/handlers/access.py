@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from services.reviews.domain import Authority
 from shared.auth import Principal, Role, require_branch_role, require_role
-from shared.contracts.reviews import BallotRole, ScopeLevel
+from shared.contracts.reviews import BallotRole, ReviewScope, ScopeLevel
 from shared.errors import Forbidden
 
 _BALLOT_ROLES: dict[BallotRole, tuple[Role, str]] = {
@@ -20,14 +20,24 @@ _BALLOT_ROLES: dict[BallotRole, tuple[Role, str]] = {
 }
 
 
-def organizer(principal: Principal) -> tuple[Authority, Role]:
-    """The organization department organizes any scope, a branch committee member their own
-    branch; the domain says no to anyone else, with the reason."""
+def organizer(principal: Principal) -> Authority:
+    """The organization department organizes any scope, a unit committee member their own
+    unit's scope, a branch committee member their own branch; the domain says no to anyone
+    else, with the reason."""
+    return Authority(
+        organization_department=principal.has(Role.ORG_ADMIN),
+        committee_of_unit=principal.unit_id if principal.has(Role.UNIT_COMMITTEE) else None,
+        committee_of_branch=(principal.branch_id if principal.has(Role.BRANCH_COMMITTEE) else None),
+    )
+
+
+def organizer_role(principal: Principal, scope: ReviewScope) -> Role:
+    """The role an organizer the domain let through acted in, for the events' actor."""
     if principal.has(Role.ORG_ADMIN):
-        return Authority(organization_department=True), Role.ORG_ADMIN
-    if principal.has(Role.BRANCH_COMMITTEE) and principal.branch_id is not None:
-        return Authority(committee_of_branch=principal.branch_id), Role.BRANCH_COMMITTEE
-    return Authority(), Role.BRANCH_COMMITTEE
+        return Role.ORG_ADMIN
+    if scope.level is ScopeLevel.UNIT and principal.has(Role.UNIT_COMMITTEE):
+        return Role.UNIT_COMMITTEE
+    return Role.BRANCH_COMMITTEE
 
 
 def reviewer(principal: Principal, role: BallotRole) -> Role:

@@ -1,5 +1,6 @@
-"""Opening and closing review periods, closing them once their deadline has passed, and
-destroying their keys once their results are final.
+"""Opening review periods (idempotently, with an ``Idempotency-Key``), adjusting their
+window, closing them, closing them once their deadline has passed, and destroying their
+keys once their results are final.
 
 Closing a period tallies it in the same transaction: one ``MemberReviewed`` per member in its
 scope (and per member anyone rated in it), on a stream per branch. The period's figures
@@ -20,9 +21,10 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import persistence as t
-from services.reviews.commands import CloseReviewPeriod, OpenReviewPeriod
+from services.reviews.commands import AdjustPeriodWindow, CloseReviewPeriod, OpenReviewPeriod
 from services.reviews.domain import (
     ReviewPeriodState,
+    decide_adjust_window,
     decide_close_due,
     decide_close_period,
     decide_open_period,
@@ -39,10 +41,12 @@ from shared.db import Database
 from shared.errors import ConcurrencyError
 from shared.eventstore import EventStore
 from shared.handlers import Dependencies, Loaded
+from shared.idempotency import IdempotencyKey, Replay, remember, replayed
 
 log = logging.getLogger(__name__)
 
 KEY_BYTES = 32
+CREATED = 201
 # Closing by deadline is nobody's act; the envelope says so instead of naming a person.
 SCHEDULER = Actor(ref="reviews-scheduler", role="system")
 
@@ -56,10 +60,26 @@ def _org(scope: ReviewScope) -> Org:
     return Org(unit=scope.unit_id, branch=scope.branch_id)
 
 
-async def open_period(command: OpenReviewPeriod, **deps: Unpack[Dependencies]) -> CommandResult:
+async def open_period(
+    command: OpenReviewPeriod,
+    *,
+    idempotency: IdempotencyKey | None = None,
+    **deps: Unpack[Dependencies],
+) -> Replay[CommandResult]:
+    """Open the period; with ``idempotency``, a retry of the same request answers the first
+    answer (status and body) and records nothing."""
     principal = deps["principal"]
-    authority, role = access.organizer(principal)
+    authority = access.organizer(principal)
     async with transaction(deps) as uow:
+        previous = await replayed(
+            uow.session,
+            t.idempotency_keys,
+            principal=principal.person_id,
+            key=idempotency,
+            answer=CommandResult,
+        )
+        if previous is not None:
+            return previous
         await _serialize_slot(uow.session, command)
         period = await uow.load(period_stream(command.period_id), evolve_period)
         scope = await queries.scope(uow.session, command.scope_level, command.scope_id)
@@ -78,7 +98,9 @@ async def open_period(command: OpenReviewPeriod, **deps: Unpack[Dependencies]) -
         await uow.record(
             period,
             events,
-            actor=Actor(ref=principal.person_id, role=role.value),
+            actor=Actor(
+                ref=principal.person_id, role=access.organizer_role(principal, scope).value
+            ),
             org=_org(scope),
             partition_key=_home(scope),
             year=command.year,
@@ -89,18 +111,52 @@ async def open_period(command: OpenReviewPeriod, **deps: Unpack[Dependencies]) -
                 period_id=command.period_id, key=secrets.token_bytes(KEY_BYTES)
             )
         )
-        return CommandResult(id=command.period_id, events=[e.type_name for e in events])
+        result = CommandResult(id=command.period_id, events=[e.type_name for e in events])
+        await remember(
+            uow.session,
+            t.idempotency_keys,
+            principal=principal.person_id,
+            key=idempotency,
+            status_code=CREATED,
+            answer=result,
+            now=uow.now,
+        )
+        return Replay(status_code=CREATED, body=result)
+
+
+async def adjust_window(command: AdjustPeriodWindow, **deps: Unpack[Dependencies]) -> CommandResult:
+    principal = deps["principal"]
+    authority = access.organizer(principal)
+    async with transaction(deps) as uow:
+        period = await uow.load(period_stream(command.period_id), evolve_period)
+        events = decide_adjust_window(period.state, command, authority=authority)
+        if events:
+            state = _existing(period.state)
+            await uow.record(
+                period,
+                events,
+                actor=Actor(
+                    ref=principal.person_id,
+                    role=access.organizer_role(principal, state.scope).value,
+                ),
+                org=_org(state.scope),
+                partition_key=_home(state.scope),
+                year=state.year,
+            )
+    return CommandResult(id=command.period_id, events=[e.type_name for e in events])
 
 
 async def close_period(command: CloseReviewPeriod, **deps: Unpack[Dependencies]) -> CommandResult:
     principal = deps["principal"]
-    authority, role = access.organizer(principal)
+    authority = access.organizer(principal)
     async with transaction(deps) as uow:
         period = await uow.load(period_stream(command.period_id), evolve_period)
         events = decide_close_period(period.state, command, authority=authority)
         if events:
             state = _existing(period.state)
-            actor = Actor(ref=principal.person_id, role=role.value)
+            actor = Actor(
+                ref=principal.person_id, role=access.organizer_role(principal, state.scope).value
+            )
             await uow.record(
                 period,
                 events,

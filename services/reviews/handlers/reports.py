@@ -64,6 +64,9 @@ def period_view(state: ReviewPeriodState) -> PeriodView:
         unit_id=state.scope.unit_id,
         branch_id=state.scope.branch_id,
         deadline=state.deadline,
+        opens_on=state.window.opens_on,
+        closes_on=state.window.closes_on,
+        window=state.window.label,
         closed=state.closed,
         closing_reason=state.closing_reason.label if state.closing_reason else None,
     )

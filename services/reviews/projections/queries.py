@@ -304,6 +304,8 @@ def period_from_row(row: RowMapping) -> ReviewPeriodState:
         deadline=_utc(row["deadline"]),
         closed=bool(row["closed"]),
         closing_reason=ClosingReason(row["closing_reason"]) if row["closing_reason"] else None,
+        opens_on=row["opens_on"],
+        closes_on=row["closes_on"],
     )
 
 

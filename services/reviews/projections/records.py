@@ -23,6 +23,7 @@ from shared.contracts.reviews import (
     MemberReviewed,
     ReviewPeriodClosed,
     ReviewPeriodOpened,
+    ReviewPeriodWindowAdjusted,
 )
 from shared.eventstore import StoredEvent
 
@@ -43,6 +44,8 @@ async def project(session: AsyncSession, stored: Sequence[StoredEvent]) -> None:
                         unit_id=event.scope.unit_id,
                         branch_id=event.scope.branch_id,
                         deadline=event.deadline,
+                        opens_on=event.opens_on,
+                        closes_on=event.closes_on,
                         closed=False,
                         opened_at=at,
                     )
@@ -50,6 +53,12 @@ async def project(session: AsyncSession, stored: Sequence[StoredEvent]) -> None:
                 state = await queries.period(session, event.period_id)
                 assert state is not None
                 await turnout_counts.period_opened(session, state)
+            case ReviewPeriodWindowAdjusted():
+                await session.execute(
+                    update(t.periods)
+                    .where(t.periods.c.period_id == event.period_id)
+                    .values(opens_on=event.opens_on, closes_on=event.closes_on)
+                )
             case ReviewPeriodClosed():
                 await session.execute(
                     update(t.periods)

@@ -5,7 +5,7 @@ minimum); names of people who have not voted are shown only while the period is 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +31,9 @@ class PeriodView(BaseModel):
             "unit_id": "u-07",
             "branch_id": "b-101",
             "deadline": "2024-03-31T16:00:00Z",
+            "opens_on": "2024-01-01",
+            "closes_on": "2024-03-31",
+            "window": "2024年1月1日至2024年3月31日",
             "closed": False,
             "closing_reason": None,
         }
@@ -45,6 +48,9 @@ class PeriodView(BaseModel):
     unit_id: str | None
     branch_id: str | None
     deadline: datetime | None
+    opens_on: date = Field(description="投票开始日（北京时间，含当日）")
+    closes_on: date = Field(description="投票结束日（北京时间，含当日）")
+    window: str = Field(description="投票时间，如“2024年1月1日至2024年3月31日”")
     closed: bool
     closing_reason: str | None = Field(description="结束原因（中文）；未结束为空")
 

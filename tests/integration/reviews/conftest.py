@@ -217,7 +217,9 @@ class Reviews:
     async def call(
         self, method: str, path: str, who: str | None, json: Any = None, **kw: Any
     ) -> httpx.Response:
-        headers = {} if who is None else {"Authorization": f"Bearer {who}"}
+        headers = dict(kw.pop("headers", {}))
+        if who is not None:
+            headers["Authorization"] = f"Bearer {who}"
         return await self.http.request(method, path, json=json, headers=headers, **kw)
 
     async def ok(self, method: str, path: str, who: str | None, json: Any = None) -> Any:

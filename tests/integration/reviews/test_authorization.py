@@ -27,9 +27,9 @@ def _refused(response_status: int, body: dict[str, str], status: int, fragment: 
 
 
 OPENING_REFUSALS = [
-    (token_of("rv-m1"), "branch", BRANCH, 403, "只有党支部委员会或组织部才能开启评议期"),
+    (token_of("rv-m1"), "branch", BRANCH, 403, "只有党支部委员会、二级党委或组织部才能开启评议期"),
     (token_of("rv-sec2"), "branch", BRANCH, 403, "党支部委员会只能开启本支部的评议期"),
-    (token_of("rv-sec"), "unit", UNIT, 403, "由组织部开启"),
+    (token_of("rv-sec"), "unit", UNIT, 403, "由该二级党委或组织部开启"),
     (token_of("rv-sec"), "company", None, 403, "由组织部开启"),
     (ADMIN, "branch", "rv-nowhere", 404, "党支部“rv-nowhere”不存在"),
     (ADMIN, "unit", "rv-nowhere", 404, "二级党委“rv-nowhere”不存在"),

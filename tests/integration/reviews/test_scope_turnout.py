@@ -41,6 +41,7 @@ from tests.support.company import (
     Recorded,
     issue,
 )
+from tests.support.periods import voting_moment
 
 pytestmark = pytest.mark.integration
 
@@ -52,6 +53,9 @@ def as_items(recorded: list[Recorded]) -> list[tuple[str, Any]]:
 async def seed(reviews: Reviews, company: Company) -> None:
     """The roster and pledges, the four periods, the ballots, then a voter departs."""
     await reviews.feed(as_items(company.roster_events() + company.pledge_events()))
+    # Each ballot is cast inside its period's window; the test's clock is restored after.
+    started = reviews.now[0]
+    reviews.now[0] = voting_moment("Q1", company.year)
     for period in PERIODS:
         body = {
             "period_id": company.period(period.key),
@@ -62,7 +66,9 @@ async def seed(reviews: Reviews, company: Company) -> None:
             "scope_id": company.scope_id(period.level, period.scope),
         }
         await reviews.ok("POST", "/periods", ADMIN, body)
+    plans = {period.key: period for period in PERIODS}
     for period_key, role, branch, reviewer, rated in VOTES:
+        reviews.now[0] = voting_moment(plans[period_key].period, company.year)
         lines = [
             {
                 "member_id": company.person(branch, member),
@@ -77,6 +83,7 @@ async def seed(reviews: Reviews, company: Company) -> None:
             company.token(branch, reviewer),
             {"scores": lines},
         )
+    reviews.now[0] = started
     await reviews.feed(as_items(company.departures()))
 
 

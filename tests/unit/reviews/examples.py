@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from services.reviews.commands import CastBallot, CloseReviewPeriod, OpenReviewPeriod, ScoreMember
+from services.reviews.commands import (
+    AdjustPeriodWindow,
+    CastBallot,
+    CloseReviewPeriod,
+    OpenReviewPeriod,
+    ScoreMember,
+)
 from services.reviews.domain import (
     Authority,
     BallotState,
@@ -16,6 +22,7 @@ from services.reviews.domain import (
     RosterEntry,
     RosterSnapshot,
     ballot_pseudonym,
+    decide_adjust_window,
     decide_cast_ballot,
     decide_close_due,
     decide_close_period,
@@ -204,6 +211,16 @@ def every_event_the_service_defines() -> list[tuple[str, Event]]:
         PEER_Q1, CloseReviewPeriod(period_id=PEER_Q1.period_id), authority=ORG_DEPARTMENT
     )
     due = decide_close_due(PEER_Q1, DEADLINE + timedelta(hours=1))
+    adjusted = decide_adjust_window(
+        PEER_Q1,
+        AdjustPeriodWindow(
+            period_id=PEER_Q1.period_id,
+            opens_on=date(2024, 3, 15),
+            closes_on=date(2024, 3, 31),
+            reason="季度末集中评议",
+        ),
+        authority=ORG_DEPARTMENT,
+    )
     peer = cast(ballot(WANG, BallotRole.PEER, {LIU: "90", CHEN: "85", ZHAO: "88"}))
     first = fold(evolve_ballot, peer)
     amended = cast(ballot(WANG, BallotRole.PEER, {LIU: "91", CHEN: "85"}), state=first)
@@ -219,7 +236,7 @@ def every_event_the_service_defines() -> list[tuple[str, Event]]:
         policy=SEED_POLICY,
     )
     return [
-        *(("", event) for event in (*opening, *closing, *due, tally)),
+        *(("", event) for event in (*opening, *adjusted, *closing, *due, tally)),
         *((WANG.person_id, event) for event in (*peer, *amended, *branch)),
         *((SUN.person_id, event) for event in all_staff),
         *((LI.person_id, event) for event in paired),

@@ -4,7 +4,7 @@ refusals, each with the message the reviewer sees."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -27,7 +27,6 @@ from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.unit.reviews.examples import (
     BRANCH,
     CHEN,
-    DEADLINE,
     KEY,
     LI,
     LIU,
@@ -341,9 +340,24 @@ def test_no_ballot_is_amended_in_a_closed_period() -> None:
 
 
 def test_no_ballot_is_cast_after_the_deadline_even_before_the_period_is_closed() -> None:
+    deadline = NOW + timedelta(days=3)
+    period = replace(PEER_Q1, deadline=deadline)
     with pytest.raises(Conflict, match="评议期已结束，不能再投票或修改"):
-        cast(ballot(WANG, PEER, {LIU: "90"}), now=DEADLINE)
-    assert cast(ballot(WANG, PEER, {LIU: "90"}), now=DEADLINE - timedelta(minutes=1))
+        cast(ballot(WANG, PEER, {LIU: "90"}), period=period, now=deadline)
+    assert cast(ballot(WANG, PEER, {LIU: "90"}), period=period, now=deadline - timedelta(minutes=1))
+
+
+def test_no_ballot_is_cast_before_or_after_the_window_and_the_refusal_names_its_days() -> None:
+    period = replace(PEER_Q1, deadline=None)
+    before = datetime(2023, 12, 31, 15, 59, tzinfo=UTC)  # 23:59 on 31 December in Beijing
+    after = datetime(2024, 3, 31, 16, 0, tzinfo=UTC)  # 00:00 on 1 April in Beijing
+    for moment, when in ((before, "尚未开始"), (after, "已过")):
+        with pytest.raises(
+            InvalidInput, match=f"本评议期投票时间为2024年1月1日至2024年3月31日，{when}"
+        ):
+            cast(ballot(WANG, PEER, {LIU: "90"}), period=period, now=moment)
+    assert cast(ballot(WANG, PEER, {LIU: "90"}), period=period, now=before + timedelta(minutes=1))
+    assert cast(ballot(WANG, PEER, {LIU: "90"}), period=period, now=after - timedelta(minutes=1))
 
 
 def test_a_ballot_for_an_unknown_period_is_not_found() -> None:

@@ -43,6 +43,7 @@ def test_every_reviews_event_is_registered_under_its_class_name_at_version_1() -
     assert {model.__name__ for model in EVENT_MODELS} == {
         "ReviewPeriodOpened",
         "ReviewPeriodClosed",
+        "ReviewPeriodWindowAdjusted",
         "BallotCast",
         "BallotAmended",
         "MemberReviewed",

@@ -4,31 +4,38 @@ closed period stays closed."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+from pydantic import ValidationError
 
-from services.reviews.commands import CloseReviewPeriod
+from services.reviews.commands import AdjustPeriodWindow, CloseReviewPeriod
 from services.reviews.domain import (
     Authority,
     ReviewPeriodState,
+    Window,
+    decide_adjust_window,
     decide_close_due,
     decide_close_period,
     decide_open_period,
+    default_window,
     evolve_period,
     fold,
     period_stream,
     scopes_overlap,
 )
+from shared.contracts import REGISTRY
+from shared.contracts.events import Event
 from shared.contracts.reviews import (
     ClosingReason,
     ReviewPeriodClosed,
     ReviewPeriodOpened,
+    ReviewPeriodWindowAdjusted,
     ReviewScope,
     ScopeLevel,
 )
 from shared.contracts.scoring import Period, ReviewKind
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.unit.reviews.examples import (
     BRANCH_SCOPE,
     COMMITTEE,
@@ -79,6 +86,8 @@ def test_opening_a_period_records_review_period_year_scope_and_deadline() -> Non
             year=2024,
             scope=BRANCH_SCOPE,
             deadline=DEADLINE,
+            opens_on=date(2024, 1, 1),
+            closes_on=date(2024, 3, 31),
         )
     ]
     state = fold(evolve_period, events)
@@ -109,7 +118,7 @@ def test_a_branch_committee_opens_its_own_branch_only() -> None:
 
 
 def test_a_branch_committee_cannot_open_a_unit_wide_period() -> None:
-    with pytest.raises(Forbidden, match="二级党委“U-GY”的评议期由组织部开启"):
+    with pytest.raises(Forbidden, match="二级党委“U-GY”的评议期由该二级党委或组织部开启"):
         decide_open_period(
             None,
             open_command(scope=UNIT_SCOPE),
@@ -121,7 +130,7 @@ def test_a_branch_committee_cannot_open_a_unit_wide_period() -> None:
 
 
 def test_someone_who_is_neither_committee_nor_department_cannot_open_a_period() -> None:
-    with pytest.raises(Forbidden, match="只有党支部委员会或组织部才能开启评议期"):
+    with pytest.raises(Forbidden, match="只有党支部委员会、二级党委或组织部才能开启评议期"):
         decide_open_period(
             None,
             open_command(),
@@ -225,7 +234,7 @@ def test_periods_of_disjoint_scopes_coexist() -> None:
 
 def test_other_quarters_reviews_and_years_do_not_conflict() -> None:
     for existing in (
-        opened(ReviewKind.PEER, Period.Q2),
+        opened(ReviewKind.PEER, Period.Q2, deadline=None),
         opened(ReviewKind.MASS, Period.H1),
         replace(PEER_Q1, year=2023),
     ):
@@ -271,7 +280,7 @@ def test_closing_a_closed_period_changes_nothing() -> None:
 
 def test_only_the_organizers_may_close_a_period() -> None:
     command = CloseReviewPeriod(period_id=PEER_Q1.period_id)
-    with pytest.raises(Forbidden, match="只有党支部委员会或组织部才能结束评议期"):
+    with pytest.raises(Forbidden, match="只有党支部委员会、二级党委或组织部才能结束评议期"):
         decide_close_period(PEER_Q1, command, authority=Authority())
     with pytest.raises(Forbidden, match="党支部委员会只能结束本支部的评议期"):
         decide_close_period(PEER_Q1, command, authority=Authority(committee_of_branch=OTHER_BRANCH))
@@ -315,3 +324,217 @@ def test_the_deadline_ends_voting_even_before_the_scheduler_runs() -> None:
     assert PEER_Q1.accepts_ballots(DEADLINE - timedelta(seconds=1))
     assert not PEER_Q1.accepts_ballots(DEADLINE)
     assert not closed().accepts_ballots(NOW)
+
+
+# The window of days ballots are accepted on, and the years that may be opened.
+
+UNIT_COMMITTEE = Authority(committee_of_unit=UNIT)
+
+
+@pytest.mark.parametrize(
+    ("kind", "period", "opens_on", "closes_on"),
+    [
+        (ReviewKind.PEER, Period.Q1, date(2024, 1, 1), date(2024, 3, 31)),
+        (ReviewKind.PEER, Period.Q2, date(2024, 4, 1), date(2024, 6, 30)),
+        (ReviewKind.PEER, Period.Q3, date(2024, 7, 1), date(2024, 9, 30)),
+        (ReviewKind.PEER, Period.Q4, date(2024, 10, 1), date(2024, 12, 31)),
+        (ReviewKind.MASS, Period.H1, date(2024, 1, 1), date(2024, 6, 30)),
+        (ReviewKind.MASS, Period.H2, date(2024, 7, 1), date(2024, 12, 31)),
+        (ReviewKind.BRANCH, Period.H2, date(2024, 7, 1), date(2024, 12, 31)),
+    ],
+)
+def test_the_default_window_is_the_periods_quarter_or_half_year(
+    kind: ReviewKind, period: Period, opens_on: date, closes_on: date
+) -> None:
+    state = opened(kind, period, deadline=None)
+    assert (state.window.opens_on, state.window.closes_on) == (opens_on, closes_on)
+    assert default_window(None, 2024) == Window(date(2024, 1, 1), date(2024, 12, 31))
+
+
+def test_an_event_without_a_window_reads_as_the_default_window() -> None:
+    # As stored before windows existed: no opens_on, no closes_on.
+    data = {
+        "period_id": "RP-old",
+        "kind": "mass",
+        "period": "H2",
+        "year": 2023,
+        "scope": {"level": "branch", "unit_id": UNIT, "branch_id": "B-JB"},
+        "deadline": None,
+    }
+    state = evolve_period(None, REGISTRY.decode("ReviewPeriodOpened", 1, data))
+    assert (state.opens_on, state.closes_on) == (None, None)
+    assert state.window == Window(date(2023, 7, 1), date(2023, 12, 31))
+    assert state.window.label == "2023年7月1日至2023年12月31日"
+
+
+def test_an_explicit_window_is_recorded() -> None:
+    command = open_command(deadline=None).model_copy(
+        update={"opens_on": date(2024, 3, 20), "closes_on": date(2024, 4, 10)}
+    )
+    (event,) = decide_open_period(
+        None,
+        command,
+        authority=ORG_DEPARTMENT,
+        scope=BRANCH_SCOPE,
+        same_review_periods=(),
+        now=NOW,
+    )
+    assert isinstance(event, ReviewPeriodOpened)
+    assert (event.opens_on, event.closes_on) == (date(2024, 3, 20), date(2024, 4, 10))
+
+
+@pytest.mark.parametrize(
+    ("opens_on", "closes_on", "message"),
+    [
+        (date(2023, 12, 1), date(2024, 3, 31), "投票时间不能早于评议期本身开始的2024年1月1日"),
+        (date(2024, 1, 1), date(2026, 1, 1), "投票时间最晚到次年年底（2025年12月31日）"),
+    ],
+)
+def test_a_window_out_of_bounds_is_refused(opens_on: date, closes_on: date, message: str) -> None:
+    command = open_command(deadline=None).model_copy(
+        update={"opens_on": opens_on, "closes_on": closes_on}
+    )
+    with pytest.raises(InvalidInput, match=message):
+        decide_open_period(
+            None,
+            command,
+            authority=ORG_DEPARTMENT,
+            scope=BRANCH_SCOPE,
+            same_review_periods=(),
+            now=NOW,
+        )
+
+
+def test_a_deadline_beyond_the_window_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="截止时间晚于投票时间（2024年1月1日至2024年3月31日）"):
+        decide_open_period(
+            None,
+            open_command(deadline=DEADLINE + timedelta(seconds=1)),
+            authority=ORG_DEPARTMENT,
+            scope=BRANCH_SCOPE,
+            same_review_periods=(),
+            now=NOW,
+        )
+
+
+@pytest.mark.parametrize("year", [2023, 2024, 2025])
+def test_last_this_and_next_year_may_be_opened(year: int) -> None:
+    command = open_command(deadline=None).model_copy(update={"year": year})
+    assert decide_open_period(
+        None,
+        command,
+        authority=ORG_DEPARTMENT,
+        scope=BRANCH_SCOPE,
+        same_review_periods=(),
+        now=NOW,
+    )
+
+
+@pytest.mark.parametrize("year", [2000, 2022, 2026, 2100])
+def test_a_year_far_from_today_is_refused(year: int) -> None:
+    command = open_command(deadline=None).model_copy(update={"year": year})
+    with pytest.raises(InvalidInput, match=f"只能开启去年、今年或明年的评议期.*不能开启{year}年"):
+        decide_open_period(
+            None,
+            command,
+            authority=ORG_DEPARTMENT,
+            scope=BRANCH_SCOPE,
+            same_review_periods=(),
+            now=NOW,
+        )
+
+
+def adjust(
+    period: ReviewPeriodState = PEER_Q1,
+    opens_on: date = date(2024, 3, 1),
+    closes_on: date = date(2024, 3, 31),
+    *,
+    reason: str = "季度末集中评议",
+    authority: Authority = ORG_DEPARTMENT,
+) -> list[Event]:
+    command = AdjustPeriodWindow(
+        period_id=period.period_id, opens_on=opens_on, closes_on=closes_on, reason=reason
+    )
+    return decide_adjust_window(period, command, authority=authority)
+
+
+def test_the_organizer_adjusts_the_window_with_a_reason() -> None:
+    period = replace(PEER_Q1, deadline=None)
+    events = adjust(period, date(2024, 3, 1), date(2024, 4, 10), authority=COMMITTEE)
+    assert events == [
+        ReviewPeriodWindowAdjusted(
+            period_id=period.period_id,
+            opens_on=date(2024, 3, 1),
+            closes_on=date(2024, 4, 10),
+            reason="季度末集中评议",
+        )
+    ]
+    after = fold(evolve_period, [*_opened_events(period), *events])
+    assert after is not None
+    assert after.window.label == "2024年3月1日至2024年4月10日"
+    assert adjust(after, date(2024, 3, 1), date(2024, 4, 10)) == []
+
+
+def _opened_events(period: ReviewPeriodState) -> list[Event]:
+    return [
+        ReviewPeriodOpened(
+            period_id=period.period_id,
+            kind=period.kind,
+            period=period.period,
+            year=period.year,
+            scope=period.scope,
+            deadline=period.deadline,
+        )
+    ]
+
+
+def test_an_adjustment_needs_a_reason() -> None:
+    with pytest.raises(ValidationError, match="请填写调整原因"):
+        adjust(reason="  ")
+
+
+def test_an_adjustment_keeps_the_deadline_inside_the_window() -> None:
+    with pytest.raises(InvalidInput, match="截止时间晚于投票时间"):
+        adjust(PEER_Q1, date(2024, 1, 1), date(2024, 3, 25))
+
+
+def test_a_closed_periods_window_is_not_adjusted() -> None:
+    with pytest.raises(Conflict, match="已结束，不能再调整投票时间"):
+        adjust(closed())
+
+
+def test_only_the_organizers_adjust_the_window() -> None:
+    with pytest.raises(Forbidden, match="党支部委员会只能调整本支部的评议期"):
+        adjust(authority=Authority(committee_of_branch=OTHER_BRANCH))
+
+
+def test_a_unit_committee_organizes_its_own_units_scope() -> None:
+    state = fold(
+        evolve_period,
+        decide_open_period(
+            None,
+            open_command(scope=UNIT_SCOPE),
+            authority=UNIT_COMMITTEE,
+            scope=UNIT_SCOPE,
+            same_review_periods=(),
+            now=NOW,
+        ),
+    )
+    assert state is not None
+    assert adjust(replace(state, deadline=None), authority=UNIT_COMMITTEE)
+    assert decide_close_period(
+        state, CloseReviewPeriod(period_id=state.period_id), authority=UNIT_COMMITTEE
+    )
+
+
+@pytest.mark.parametrize("scope", [OTHER_UNIT_SCOPE, COMPANY_SCOPE, BRANCH_SCOPE])
+def test_a_unit_committee_does_not_organize_other_scopes(scope: ReviewScope) -> None:
+    with pytest.raises(Forbidden, match="二级党委只能开启本单位（二级党委“U-GY”）范围的评议期"):
+        decide_open_period(
+            None,
+            open_command(scope=scope),
+            authority=UNIT_COMMITTEE,
+            scope=scope,
+            same_review_periods=(),
+            now=NOW,
+        )
