@@ -69,6 +69,13 @@ class Reviews:
             return httpx.Response(200, json=PERIOD)
         if path.endswith("/people"):
             return httpx.Response(200, json=[])
+        if "/ballot-members/" in path:
+            members = [{"member_id": "p-2", "name": "李秀英"}]
+            return httpx.Response(
+                200,
+                json={"period_id": "rp-1", "role": "peer", "role_label": "党员互评",
+                      "may_vote": True, "reason": None, "members": members},
+            )  # fmt: skip
         return httpx.Response(200, json=[])
 
 
