@@ -3,7 +3,10 @@ pledge in (mirrors the pledges contract, DOMAIN.md section 2)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, or_
 
 from shared.contracts import pledges as pl
 
@@ -112,3 +115,14 @@ def pledge_change(event: Any) -> dict[str, Any]:
             # It stays in its year, signed and not completed; its successor counts in the next.
             return {"status": PledgeStatus.CARRIED_OVER}
     raise TypeError(f"not a pledge change: {type(event).__name__}")
+
+
+def made_public(pledges: Table, public: Collection[str]) -> ColumnElement[bool]:
+    """The pledges made public (第五步) that the board of their year shows: in one of the
+    ``public`` states, or carried over into the next year after being published (the year's
+    board keeps them, labelled 已结转)."""
+    c = pledges.c
+    return or_(
+        c.status.in_(list(public)),
+        and_(c.status == PledgeStatus.CARRIED_OVER, c.published_on.is_not(None)),
+    )

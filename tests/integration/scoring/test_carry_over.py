@@ -1,7 +1,7 @@
 """Carry-over (结转, issue 16) as scoring counts it, on the real broker and both databases:
 the year's card and statistics keep the carried-over pledge as signed and not completed
 (they do not move), and the next year's card and statistics count the pledge that
-continues it."""
+continues it; the year's public board keeps it, labelled 已结转."""
 
 from __future__ import annotations
 
@@ -101,6 +101,15 @@ async def test_the_year_keeps_it_signed_not_completed_and_the_next_counts_its_su
     following = await scoring.ok("GET", stats_path.format(year + 1), who["committee"])
     assert (following["pledges_signed"], following["pledges_completed"]) == (1, 0)
     assert (following["members"], following["areas"]) == (1, 1)
+
+    # The year's public board keeps the published pledge, labelled as carried over; the
+    # next year's shows its continuation.
+    boards = f"/public/branches/{scenario.branch}/board/{{}}"
+    board = await scoring.ok("GET", boards.format(year), None)
+    shown = {p["pledge_id"]: p["status_label"] for p in board["pledges"]}
+    assert shown[old] == "已结转" and new not in shown
+    board = await scoring.ok("GET", boards.format(year + 1), None)
+    assert [p["pledge_id"] for p in board["pledges"]] == [new]
 
     history = await scoring.ok("GET", f"/members/{member}/cards", who["admin"])
     years = {y["year"]: y for y in history["years"]}
