@@ -62,7 +62,7 @@ TRACKING = frozenset(
     {PledgeStatus.PUBLISHED, PledgeStatus.ACCEPTANCE_REQUESTED, PledgeStatus.RETURNED}
 )
 # Published, and every step after it: what the whole branch's staff may read (step 5). A
-# carried-over pledge is public when it was published before it was carried over.
+# carried-over pledge is public if it was published before (``projections.access``).
 MADE_PUBLIC = TRACKING | {PledgeStatus.ACCEPTED}
 # The ledger is kept for the pledges being tracked and, for the months of its year (late
 # entries included), for a carried-over one.
