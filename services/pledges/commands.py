@@ -75,6 +75,8 @@ _LABEL_OVERRIDES = {
     ("CorrectLedgerEntry", "reason"): "更正理由",
     ("RecordDeparture", "reason"): "离开原因",
     ("WithdrawPledge", "reason"): "撤回原因",
+    ("CarryOverPledge", "reason"): "结转理由",
+    ("CarryOverBody", "reason"): "结转理由",
 }
 
 _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
@@ -369,3 +371,12 @@ class ReturnPledge(_WithReasons):
 class WithdrawPledge(Command):
     pledge_id: Ref
     reason: OptionalText = None
+
+
+class CarryOverPledge(Command):
+    """Carry an approved, unfinished pledge over into the next year (结转), with the reason
+    and the new due date in that year."""
+
+    pledge_id: Ref
+    reason: Text
+    due_date: date

@@ -118,6 +118,11 @@ pledges = Table(
     Column("accepted_on", Date),
     Column("acceptance_comment", Text),
     Column("withdrawal_reason", Text),
+    # Carry-over (结转): the next year's pledge that continues this one, and why; on that
+    # one, the pledge it continues.
+    Column("carried_to", String(_REF)),
+    Column("carry_reason", Text),
+    Column("carried_from", String(_REF)),
     Column("declared_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False),

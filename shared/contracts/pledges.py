@@ -354,3 +354,52 @@ class PledgeHandedOver(Event):
     pledge_id: str
     from_branch_id: str
     to_branch_id: str
+
+
+class CarriedAgreement(BaseModel):
+    """The pairing agreement a carried-over pledge keeps: as signed in the earlier year."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    employee_id: str
+    signed_on: date
+    problem: str
+    quarterly_work: QuarterlyWork
+    final_goal: str
+
+
+@event_type("PledgeCarriedOver", 1)
+class PledgeCarriedOver(Event):
+    """An approved pledge not finished in its year is carried over (结转) into the next, by
+    the committee, with the reason. The pledge stays in its year and ends here: counted
+    there as signed, not completed. Its continuation is ``to_pledge_id`` in ``to_year``."""
+
+    pledge_id: str
+    to_pledge_id: str
+    to_year: int
+    due_date: date
+    reason: str
+
+
+@event_type("PledgeCarriedIn", 1)
+class PledgeCarriedIn(Event):
+    """The first event of a pledge carried over from ``from_pledge_id`` of the year before:
+    approved (and published, if it was) there, it starts here at the same step, with the
+    new due date, the same member, branch, terms and pairing. Needs stay with the earlier
+    pledge (they are that year's)."""
+
+    pledge_id: str
+    from_pledge_id: str
+    member_id: str
+    branch_id: str
+    year: int
+    area: ResponsibilityArea
+    item: str
+    content: str
+    quantity: str
+    quality_standard: str
+    due_date: date
+    paired_employee_id: str | None
+    agreement: CarriedAgreement | None
+    channels: tuple[PublicationChannel, ...]
+    published_on: date | None

@@ -13,6 +13,7 @@ from services.pledges.api.deps import HandlerDeps, IdempotencyHeader, command, i
 from services.pledges.api.schemas import (
     AcceptanceRequestBody,
     AcceptBody,
+    CarryOverBody,
     DeclarePledgeBody,
     LedgerCorrectionBody,
     LedgerEntryBody,
@@ -130,3 +131,21 @@ async def withdraw_pledge(
 ) -> CommandResult:
     cmd = command(c.WithdrawPledge, pledge_id=pledge_id, **body.model_dump())
     return await handlers.withdraw_pledge(cmd, **deps)
+
+
+@router.post(
+    "/{pledge_id}/carry-over",
+    status_code=status.HTTP_201_CREATED,
+    summary="支委会将未完成的承诺结转至下一年度（须说明理由）",
+    responses={
+        **_REFUSALS,
+        422: {"description": "no reason, or the new due date is not in the next year"},
+    },
+)
+async def carry_over_pledge(
+    pledge_id: PledgeId, body: CarryOverBody, deps: HandlerDeps
+) -> CommandResult:
+    """Answers with the next year's pledge that continues this one (its id is derived:
+    a retried request is refused with 409, the first one having been recorded)."""
+    cmd = command(c.CarryOverPledge, pledge_id=pledge_id, **body.model_dump())
+    return await handlers.carry_over_pledge(cmd, **deps)

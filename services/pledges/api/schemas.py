@@ -249,3 +249,12 @@ class WithdrawBody(BaseModel):
     model_config = _body({"reason": "岗位调整，无法完成"})
 
     reason: OptionalText = None
+
+
+class CarryOverBody(BaseModel):
+    model_config = _body(
+        {"reason": "受冬季施工影响，剩余4处照明点顺延至次年", "due_date": "2025-06-30"}
+    )
+
+    reason: Text
+    due_date: date = Field(description="the new due date, in the next year and not before today")

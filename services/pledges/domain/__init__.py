@@ -21,6 +21,11 @@ from services.pledges.domain.areas import (
     member_year_stream,
 )
 from services.pledges.domain.base import fold
+from services.pledges.domain.carryover import (
+    CarryOver,
+    carried_pledge_id,
+    decide_carry_over_pledge,
+)
 from services.pledges.domain.lifecycle import (
     decide_approve_pledge,
     decide_declare_pledge,
@@ -85,6 +90,7 @@ from services.pledges.domain.tracking import (
 __all__ = [
     "MADE_PUBLIC",
     "BranchState",
+    "CarryOver",
     "LedgerEntry",
     "MemberYearState",
     "NeedState",
@@ -95,10 +101,12 @@ __all__ = [
     "PledgeTerms",
     "UnitState",
     "branch_stream",
+    "carried_pledge_id",
     "decide_accept_pledge",
     "decide_adopt_plan",
     "decide_appoint_committee_member",
     "decide_approve_pledge",
+    "decide_carry_over_pledge",
     "decide_choose_area",
     "decide_classify_need",
     "decide_correct_ledger_entry",

@@ -18,6 +18,7 @@ from services.pledges.domain.roster import PersonState
 from shared.contracts.events import Event
 from shared.contracts.pledges import (
     PledgeApproved,
+    PledgeCarriedIn,
     ResponsibilityArea,
     ResponsibilityAreaChanged,
     ResponsibilityAreaChosen,
@@ -84,8 +85,11 @@ def decide_choose_area(
     ]
 
 
-def decide_lock_area(state: MemberYearState | None, approved: PledgeApproved) -> list[Event]:
-    """Only the first approval locks; later approvals decide nothing."""
+def decide_lock_area(
+    state: MemberYearState | None, approved: PledgeApproved | PledgeCarriedIn
+) -> list[Event]:
+    """Only the first approval locks; later approvals decide nothing. A pledge carried in
+    from the year before is approved in this year from its start, and locks as well."""
     if state is None:
         raise Conflict(f"党员{approved.year}年度尚未选择责任区")
     if state.is_locked:

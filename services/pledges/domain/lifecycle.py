@@ -309,10 +309,12 @@ def decide_pledge_on_transfer(
     follows the member. Not yet approved, it is withdrawn (the new branch has not agreed to
     it: the member declares it there anew); approved, it is handed over, and the new
     branch's committee keeps its ledger and accepts it. Accepted and withdrawn pledges are
-    done and stay as they are."""
+    done and stay as they are, and so are carried-over ones (their continuation of the next
+    year is the pledge that follows)."""
     if state.year < transfer_year or state.status in (
         PledgeStatus.ACCEPTED,
         PledgeStatus.WITHDRAWN,
+        PledgeStatus.CARRIED_OVER,
     ):
         return []
     if state.branch_id == to_branch_id:

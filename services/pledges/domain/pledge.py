@@ -13,6 +13,7 @@ from datetime import date
 from services.pledges.domain.base import unexpected
 from shared.contracts.events import Event
 from shared.contracts.pledges import (
+    CarriedAgreement,
     LedgerAssessment,
     LedgerEntryCorrected,
     LedgerEntryRecorded,
@@ -20,6 +21,8 @@ from shared.contracts.pledges import (
     PledgeAcceptanceRequested,
     PledgeAccepted,
     PledgeApproved,
+    PledgeCarriedIn,
+    PledgeCarriedOver,
     PledgeDeclared,
     PledgeHandedOver,
     PledgePublished,
@@ -27,6 +30,7 @@ from shared.contracts.pledges import (
     PledgeRevised,
     PledgeRevisionRequested,
     PledgeWithdrawn,
+    PublicationChannel,
     ResponsibilityArea,
 )
 from shared.errors import Conflict, NotFound
@@ -47,6 +51,9 @@ class PledgeStatus(LabelledEnum):
     RETURNED = "returned", "验收退回"
     ACCEPTED = "accepted", "已验收"
     WITHDRAWN = "withdrawn", "已撤回"
+    # Not finished in its year and continued in the next by a new pledge (``carried_to``):
+    # a terminal status, the pledge stays its year's (signed there, not completed).
+    CARRIED_OVER = "carried_over", "已结转"
 
 
 NOT_YET_APPROVED = frozenset({PledgeStatus.DECLARED, PledgeStatus.REVISION_REQUESTED})
@@ -54,8 +61,14 @@ NOT_YET_APPROVED = frozenset({PledgeStatus.DECLARED, PledgeStatus.REVISION_REQUE
 TRACKING = frozenset(
     {PledgeStatus.PUBLISHED, PledgeStatus.ACCEPTANCE_REQUESTED, PledgeStatus.RETURNED}
 )
-# Published, and every step after it: what the whole branch's staff may read (step 5).
+# Published, and every step after it: what the whole branch's staff may read (step 5). A
+# carried-over pledge is public if it was published before (``projections.access``).
 MADE_PUBLIC = TRACKING | {PledgeStatus.ACCEPTED}
+# The ledger is kept for the pledges being tracked and, for the months of its year (late
+# entries included), for a carried-over one.
+LEDGER_KEPT = TRACKING | {PledgeStatus.CARRIED_OVER}
+# Approved and not yet accepted: what may be carried over into the next year.
+CARRIABLE = TRACKING | {PledgeStatus.APPROVED, PledgeStatus.AGREEMENT_SIGNED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +108,10 @@ class PledgeState:
     acceptance_requested_on: date | None = None
     accepted_on: date | None = None
     home_branch_id: str = ""
+    agreement: CarriedAgreement | None = None
+    channels: tuple[PublicationChannel, ...] = ()
+    carried_from: str | None = None
+    carried_to: str | None = None
 
     def ledger_entry(self, month: str) -> LedgerEntry | None:
         return next((entry for entry in self.ledger if entry.month == month), None)
@@ -112,6 +129,8 @@ def evolve_pledge(state: PledgeState | None, event: Event) -> PledgeState:
                 terms=_terms(event),
                 home_branch_id=event.branch_id,
             )
+        case PledgeCarriedIn() if state is None:
+            return _carried_in(event)
     if state is None:
         raise unexpected(state, event)
     match event:
@@ -122,11 +141,26 @@ def evolve_pledge(state: PledgeState | None, event: Event) -> PledgeState:
         case PledgeApproved():
             return replace(state, status=PledgeStatus.APPROVED)
         case PairingAgreementSigned():
+            agreement = CarriedAgreement(
+                employee_id=event.employee_id,
+                signed_on=event.signed_on,
+                problem=event.problem,
+                quarterly_work=event.quarterly_work,
+                final_goal=event.final_goal,
+            )
             return replace(
-                state, status=PledgeStatus.AGREEMENT_SIGNED, agreement_signed_on=event.signed_on
+                state,
+                status=PledgeStatus.AGREEMENT_SIGNED,
+                agreement_signed_on=event.signed_on,
+                agreement=agreement,
             )
         case PledgePublished():
-            return replace(state, status=PledgeStatus.PUBLISHED, published_on=event.published_on)
+            return replace(
+                state,
+                status=PledgeStatus.PUBLISHED,
+                published_on=event.published_on,
+                channels=event.channels,
+            )
         case LedgerEntryRecorded() | LedgerEntryCorrected():
             entry = LedgerEntry(month=event.month, assessment=event.assessment, note=event.note)
             others = tuple(e for e in state.ledger if e.month != event.month)
@@ -146,7 +180,43 @@ def evolve_pledge(state: PledgeState | None, event: Event) -> PledgeState:
             return replace(state, status=PledgeStatus.WITHDRAWN)
         case PledgeHandedOver():
             return replace(state, branch_id=event.to_branch_id)
+        case PledgeCarriedOver():
+            return replace(state, status=PledgeStatus.CARRIED_OVER, carried_to=event.to_pledge_id)
     raise unexpected(state, event)
+
+
+def _carried_in(event: PledgeCarriedIn) -> PledgeState:
+    """A carried-over pledge starts at the step its predecessor had reached: approved, with
+    its agreement, published (the member applies for acceptance anew in the new year)."""
+    if event.published_on is not None:
+        status = PledgeStatus.PUBLISHED
+    elif event.agreement is not None:
+        status = PledgeStatus.AGREEMENT_SIGNED
+    else:
+        status = PledgeStatus.APPROVED
+    return PledgeState(
+        pledge_id=event.pledge_id,
+        member_id=event.member_id,
+        branch_id=event.branch_id,
+        year=event.year,
+        status=status,
+        terms=PledgeTerms(
+            area=event.area,
+            item=event.item,
+            content=event.content,
+            quantity=event.quantity,
+            quality_standard=event.quality_standard,
+            due_date=event.due_date,
+            need_ids=(),
+            paired_employee_id=event.paired_employee_id,
+        ),
+        agreement_signed_on=event.agreement.signed_on if event.agreement else None,
+        published_on=event.published_on,
+        home_branch_id=event.branch_id,
+        agreement=event.agreement,
+        channels=event.channels,
+        carried_from=event.from_pledge_id,
+    )
 
 
 def is_overdue(state: PledgeState, on: date) -> bool:

@@ -13,8 +13,8 @@ from services.pledges.commands import (
     ReturnPledge,
 )
 from services.pledges.domain.pledge import (
+    LEDGER_KEPT,
     NOT_YET_APPROVED,
-    TRACKING,
     PledgeState,
     PledgeStatus,
     existing,
@@ -30,6 +30,7 @@ from shared.contracts.pledges import (
 )
 from shared.errors import Conflict, InvalidInput
 
+_CARRIED = "承诺已结转至下一年度，请在结转后的承诺上申请和办理验收"
 _NOT_PUBLIC = NOT_YET_APPROVED | {PledgeStatus.APPROVED, PledgeStatus.AGREEMENT_SIGNED}
 
 
@@ -60,7 +61,7 @@ def decide_record_ledger_entry(
     """One entry per pledge per month, for a month from publication to ``today``'s month.
     A month whose time has passed (``ledger_closes_on``) takes an entry only with a reason."""
     pledge = existing(state, command.pledge_id)
-    require_status(pledge, TRACKING, "记台账", _ledger_reasons("记台账"))
+    require_status(pledge, LEDGER_KEPT, "记台账", _ledger_reasons("记台账"))
     if not command.month.startswith(f"{pledge.year:04d}-"):
         raise InvalidInput(f"台账月份须在承诺所属的{pledge.year}年内")
     if pledge.published_on is not None and command.month < month_of(pledge.published_on):
@@ -91,7 +92,7 @@ def decide_correct_ledger_entry(
     state: PledgeState | None, command: CorrectLedgerEntry
 ) -> list[Event]:
     pledge = existing(state, command.pledge_id)
-    require_status(pledge, TRACKING, "更正台账", _ledger_reasons("更正台账"))
+    require_status(pledge, LEDGER_KEPT, "更正台账", _ledger_reasons("更正台账"))
     entry = pledge.ledger_entry(command.month)
     if entry is None:
         raise Conflict(f"{command.month}尚无台账记录，无法更正")
@@ -120,6 +121,7 @@ def decide_request_acceptance(
             **dict.fromkeys(_NOT_PUBLIC, "承诺尚未公开，不能申请验收"),
             PledgeStatus.ACCEPTANCE_REQUESTED: "已申请验收，请等待党支部验收",
             PledgeStatus.ACCEPTED: "承诺已验收",
+            PledgeStatus.CARRIED_OVER: _CARRIED,
         },
     )
     return [
@@ -161,4 +163,5 @@ def _acceptance_reasons() -> dict[PledgeStatus, str]:
         PledgeStatus.PUBLISHED: not_requested,
         PledgeStatus.RETURNED: not_requested,
         PledgeStatus.ACCEPTED: "承诺已验收，不能重复验收",
+        PledgeStatus.CARRIED_OVER: _CARRIED,
     }

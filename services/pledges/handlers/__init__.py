@@ -9,6 +9,7 @@ from services.pledges.handlers.base import (
 )
 from services.pledges.handlers.lifecycle import (
     approve_pledge,
+    carry_over_pledge,
     declare_pledge,
     publish_pledge,
     request_revision,
@@ -49,6 +50,7 @@ __all__ = [
     "adopt_plan",
     "appoint_committee_member",
     "approve_pledge",
+    "carry_over_pledge",
     "choose_area",
     "classify_need",
     "correct_ledger_entry",

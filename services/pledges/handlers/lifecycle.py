@@ -1,4 +1,5 @@
-"""Steps 2 to 5 of the pledge: declare, revise, approve (定诺), agreement, publish; withdraw."""
+"""Steps 2 to 5 of the pledge: declare, revise, approve (定诺), agreement, publish; withdraw;
+and carry-over into the next year (结转)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Unpack
 
 from services.pledges.commands import (
     ApprovePledge,
+    CarryOverPledge,
     DeclarePledge,
     PublishPledge,
     RequestRevision,
@@ -16,7 +18,9 @@ from services.pledges.commands import (
 from services.pledges.domain import (
     NeedState,
     PersonState,
+    carried_pledge_id,
     decide_approve_pledge,
+    decide_carry_over_pledge,
     decide_declare_pledge,
     decide_lock_area,
     decide_publish_pledge,
@@ -178,3 +182,52 @@ async def publish_pledge(command: PublishPledge, **deps: Unpack[Dependencies]) -
         lambda state, uow: decide_publish_pledge(state, command, today=uow.today),
         **deps,
     )
+
+
+async def carry_over_pledge(
+    command: CarryOverPledge, **deps: Unpack[Dependencies]
+) -> CommandResult:
+    """The committee carries an unfinished pledge over into the next year: in one
+    transaction the pledge ends as carried over and its successor starts (its own stream and
+    partition, the branch's), and the successor locks the member's area of that year as an
+    approval would. Answers with the successor."""
+    async with unit_of_work(**deps) as uow:
+        pledge, state = await load_pledge(uow, command.pledge_id)
+        role = await by_judge("结转承诺")(uow, state)
+        to_year = state.year + 1
+        successor = await uow.load(
+            pledge_stream(carried_pledge_id(state.pledge_id, to_year)), evolve_pledge
+        )
+        member_year = await uow.load(
+            member_year_stream(state.member_id, to_year), evolve_member_year
+        )
+        decided = decide_carry_over_pledge(
+            state,
+            command,
+            successor=successor.state,
+            member=await _person(uow, state.member_id),
+            member_year=member_year.state,
+            paired_employee=await _person(uow, state.terms.paired_employee_id),
+            today=uow.today,
+        )
+        ended = await append_to_pledge(uow, pledge, [decided.out], role)
+        branch_id = decided.into.branch_id
+        stored = await uow.append(
+            successor,
+            [decided.into],
+            role=role,
+            org=await uow.org_of_branch(branch_id),
+            partition_key=branch_id,
+            year=to_year,
+            caused_by=ended[0],
+        )
+        await uow.append(
+            member_year,
+            decide_lock_area(member_year.state, decided.into),
+            role=role,
+            org=await uow.org_of_branch(branch_id),
+            partition_key=branch_id,
+            year=to_year,
+            caused_by=stored[0],
+        )
+        return uow.result(decided.into.pledge_id, successor.stream)

@@ -168,7 +168,7 @@ async def _pledges_follow(uow: UnitOfWork, person_id: str, to: BranchState, role
         .where(
             t.pledges.c.member_id == person_id,
             t.pledges.c.year >= uow.today.year,
-            t.pledges.c.status.not_in(("accepted", "withdrawn")),
+            t.pledges.c.status.not_in(("accepted", "withdrawn", "carried_over")),
         )
         .order_by(t.pledges.c.pledge_id)
     )

@@ -4,7 +4,8 @@ shows a pledge, whole or in part:
 - the organization department (``Role.ORG_ADMIN``) reads every pledge;
 - the committee of a branch reads every pledge of its branch, in every state;
 - the staff of a branch (members and employees) read its pledges once published
-  (``MADE_PUBLIC``: published and every step after), and everyone reads their own pledges
+  (``made_public``: published and every step after, a carried-over pledge when it was
+  published), and everyone reads their own pledges
   in every state;
 - nobody else reads any: what is public is on the public board (``published_pledges``).
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, or_, true
 
 from services.pledges import persistence as t
-from services.pledges.domain import MADE_PUBLIC
+from services.pledges.domain import MADE_PUBLIC, PledgeStatus
 from shared.auth import Principal, Role
 
 _STAFF = frozenset({Role.MEMBER, Role.EMPLOYEE, Role.BRANCH_COMMITTEE})
@@ -45,6 +46,18 @@ def may_read_branch_pledges(reader: Principal, branch_id: str) -> bool:
     return reads_every_branch(reader) or staff_of(reader, branch_id)
 
 
+def made_public() -> ColumnElement[bool]:
+    """The rows of pledges that have been made public (step 5): published and every step
+    after; a carried-over pledge if it had been published before it was carried over."""
+    return or_(
+        t.pledges.c.status.in_([status.value for status in MADE_PUBLIC]),
+        and_(
+            t.pledges.c.status == PledgeStatus.CARRIED_OVER.value,
+            t.pledges.c.published_on.is_not(None),
+        ),
+    )
+
+
 def readable_pledges(reader: Principal) -> ColumnElement[bool]:
     """The rows of ``pl_pledges`` the reader may read, as a condition for a query."""
     if reads_every_branch(reader):
@@ -55,8 +68,7 @@ def readable_pledges(reader: Principal) -> ColumnElement[bool]:
     in_branch = t.pledges.c.branch_id == reader.branch_id
     if reader.has(Role.BRANCH_COMMITTEE):
         return or_(own, in_branch)
-    published = t.pledges.c.status.in_([status.value for status in MADE_PUBLIC])
-    return or_(own, and_(in_branch, published))
+    return or_(own, and_(in_branch, made_public()))
 
 
 def reads_review_notes(reader: Principal, *, member_id: str, branch_id: str) -> bool:

@@ -36,6 +36,8 @@ from shared.contracts.pledges import (
     PledgeAcceptanceRequested,
     PledgeAccepted,
     PledgeApproved,
+    PledgeCarriedIn,
+    PledgeCarriedOver,
     PledgeDeclared,
     PledgeHandedOver,
     PledgePublished,
@@ -168,6 +170,9 @@ async def _apply_pledge(session: AsyncSession, item: StoredEvent) -> None:
                 )
             )
             return
+        case PledgeCarriedIn():
+            await session.execute(insert(t.pledges).values(**_carried_in(event, item)))
+            return
         case PledgeRevisionRequested():
             values: dict[str, Any] = {
                 "status": "revision_requested",
@@ -236,6 +241,12 @@ async def _apply_pledge(session: AsyncSession, item: StoredEvent) -> None:
             values = {"status": "withdrawn", "withdrawal_reason": event.reason}
         case PledgeHandedOver():
             values = {"branch_id": event.to_branch_id}
+        case PledgeCarriedOver():
+            values = {
+                "status": "carried_over",
+                "carried_to": event.to_pledge_id,
+                "carry_reason": event.reason,
+            }
         case _:
             raise TypeError(f"no projection for {type(event).__name__}")
     await session.execute(
@@ -243,6 +254,46 @@ async def _apply_pledge(session: AsyncSession, item: StoredEvent) -> None:
         .where(t.pledges.c.pledge_id == item.envelope.data["pledge_id"])
         .values(**values, updated_at=when, version=item.envelope.sequence)
     )
+
+
+def _carried_in(event: PledgeCarriedIn, item: StoredEvent) -> dict[str, Any]:
+    """The row of a pledge carried in from the year before, at the step it starts at (as
+    ``domain.pledge`` folds it); its agreement in the shape ``PairingAgreementSigned`` gives."""
+    when = item.envelope.occurred_at
+    if event.published_on is not None:
+        status = "published"
+    elif event.agreement is not None:
+        status = "agreement_signed"
+    else:
+        status = "approved"
+    agreement = None
+    if event.agreement is not None:
+        agreement = {
+            "member_id": event.member_id,
+            **event.agreement.model_dump(mode="json"),
+        }
+    return {
+        "pledge_id": event.pledge_id,
+        "member_id": event.member_id,
+        "branch_id": event.branch_id,
+        "year": event.year,
+        "status": status,
+        "area": event.area.value,
+        "item": event.item,
+        "content": event.content,
+        "quantity": event.quantity,
+        "quality_standard": event.quality_standard,
+        "due_date": event.due_date,
+        "need_ids": [],
+        "paired_employee_id": event.paired_employee_id,
+        "agreement": agreement,
+        "channels": [c.value for c in event.channels] if event.published_on else None,
+        "published_on": event.published_on,
+        "carried_from": event.from_pledge_id,
+        "declared_at": when,
+        "updated_at": when,
+        "version": item.envelope.sequence,
+    }
 
 
 def _terms(event: PledgeDeclared | PledgeRevised) -> dict[str, Any]:

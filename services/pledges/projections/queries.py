@@ -13,9 +13,10 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.pledges import persistence as t
-from services.pledges.domain import MADE_PUBLIC, PledgeStatus
+from services.pledges.domain import PledgeStatus
 from services.pledges.domain.tracking import ledger_closes_on
 from services.pledges.projections.access import (
+    made_public,
     may_read_branch_pledges,
     readable_pledges,
     reads_review_notes,
@@ -35,7 +36,6 @@ from shared.auth import Principal, Role
 from shared.contracts.pledges import LedgerAssessment, ResponsibilityArea
 from shared.errors import Forbidden, NotFound
 
-_PUBLIC = [status.value for status in MADE_PUBLIC]
 _PAIRED = t.people.alias("paired")
 _PLEDGE_COLUMNS = (
     *t.pledges.c,
@@ -175,9 +175,7 @@ async def published_pledges(
     session: AsyncSession, branch_id: str, *, year: int | None = None
 ) -> list[PublicPledgeView]:
     await _require_branch(session, branch_id)
-    query = _pledges_with_names().where(
-        t.pledges.c.branch_id == branch_id, t.pledges.c.status.in_(_PUBLIC)
-    )
+    query = _pledges_with_names().where(t.pledges.c.branch_id == branch_id, made_public())
     if year is not None:
         query = query.where(t.pledges.c.year == year)
     rows = await session.execute(query.order_by(t.pledges.c.published_on, t.pledges.c.pledge_id))
@@ -229,7 +227,7 @@ async def branch_ledger(
             readable_pledges(reader),
             t.pledges.c.branch_id == branch_id,
             t.pledges.c.year == year,
-            t.pledges.c.status.in_(_PUBLIC),
+            made_public(),
             t.pledges.c.published_on <= month_end,
             # An accepted pledge leaves the ledger after the month it was accepted in.
             or_(

@@ -67,6 +67,13 @@ class PledgeView(_View):
     accepted_on: date | None
     acceptance_comment: str | None
     withdrawal_reason: str | None
+    carried_to: str | None = Field(
+        default=None, description="the next year's pledge that continues this one (已结转至)"
+    )
+    carry_reason: str | None = Field(default=None, description="why it was carried over")
+    carried_from: str | None = Field(
+        default=None, description="the previous year's pledge this one continues (结转自)"
+    )
     declared_at: datetime
     updated_at: datetime
     version: int = Field(description="the pledge stream's version after the last event")

@@ -40,14 +40,22 @@ DONE = {
     "acceptance": "已验收通过",
     "return": "已退回验收申请",
     "withdrawal": "承诺已撤回",
+    "carry-over": "承诺已结转至下一年度",
 }
 
 
-JUDGE_STEPS = frozenset({"revision-request", "approval", "ledger", "acceptance", "return"})
+JUDGE_STEPS = frozenset(
+    {"revision-request", "approval", "ledger", "acceptance", "return", "carry-over"}
+)
 """Decisions on a pledge, which its own member never takes even on the committee (recording
 the pairing agreement and the publication are not decisions: the pledges service lets the
 committee, the member included, record them)."""
 PUBLIC = frozenset({"published", "acceptance_requested", "returned", "accepted"})
+CARRIABLE = frozenset(
+    {"approved", "agreement_signed", "published", "acceptance_requested", "returned"}
+)
+"""Approved and not yet accepted: what the committee may carry over into the next year once
+the pledge's year is over (结转; docs/annual-cycle.md)."""
 NOT_PUBLIC_YET = "您没有权限查看这项承诺：尚未公开的承诺只有本人和本支部支委会可以查看。"
 
 
@@ -82,7 +90,21 @@ def step_body(step: str, values: dict[str, Any], lists: dict[str, list[str]]) ->
             return {"comment": _text(values, "comment")}
         case "withdrawal":
             return {"reason": _text(values, "reason")}
+        case "carry-over":
+            return {"reason": _text(values, "reason"), "due_date": _text(values, "due_date")}
     return {}
+
+
+def _public(pledge: dict[str, Any]) -> bool:
+    """Made public: published or a later step; a carried-over pledge if it was published."""
+    status = pledge["status"]
+    return status in PUBLIC or (status == "carried_over" and bool(pledge.get("published_on")))
+
+
+def may_carry_over(pledge: dict[str, Any], on: str) -> bool:
+    """Whether the carry-over form shows: an approved, unfinished pledge of a year before
+    ``on`` (YYYY-MM-DD). The service decides the rest (next year only, area, pairing)."""
+    return pledge["status"] in CARRIABLE and int(pledge["year"]) < int(on[:4])
 
 
 def _roles(ctx: Ctx, pledge: dict[str, Any]) -> tuple[bool, bool]:
@@ -90,7 +112,7 @@ def _roles(ctx: Ctx, pledge: dict[str, Any]) -> tuple[bool, bool]:
     not public to anyone else."""
     mine = pledge["member_id"] == ctx.me.person_id
     committee = ctx.is_("branch_committee") and pledge["branch_id"] == ctx.me.branch_id
-    if not (mine or committee or ctx.is_("org_admin") or pledge["status"] in PUBLIC):
+    if not (mine or committee or ctx.is_("org_admin") or _public(pledge)):
         raise NotPermitted(NOT_PUBLIC_YET)
     return mine, committee
 
@@ -118,6 +140,7 @@ async def _page(
         committee=committee,
         judge=committee and not mine,
         own_case=committee and mine,
+        carriable=committee and not mine and may_carry_over(pledge, today()),
         form=form or Form(),
         step=step,
         blank=Form(),
@@ -148,9 +171,12 @@ async def pledge_step(ctx: Signed, request: Request, pledge_id: str, step: str) 
         unconfirmed.message = NOT_CONFIRMED
         return await _page(ctx, pledge_id, unconfirmed, step, 422)
     try:
-        await ctx.api.pledges.act(pledge_id, step, step_body(step, values, lists))
+        result = await ctx.api.pledges.act(pledge_id, step, step_body(step, values, lists))
     except ServiceError as exc:
         failed = Form.failed({**values, **lists}, exc)
         return await _page(ctx, pledge_id, failed, step, exc.status)
+    if step == "carry-over" and isinstance(result, dict) and result.get("id"):
+        # On to the next year's pledge that continues this one.
+        return redirect(f"/pledges/{result['id']}", DONE[step])
     back = _text(values, "back") or f"/pledges/{pledge_id}"
     return redirect(back if back.startswith("/") else f"/pledges/{pledge_id}", DONE[step])

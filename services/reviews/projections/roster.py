@@ -30,6 +30,7 @@ from shared.contracts.pledges import (
     PersonRegistered,
     PersonTransferred,
     PersonUpdated,
+    PledgeCarriedIn,
     PledgeDeclared,
     PledgeWithdrawn,
     UnitRegistered,
@@ -94,6 +95,7 @@ _KEYED: dict[type[Any], tuple[str, str]] = {
     PledgeDeclared: ("pledges", "pledge_id"),
     PairingAgreementSigned: ("pledges", "pledge_id"),
     PledgeWithdrawn: ("pledges", "pledge_id"),
+    PledgeCarriedIn: ("pledges", "pledge_id"),
 }
 
 
@@ -210,3 +212,16 @@ def _fold(tables: dict[str, _Rows], item: StoredEvent) -> None:
             )
         case PledgeWithdrawn():
             pledges.put(event.pledge_id, withdrawn=True)
+        case PledgeCarriedIn():
+            # A pledge carried over from the year before keeps its signed agreement: the
+            # paired employee reviews the member in this year too. (The earlier year's pledge
+            # keeps its pairing for that year: its carry-over changes nothing here.)
+            agreement = event.agreement
+            pledges.put(
+                event.pledge_id,
+                create=True,
+                member_id=event.member_id,
+                year=event.year,
+                paired_employee_id=agreement.employee_id if agreement is not None else None,
+                withdrawn=False,
+            )

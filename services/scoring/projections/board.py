@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import persistence as t
 from services.scoring.domain import BranchResults
+from services.scoring.projections.pledge_states import made_public
 from services.scoring.projections.queries import names_of
 from services.scoring.projections.views import PLEDGE_STATUS_LABELS, publication_view
 from shared.contracts.pledges import LedgerAssessment, ResponsibilityArea
@@ -30,7 +31,8 @@ PUBLIC_STATUSES = ("published", "acceptance_requested", "returned", "accepted")
 """Made public (第五步) and still standing. ``returned`` is 验收退回: an acceptance sent back
 after publication, so the pledge is public and still tracked. Declared, sent back for
 revision (退回修改), approved or signed but not yet published, and withdrawn pledges are not
-public."""
+public. A published pledge carried over into the next year stays on its year's board
+(``made_public``)."""
 
 
 class BoardView(BaseModel):
@@ -105,7 +107,7 @@ def _public(branch_id: str, year: int) -> tuple[Any, ...]:
     return (
         t.pledges.c.branch_id == branch_id,
         t.pledges.c.year == year,
-        t.pledges.c.status.in_(PUBLIC_STATUSES),
+        made_public(t.pledges, PUBLIC_STATUSES),
     )
 
 

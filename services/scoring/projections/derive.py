@@ -48,9 +48,11 @@ SIGNED = frozenset(
         PledgeStatus.ACCEPTANCE_REQUESTED,
         PledgeStatus.RETURNED,
         PledgeStatus.ACCEPTED,
+        PledgeStatus.CARRIED_OVER,
     }
 )
-"""A pledge is signed (定诺) once the committee approved it; every later state keeps it so."""
+"""A pledge is signed (定诺) once the committee approved it; every later state keeps it so,
+carried over into the next year included (signed in its year, not completed there)."""
 
 
 async def cards_touched(session: AsyncSession, touched: Touched) -> set[MemberYear]:

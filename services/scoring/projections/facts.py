@@ -21,6 +21,7 @@ from services.scoring import persistence as t
 from services.scoring.projections.pledge_states import (
     PLEDGE_EVENTS,
     PledgeStatus,
+    carried_in_row,
     pledge_change,
     pledge_terms,
 )
@@ -261,6 +262,9 @@ class FactBatch:
                 "accepted_on": None,
                 "declared_at": stored.envelope.occurred_at,
             }
+            self.pledges.put(row)
+        elif isinstance(event, pl.PledgeCarriedIn):
+            row = {**carried_in_row(event), "declared_at": stored.envelope.occurred_at}
             self.pledges.put(row)
         else:
             row = self.pledges.update(event.pledge_id, **pledge_change(event))

@@ -18,6 +18,7 @@ from services.scoring.domain import (
     CardResult,
     ReviewResult,
 )
+from services.scoring.projections.pledge_states import made_public
 from services.scoring.projections.views import (
     PLEDGE_STATUS_LABELS,
     PUBLIC_PLEDGE_STATUSES,
@@ -143,7 +144,7 @@ async def published_pledges(session: AsyncSession, branch_id: str, year: int) ->
         session,
         t.pledges.c.branch_id == branch_id,
         t.pledges.c.year == year,
-        t.pledges.c.status.in_(PUBLIC_PLEDGE_STATUSES),
+        made_public(t.pledges, PUBLIC_PLEDGE_STATUSES),
     )
 
 

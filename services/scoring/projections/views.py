@@ -20,6 +20,7 @@ PLEDGE_STATUS_LABELS = {
     "returned": "验收退回",
     "accepted": "已验收",
     "withdrawn": "已撤回",
+    "carried_over": "已结转",
 }
 
 PUBLIC_PLEDGE_STATUSES = ("published", "acceptance_requested", "returned", "accepted")

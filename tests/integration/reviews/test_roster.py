@@ -3,20 +3,27 @@ eligibility, a batch folds in order) and the review policy adopted in scoring.""
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime
 
 import pytest
 
 from services.reviews.projections import queries
 from services.scoring.domain.policy import DEFAULT_POLICY as SCORING_DEFAULT
 from shared.contracts.pledges import (
+    CarriedAgreement,
     CommitteeMemberRemoved,
     Membership,
     PersonDeparted,
     PersonRegistered,
     PersonTransferred,
     PersonUpdated,
+    PledgeCarriedIn,
+    PledgeCarriedOver,
     PledgeWithdrawn,
+    PublicationChannel,
+    QuarterlyWork,
+    ResponsibilityArea,
 )
 from shared.contracts.scoring import BallotMinimums, ScoringPolicyAdopted
 from tests.integration.reviews.conftest import ADMIN, BRANCH, OTHER_BRANCH, Reviews, token_of
@@ -152,3 +159,69 @@ async def test_the_adopted_scoring_policy_sets_who_votes_and_how_many_ballots_sh
         "票数不足",
         None,
     )
+
+
+async def test_a_pledge_carried_into_the_next_year_keeps_its_pairing_there(reviews: Reviews):
+    """Carry-over (结转): the pledge of the year continues in the next with its signed
+    agreement, so 赵磊 reviews 李秀英 as her paired employee in the next year as well; the
+    year's own pairing stays."""
+    await reviews.feed(
+        [
+            (
+                "pledge-rv-1",
+                PledgeCarriedOver(
+                    pledge_id="rv-1",
+                    to_pledge_id="rv-1-2025",
+                    to_year=2025,
+                    due_date=date(2025, 6, 30),
+                    reason="冬季停工，顺延",
+                ),
+            ),
+            (
+                "pledge-rv-1-2025",
+                PledgeCarriedIn(
+                    pledge_id="rv-1-2025",
+                    from_pledge_id="rv-1",
+                    member_id="rv-m1",
+                    branch_id=BRANCH,
+                    year=2025,
+                    area=ResponsibilityArea.SAFETY,
+                    item="夜班巡检照明改造",
+                    content="为巡检路线加装照明",
+                    quantity="12处",
+                    quality_standard="通过安全验收",
+                    due_date=date(2025, 6, 30),
+                    paired_employee_id="rv-e1",
+                    agreement=CarriedAgreement(
+                        employee_id="rv-e1",
+                        signed_on=date(2024, 3, 10),
+                        problem="夜班巡检照明不足",
+                        quarterly_work=QuarterlyWork(q1="勘察路线"),
+                        final_goal="夜班巡检全程有照明",
+                    ),
+                    channels=(PublicationChannel.NOTICE_BOARD,),
+                    published_on=date(2024, 3, 12),
+                ),
+            ),
+        ]
+    )
+    async with reviews.runtime.db.reading() as session:
+        for year in (2024, 2025):
+            found = await queries.pairings(session, year=year, employee_ids=["rv-e1"])
+            assert found == {"rv-e1": frozenset({"rv-m1"})}, year
+
+    # In the next year, the paired employee casts the paired part of the mass review.
+    reviews.now[0] = datetime(2025, 3, 20, 2, 0, tzinfo=UTC)
+    period_id = f"rp-mass-H1-{uuid.uuid4().hex[:6]}"
+    body = {
+        "period_id": period_id,
+        "kind": "mass",
+        "period": "H1",
+        "year": 2025,
+        "scope_level": "branch",
+        "scope_id": BRANCH,
+        "deadline": None,
+    }
+    await reviews.ok("POST", "/periods", ADMIN, body)
+    cast = await reviews.cast(token_of("rv-e1"), period_id, "paired", {"rv-m1": 95})
+    assert cast.status_code in (200, 201), cast.text
