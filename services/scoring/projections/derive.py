@@ -61,8 +61,8 @@ async def cards_touched(session: AsyncSession, touched: Touched) -> set[MemberYe
     have created (docs/scoring.md, "Which cards exist"): of the people whose roster entry
     changed, of the branches registered, of every member in the scope of an opened period,
     and of the members of a branch whose year some member's area, pledge or tally names.
-    Which cards exist is a function of the facts (``card_exists``), never of the order in
-    which topics were read."""
+    Which cards exist is a function of the facts (``card_named``, ``ReviewYears``), never of
+    the order in which topics were read."""
     members = set(touched.members)
     if touched.periods:
         for period in await select_by_keys(
@@ -125,21 +125,26 @@ class ReviewYears:
     review period of the year covering the branch was opened, or some member's area, pledge
     or tally of the year names the branch."""
 
-    periods: list[tuple[int, str, str | None, str | None]] = field(default_factory=list)
-    """(year, scope level, unit, branch) of every period ever opened that may cover them."""
-    activity: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    company: set[int] = field(default_factory=set)
+    """Years of company-wide periods."""
+    by_unit: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_branch: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    """Years of branch periods and of the activity (areas, pledges, tallies) naming a branch."""
     units: dict[str, str] = field(default_factory=dict)
+
+    def period(self, year: int, level: str, unit: str | None, branch: str | None) -> None:
+        if level == "company":
+            self.company.add(year)
+        elif level == "unit" and unit is not None:
+            self.by_unit[unit].add(year)
+        elif level == "branch" and branch is not None:
+            self.by_branch[branch].add(year)
 
     def of(self, branch_id: str) -> set[int]:
         unit_id = self.units.get(branch_id)
-        years = set(self.activity.get(branch_id, ()))
-        for year, level, unit, branch in self.periods:
-            if (
-                level == "company"
-                or (level == "unit" and unit_id is not None and unit == unit_id)
-                or (level == "branch" and branch == branch_id)
-            ):
-                years.add(year)
+        years = self.company | self.by_branch.get(branch_id, set())
+        if unit_id is not None:
+            years |= self.by_unit.get(unit_id, set())
         return years
 
     def keys(self, people: Iterable[Row]) -> set[MemberYear]:
@@ -171,11 +176,12 @@ async def review_years(session: AsyncSession, branch_ids: Iterable[str] | None) 
         every = await session.execute(
             select(p.year, p.scope_level, p.unit_id, p.branch_id).distinct()
         )
-        found.periods = sorted({(row[0], row[1], row[2], row[3]) for row in every}, key=repr)
+        for row in every:
+            found.period(row[0], row[1], row[2], row[3])
         for table in fact_tables:
             rows = await session.execute(select(table.c.branch_id, table.c.year).distinct())
             for branch, year in rows:
-                found.activity[branch].add(year)
+                found.by_branch[branch].add(year)
         return found
     ids = sorted(set(branch_ids))
     if not ids:
@@ -184,7 +190,6 @@ async def review_years(session: AsyncSession, branch_ids: Iterable[str] | None) 
         row["branch_id"]: row["unit_id"]
         for row in await select_by_keys(session, t.branches, ["branch_id"], [(b,) for b in ids])
     }
-    periods: set[tuple[int, str, str | None, str | None]] = set()
     for part in chunks(ids):
         unit_ids = sorted({found.units[b] for b in part if b in found.units})
         scoped = await session.execute(
@@ -198,7 +203,8 @@ async def review_years(session: AsyncSession, branch_ids: Iterable[str] | None) 
                 )
             )
         )
-        periods.update((row[0], row[1], row[2], row[3]) for row in scoped)
+        for row in scoped:
+            found.period(row[0], row[1], row[2], row[3])
         for table in fact_tables:
             activity = await session.execute(
                 select(table.c.branch_id, table.c.year)
@@ -206,8 +212,7 @@ async def review_years(session: AsyncSession, branch_ids: Iterable[str] | None) 
                 .where(table.c.branch_id.in_(list(part)))
             )
             for branch, year in activity:
-                found.activity[branch].add(year)
-    found.periods = sorted(periods, key=repr)
+                found.by_branch[branch].add(year)
     return found
 
 

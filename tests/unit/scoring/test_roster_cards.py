@@ -53,17 +53,16 @@ def test_on_the_roster_during_part_of_the_year(
 
 
 def test_review_years_of_a_branch_come_from_periods_covering_it_and_its_activity() -> None:
-    years = ReviewYears(
-        periods=[
-            (2031, "company", None, None),
-            (2032, "unit", "u1", None),
-            (2033, "unit", "u2", None),
-            (2034, "branch", None, "b1"),
-            (2035, "branch", None, "b2"),
-        ],
-        units={"b1": "u1", "b2": "u2"},
-    )
-    years.activity["b1"].add(2036)
+    years = ReviewYears(units={"b1": "u1", "b2": "u2"})
+    for period in (
+        (2031, "company", None, None),
+        (2032, "unit", "u1", None),
+        (2033, "unit", "u2", None),
+        (2034, "branch", None, "b1"),
+        (2035, "branch", None, "b2"),
+    ):
+        years.period(*period)
+    years.by_branch["b1"].add(2036)  # a member's area, pledge or tally
     assert years.of("b1") == {2031, 2032, 2034, 2036}
     assert years.of("b2") == {2031, 2033, 2035}
     assert years.of("unknown") == {2031}
