@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from shared.contracts.pledges import (
     CommitteePosition,
+    ExemptionReason,
     LedgerAssessment,
     Membership,
     PublicationChannel,
@@ -62,6 +63,8 @@ _LABELS = {
     "month": "台账月份",
     "note": "考核说明",
     "comment": "验收意见",
+    "reason_text": "免评原因说明",
+    "evidence": "证明材料说明",
 }
 # Where one field name means different things in different commands.
 _LABEL_OVERRIDES = {
@@ -194,6 +197,30 @@ class RecordDeparture(Command):
     person_id: Ref
     departed_on: date
     reason: OptionalText = None
+
+
+class ExemptMember(Command):
+    """Exempt a party member from a year's review (免于评议)."""
+
+    member_id: Ref
+    year: Year
+    reason: ExemptionReason
+    reason_text: OptionalText = None
+    evidence: Text
+
+    @model_validator(mode="after")
+    def _other_needs_words(self) -> ExemptMember:
+        if self.reason is ExemptionReason.OTHER and self.reason_text is None:
+            raise PydanticCustomError(
+                "reason_text_required", "免评原因为“其他”时须填写免评原因说明", {}
+            )
+        return self
+
+
+class RevokeExemption(Command):
+    member_id: Ref
+    year: Year
+    reason: Text
 
 
 class AppointCommitteeMember(Command):

@@ -69,7 +69,7 @@ def branch_results_table(branch_name: str, year: int, members: Sequence[MemberRe
                 m.branch,
                 m.composite,
                 m.band_label,
-                "、".join(m.missing_labels) or None,
+                m.exempt_label or "、".join(m.missing_labels) or None,
                 m.pledges_total,
                 m.pledges_completed,
                 m.policy_id,
@@ -98,6 +98,8 @@ def statistics_table(year: int, rows: Sequence[StatisticsView]) -> Table:
             "群众满意率(%)",
             *(BAND_LABELS[band] for band in Band),
             "无综合评议",
+            "积分卡",
+            "免于评议",
         ),
         rows=tuple(
             (
@@ -116,6 +118,8 @@ def statistics_table(year: int, rows: Sequence[StatisticsView]) -> Table:
                 view.satisfaction_rate,
                 *(share.count for share in view.bands),
                 view.without_composite,
+                view.cards,
+                view.exempt,
             )
             for view in rows
         ),

@@ -29,8 +29,11 @@ from sqlalchemy import (
     Text,
 )
 
-PROJECTION_VERSION = "v2"
-"""v2: cards from per-period tallies (MemberReviewed) instead of individual ballots."""
+PROJECTION_VERSION = "v3"
+"""v2: cards from per-period tallies (MemberReviewed) instead of individual ballots.
+v3: roster-based cards (every member on the roster of a review year, docs/scoring.md) and
+exemptions; people carry the date they were registered, statistics count roster members,
+cards and exempt members apart."""
 PREFIX = f"sc_{PROJECTION_VERSION}_"
 
 metadata = MetaData()
@@ -72,6 +75,8 @@ people = Table(
     Column("branch_id", String(_REF), nullable=False, index=True),
     Column("membership", String(32), nullable=False),
     Column("departed_on", Date),
+    # The Beijing date of the PersonRegistered event (None: registered before v3 kept it).
+    Column("registered_on", Date),
 )
 
 areas = Table(
@@ -162,6 +167,21 @@ tallies = Table(
     Column("all_staff_ballots", Integer),
     Column("satisfied", Integer),
     Index(f"ix_{PREFIX}tallies_member_year", "member_id", "year"),
+    Index(f"ix_{PREFIX}tallies_branch_year", "branch_id", "year"),
+)
+
+exemptions = Table(
+    # The member-years an exemption was recorded for (MemberExempted); a revocation keeps the
+    # row, revoked (the member-year stays one the facts name, so its card stays).
+    _name("exemptions"),
+    read_metadata,
+    Column("member_id", String(_REF), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("branch_id", String(_REF), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("reason_text", Text),
+    Column("evidence", Text, nullable=False),
+    Column("revoked", Boolean, nullable=False),
 )
 
 policies = Table(
@@ -189,6 +209,11 @@ cards = Table(
     Column("composite", String(_SCORE)),
     Column("band", String(32)),
     Column("missing", JSON, nullable=False),
+    # The exemption's reason code when the member is exempt for the year (免于评议).
+    Column("exempt", String(32)),
+    Column("exempt_text", Text),
+    # The member was a party member on the roster of the card's branch during the year.
+    Column("on_roster", Boolean, nullable=False),
     Column("pledges_total", Integer, nullable=False),
     Column("pledges_completed", Integer, nullable=False),
     Column("mass_satisfied", Integer, nullable=False),
@@ -202,7 +227,12 @@ branch_stats = Table(
     read_metadata,
     Column("branch_id", String(_REF), primary_key=True),
     Column("year", Integer, primary_key=True),
+    # Party members on the roster during the year (their cards in this branch).
     Column("members", Integer, nullable=False),
+    # Every card kept in the branch for the year (roster members, and anyone the facts name).
+    Column("cards", Integer, nullable=False),
+    # Exempt members (免于评议): counted apart, in no band, rate or "without composite".
+    Column("exempt", Integer, nullable=False),
     Column("areas", Integer, nullable=False),
     Column("pairings", Integer, nullable=False),
     Column("pledges_signed", Integer, nullable=False),
@@ -226,7 +256,8 @@ pending = Table(
     read_metadata,
     # kind: member (key = member id, year) | person (key = person id) | year (key = "")
     # | branch (key = branch id, year) | period (key = period id, year 0)
-    # | bcards (key = branch id, year 0: every card of a branch registered anew).
+    # | bcards (key = branch id, year 0: every card of a branch registered anew)
+    # | activity (key = branch id, year: a review year of the branch, its roster cards).
     # Empty whenever the slot serves or is compared.
     Column("kind", String(8), primary_key=True),
     Column("key", String(_REF), primary_key=True),

@@ -47,6 +47,15 @@ class CommitteePosition(LabelledEnum):
     MEMBER = "member", "支部委员"
 
 
+class ExemptionReason(LabelledEnum):
+    """Why a member is exempt from the year's review (DOMAIN.md section 5, "Exemptions")."""
+
+    RETIRED = "retired", "退休"
+    LONG_TERM_ILLNESS = "long_term_illness", "长期病休"
+    MOBILE_MEMBER = "mobile_member", "流动党员"
+    OTHER = "other", "其他"
+
+
 class PublicationChannel(LabelledEnum):
     """The three ways the source names for making a pledge public (第五步)."""
 
@@ -135,6 +144,32 @@ class PersonDeparted(Event):
     branch_id: str
     departed_on: date
     reason: str | None
+
+
+@event_type("MemberExempted", 1)
+class MemberExempted(Event):
+    """The committee exempted a party member from the year's review (免于评议): the member
+    keeps a card that says so and is counted apart, not as missing."""
+
+    member_id: str
+    branch_id: str
+    year: int
+    reason: ExemptionReason
+    reason_text: str | None
+    """The reason in words; required when ``reason`` is ``other``."""
+    evidence: str
+    """The evidence note (e.g. the retirement notice or the sick leave certificate)."""
+
+
+@event_type("MemberExemptionRevoked", 1)
+class MemberExemptionRevoked(Event):
+    """An exemption recorded by mistake or no longer true is revoked; the member is reviewed
+    for the year again."""
+
+    member_id: str
+    branch_id: str
+    year: int
+    reason: str
 
 
 @event_type("CommitteeMemberAppointed", 1)

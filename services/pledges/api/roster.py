@@ -12,9 +12,11 @@ from services.pledges.api.deps import HandlerDeps, command
 from services.pledges.api.schemas import (
     AppointmentBody,
     DepartureBody,
+    ExemptionBody,
     RegisterBranchBody,
     RegisterPersonBody,
     RegisterUnitBody,
+    RevocationBody,
     TransferBody,
 )
 from services.pledges.handlers import CommandResult
@@ -60,6 +62,39 @@ async def record_departure(
 ) -> CommandResult:
     cmd = command(c.RecordDeparture, person_id=person_id, **body.model_dump())
     return await handlers.record_departure(cmd, **deps)
+
+
+@router.post(
+    "/people/{person_id}/exemptions",
+    summary="登记免评（支委会、二级党委或组织部）",
+    description=(
+        "Exempts a party member from a year's review (last, this or next year): reason "
+        "`retired` 退休, `long_term_illness` 长期病休, `mobile_member` 流动党员 or `other` 其他 "
+        "(with `reason_text`), and an evidence note → `MemberExempted`. 404 not on the roster, "
+        "409 already exempt or departed before the year, 422 a year outside the window."
+    ),
+)
+async def exempt_member(
+    person_id: PersonId, body: ExemptionBody, deps: HandlerDeps
+) -> CommandResult:
+    cmd = command(c.ExemptMember, member_id=person_id, **body.model_dump())
+    return await handlers.exempt_member(cmd, **deps)
+
+
+@router.post(
+    "/people/{person_id}/exemptions/{year}/revocation",
+    summary="撤销免评",
+    description="Revokes the member's exemption for the year, with a reason → "
+    "`MemberExemptionRevoked`; 404 when there is none.",
+)
+async def revoke_exemption(
+    person_id: PersonId,
+    year: Annotated[int, Path(description="年度")],
+    body: RevocationBody,
+    deps: HandlerDeps,
+) -> CommandResult:
+    cmd = command(c.RevokeExemption, member_id=person_id, year=year, **body.model_dump())
+    return await handlers.revoke_exemption(cmd, **deps)
 
 
 @router.put("/people/{person_id}/committee", summary="任命支部委员")

@@ -21,6 +21,7 @@ from services.pledges.commands import (
 )
 from shared.contracts.pledges import (
     CommitteePosition,
+    ExemptionReason,
     LedgerAssessment,
     Membership,
     PublicationChannel,
@@ -79,6 +80,23 @@ class DepartureBody(BaseModel):
 
     departed_on: date
     reason: OptionalText = None
+
+
+class ExemptionBody(BaseModel):
+    model_config = _body(
+        {"year": 2024, "reason": "retired", "reason_text": None, "evidence": "退休审批表"}
+    )
+
+    year: Year
+    reason: ExemptionReason
+    reason_text: OptionalText = None
+    evidence: Text
+
+
+class RevocationBody(BaseModel):
+    model_config = _body({"reason": "登记有误，已返岗"})
+
+    reason: Text
 
 
 class AppointmentBody(BaseModel):

@@ -12,11 +12,13 @@ from datetime import date
 
 from services.pledges.commands import (
     AppointCommitteeMember,
+    ExemptMember,
     RecordDeparture,
     RegisterBranch,
     RegisterPerson,
     RegisterUnit,
     RemoveCommitteeMember,
+    RevokeExemption,
     TransferPerson,
 )
 from services.pledges.domain.base import unexpected
@@ -27,6 +29,8 @@ from shared.contracts.pledges import (
     CommitteeMemberAppointed,
     CommitteeMemberRemoved,
     CommitteePosition,
+    MemberExempted,
+    MemberExemptionRevoked,
     Membership,
     PersonDeparted,
     PersonRegistered,
@@ -35,7 +39,7 @@ from shared.contracts.pledges import (
     UnitRegistered,
     UnitRenamed,
 )
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 
 
 def unit_stream(unit_id: str) -> str:
@@ -72,6 +76,8 @@ class PersonState:
     post: str | None
     committee_position: CommitteePosition | None = None
     departed_on: date | None = None
+    exempt_years: frozenset[int] = frozenset()
+    """The years the member is exempt from the review (免于评议)."""
 
     @property
     def is_party_member(self) -> bool:
@@ -120,6 +126,10 @@ def evolve_person(state: PersonState | None, event: Event) -> PersonState:
             return replace(state, committee_position=event.position)
         case CommitteeMemberRemoved() if state is not None:
             return replace(state, committee_position=None)
+        case MemberExempted() if state is not None:
+            return replace(state, exempt_years=state.exempt_years | {event.year})
+        case MemberExemptionRevoked() if state is not None:
+            return replace(state, exempt_years=state.exempt_years - {event.year})
     raise unexpected(state, event)
 
 
@@ -280,3 +290,58 @@ def _existing(state: PersonState | None, person_id: str) -> PersonState:
 def _require_active(person: PersonState) -> None:
     if person.departed_on is not None:
         raise Conflict(f"{person.name}已于{person.departed_on.isoformat()}离开，不能再办理此事项")
+
+
+def decide_exempt_member(
+    state: PersonState | None, command: ExemptMember, *, today: date
+) -> list[Event]:
+    """Exempt a party member on the roster from a year's review (DOMAIN.md section 5): the
+    year is last year, this year or next year (Beijing time), the member was on the roster
+    during it, and is not exempt for it already."""
+    person = _existing(state, command.member_id)
+    _review_year(command.year, today)
+    if not person.is_party_member:
+        raise InvalidInput(f"{person.name}是{person.membership.label}，不参加党员评议，无需免评")
+    if person.departed_on is not None and person.departed_on.year < command.year:
+        raise Conflict(
+            f"{person.name}已于{person.departed_on.isoformat()}离开，"
+            f"{command.year}年不在花名册上，无需免评"
+        )
+    if command.year in person.exempt_years:
+        raise Conflict(f"{person.name}{command.year}年度已登记免评，不能重复登记")
+    return [
+        MemberExempted(
+            member_id=person.person_id,
+            branch_id=person.branch_id,
+            year=command.year,
+            reason=command.reason,
+            reason_text=command.reason_text,
+            evidence=command.evidence,
+        )
+    ]
+
+
+def decide_revoke_exemption(
+    state: PersonState | None, command: RevokeExemption, *, today: date
+) -> list[Event]:
+    person = _existing(state, command.member_id)
+    _review_year(command.year, today)
+    if command.year not in person.exempt_years:
+        raise NotFound(f"{person.name}{command.year}年度没有免评登记，无法撤销")
+    return [
+        MemberExemptionRevoked(
+            member_id=person.person_id,
+            branch_id=person.branch_id,
+            year=command.year,
+            reason=command.reason,
+        )
+    ]
+
+
+def _review_year(year: int, today: date) -> None:
+    """Exemptions are recorded for the years still being reviewed or planned."""
+    if not today.year - 1 <= year <= today.year + 1:
+        raise InvalidInput(
+            f"只能为{today.year - 1}年、{today.year}年或{today.year + 1}年登记或撤销免评，"
+            f"不能办理{year}年"
+        )

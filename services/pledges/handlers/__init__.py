@@ -25,11 +25,13 @@ from services.pledges.handlers.planning import (
 )
 from services.pledges.handlers.roster import (
     appoint_committee_member,
+    exempt_member,
     record_departure,
     register_branch,
     register_person,
     register_unit,
     remove_committee_member,
+    revoke_exemption,
     transfer_person,
 )
 from services.pledges.handlers.tracking import (
@@ -55,6 +57,7 @@ __all__ = [
     "classify_need",
     "correct_ledger_entry",
     "declare_pledge",
+    "exempt_member",
     "publish_pledge",
     "record_departure",
     "record_ledger_entry",
@@ -66,6 +69,7 @@ __all__ = [
     "request_revision",
     "return_pledge",
     "revise_pledge",
+    "revoke_exemption",
     "sign_agreement",
     "submit_need",
     "transfer_person",

@@ -82,3 +82,20 @@ def roster_manager(principal: Principal, *, action: str) -> Role:
     """The organization department and operators keep the roster."""
     require_role(principal, Role.ORG_ADMIN, Role.OPERATOR, action=action)
     return Role.ORG_ADMIN if principal.has(Role.ORG_ADMIN) else Role.OPERATOR
+
+
+def exemption_recorder(
+    principal: Principal, branch_id: str, unit_id: str | None, *, action: str
+) -> Role:
+    """Exemptions (DOMAIN.md section 5) are recorded by the committee of the member's branch,
+    the unit committee (二级党委) of that branch's unit, or the organization department."""
+    if principal.has(Role.BRANCH_COMMITTEE) and principal.branch_id == branch_id:
+        return Role.BRANCH_COMMITTEE
+    if principal.has(Role.UNIT_COMMITTEE) and unit_id is not None and principal.unit_id == unit_id:
+        return Role.UNIT_COMMITTEE
+    if principal.has(Role.ORG_ADMIN):
+        return Role.ORG_ADMIN
+    raise Forbidden(
+        f"只有党员所在支部的{Role.BRANCH_COMMITTEE.label}、所属二级党委或"
+        f"{Role.ORG_ADMIN.label}可以{action}"
+    )

@@ -13,11 +13,13 @@ from sqlalchemy import select
 from services.pledges import persistence as t
 from services.pledges.commands import (
     AppointCommitteeMember,
+    ExemptMember,
     RecordDeparture,
     RegisterBranch,
     RegisterPerson,
     RegisterUnit,
     RemoveCommitteeMember,
+    RevokeExemption,
     TransferPerson,
 )
 from services.pledges.domain import (
@@ -25,12 +27,14 @@ from services.pledges.domain import (
     PersonState,
     branch_stream,
     decide_appoint_committee_member,
+    decide_exempt_member,
     decide_pledge_on_transfer,
     decide_record_departure,
     decide_register_branch,
     decide_register_person,
     decide_register_unit,
     decide_remove_committee_member,
+    decide_revoke_exemption,
     decide_transfer_person,
     evolve_branch,
     evolve_person,
@@ -38,11 +42,12 @@ from services.pledges.domain import (
     person_stream,
     unit_stream,
 )
-from services.pledges.handlers.access import roster_manager
+from services.pledges.handlers.access import exemption_recorder, roster_manager
 from services.pledges.handlers.base import CommandResult, UnitOfWork, unit_of_work
 from services.pledges.handlers.pledge_steps import append_to_pledge, load_pledge
-from shared.auth import Role
+from shared.auth import Role, require_role
 from shared.contracts import Event, Org
+from shared.errors import NotFound
 from shared.handlers import Dependencies, Loaded
 
 
@@ -190,3 +195,37 @@ async def record_departure(command: RecordDeparture, **deps: Unpack[Dependencies
         person = await uow.load(person_stream(command.person_id), evolve_person)
         await _append_person(uow, person, decide_record_departure(person.state, command), role)
         return uow.result(command.person_id, person.stream)
+
+
+_EXEMPTION_ROLES = (Role.BRANCH_COMMITTEE, Role.UNIT_COMMITTEE, Role.ORG_ADMIN)
+
+
+async def _exemption_subject(
+    uow: UnitOfWork, member_id: str, *, action: str
+) -> tuple[Loaded[PersonState], Role]:
+    """The member's stream and the role the principal acts in. Someone who may record no
+    exemption anywhere is refused before the roster is read (no probing who exists)."""
+    require_role(uow.principal, *_EXEMPTION_ROLES, action=action)
+    person = await uow.load(person_stream(member_id), evolve_person)
+    if person.state is None:
+        raise NotFound(f"人员“{member_id}”不在花名册上")
+    org = await uow.org_of_branch(person.state.branch_id)
+    role = exemption_recorder(uow.principal, person.state.branch_id, org.unit, action=action)
+    return person, role
+
+
+async def exempt_member(command: ExemptMember, **deps: Unpack[Dependencies]) -> CommandResult:
+    """Exempt a party member from a year's review (免于评议), on the member's stream."""
+    async with unit_of_work(**deps) as uow:
+        person, role = await _exemption_subject(uow, command.member_id, action="登记免评")
+        events = decide_exempt_member(person.state, command, today=uow.today)
+        await _append_person(uow, person, events, role)
+        return uow.result(command.member_id, person.stream)
+
+
+async def revoke_exemption(command: RevokeExemption, **deps: Unpack[Dependencies]) -> CommandResult:
+    async with unit_of_work(**deps) as uow:
+        person, role = await _exemption_subject(uow, command.member_id, action="撤销免评")
+        events = decide_revoke_exemption(person.state, command, today=uow.today)
+        await _append_person(uow, person, events, role)
+        return uow.result(command.member_id, person.stream)

@@ -21,6 +21,8 @@ from shared.contracts.pledges import (
     CommitteeMemberRemoved,
     LedgerEntryCorrected,
     LedgerEntryRecorded,
+    MemberExempted,
+    MemberExemptionRevoked,
     NeedClassified,
     NeedPledgeLinked,
     NeedPledgeUnlinked,
@@ -106,6 +108,10 @@ async def _apply(session: AsyncSession, item: StoredEvent) -> None:
             await _person(session, event.person_id, committee_position=event.position.value)
         case CommitteeMemberRemoved():
             await _person(session, event.person_id, committee_position=None)
+        case MemberExempted() | MemberExemptionRevoked():
+            # Decided on the person's stream and shown on the card (scoring's read model);
+            # the pledges service's own pages have no view of them.
+            pass
         case PlanAdopted():
             await session.execute(insert(t.plans).values(**event.model_dump()))
         case PlanAmended():

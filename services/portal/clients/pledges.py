@@ -63,5 +63,14 @@ class PledgesClient(ServiceClient):
         ledger, acceptance-request, acceptance, return, withdrawal."""
         return await self.post(f"/pledges/{pledge_id}/{step}", body)
 
+    async def exempt(self, person_id: str, body: dict[str, Any]) -> Any:
+        """登记免评: ``{"year", "reason", "reason_text", "evidence"}``."""
+        return await self.post(f"/roster/people/{person_id}/exemptions", body)
+
+    async def revoke_exemption(self, person_id: str, year: int, reason: str) -> Any:
+        return await self.post(
+            f"/roster/people/{person_id}/exemptions/{year}/revocation", {"reason": reason}
+        )
+
     async def adopt_plan(self, branch_id: str, year: int, body: dict[str, Any]) -> Any:
         return await self.put(f"/branches/{branch_id}/plans/{year}", body)

@@ -223,6 +223,7 @@ async def _results_page(
         form=form or Form(),
         status_code=status,
         open_periods=open_periods,
+        reasons=EXEMPTION_REASONS,
     )
 
 
@@ -231,9 +232,46 @@ async def results(ctx: Committee, year: RequestedYear = None) -> HTMLResponse:
     return await _results_page(ctx, year=year)
 
 
+EXEMPTION_REASONS = (
+    ("retired", "退休"),
+    ("long_term_illness", "长期病休"),
+    ("mobile_member", "流动党员"),
+    ("other", "其他"),
+)
+
+
+async def _exemption_step(ctx: Ctx, step: str, values: dict[str, Any], year: int) -> Response:
+    """登记免评 (``exempt-{member}``) or 撤销免评 (``revoke-{member}``) for the year shown: the
+    pledges service decides (the member must be on the roster of the committee's branch)."""
+    kind, _, member = step.partition("-")
+    try:
+        if kind == "exempt":
+            await ctx.api.pledges.exempt(
+                member,
+                {
+                    "year": year,
+                    "reason": values.get("reason"),
+                    "reason_text": str(values.get("reason_text", "")).strip() or None,
+                    "evidence": str(values.get("evidence", "")),
+                },
+            )
+        else:
+            await ctx.api.pledges.revoke_exemption(
+                member, year, str(values.get("revocation_reason", ""))
+            )
+    except ServiceError as exc:
+        failed = Form.failed({**values, "step": step}, exc)
+        return await _results_page(ctx, failed, exc.status, year)
+    done = "已登记免评" if kind == "exempt" else "已撤销免评"
+    return redirect(f"/committee/results?year={year}", f"{done}，积分卡稍后更新")
+
+
 @router.post("/results/{step}")
 async def results_step(ctx: Committee, request: Request, step: str) -> Response:
     values = dict(await request.form())
+    if step.startswith(("exempt-", "revoke-")):
+        year = posted_year(values, (await review_year(ctx, None)).shown)
+        return await _exemption_step(ctx, step, values, year)
     body: dict[str, Any] | None = None
     path = {"publish": "publish", "finalize": "finalize"}.get(step)
     if step.startswith("decide-"):

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, case, func, select
+from sqlalchemy import Integer, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import persistence as t
@@ -56,36 +57,198 @@ carried over into the next year included (signed in its year, not completed ther
 
 
 async def cards_touched(session: AsyncSession, touched: Touched) -> set[MemberYear]:
-    """The cards to recompute: the members' own, and every existing card of a person whose
+    """The cards to recompute: the members' own; every existing card of a person whose
     roster entry changed, of a year whose policy changed, or of a member in the scope of a
-    period that opened or closed (its entry on the card). A period creates no card by itself:
-    which cards exist depends on the facts that name a member and year (areas, pledges,
-    tallies), never on the order in which topics were read."""
+    period that opened or closed (its entry on the card); and the roster cards a batch may
+    have created (docs/scoring.md, "Which cards exist"): of the people whose roster entry
+    changed, of the branches registered, of every member in the scope of an opened period,
+    and of the members of a branch whose year some member's area, pledge or tally names.
+    Which cards exist is a function of the facts (``card_named``, ``ReviewYears``), never of
+    the order in which topics were read."""
     members = set(touched.members)
     if touched.periods:
         for period in await select_by_keys(
             session, t.periods, ["period_id"], [(p,) for p in touched.periods]
         ):
-            in_scope = [(person,) for person in await _members_in_scope(session, period)]
+            year = period["year"]
+            in_scope = await _people_in_scope(session, period)
+            members.update(
+                (person["person_id"], year) for person in in_scope if on_roster(person, year)
+            )
             members.update(
                 (row["member_id"], row["year"])
-                for row in await select_by_keys(session, t.cards, ["member_id"], in_scope)
-                if row["year"] == period["year"]
+                for row in await select_by_keys(
+                    session, t.cards, ["member_id"], [(p["person_id"],) for p in in_scope]
+                )
+                if row["year"] == year
             )
     if touched.branch_cards:
         rows = await select_by_keys(
             session, t.cards, ["branch_id"], [(b,) for b in touched.branch_cards]
         )
         members.update((row["member_id"], row["year"]) for row in rows)
+        people = await select_by_keys(
+            session, t.people, ["branch_id"], [(b,) for b in touched.branch_cards]
+        )
+        members |= await roster_keys(session, people)
     if touched.people:
         rows = await select_by_keys(
             session, t.cards, ["member_id"], [(person,) for person in touched.people]
         )
         members.update((row["member_id"], row["year"]) for row in rows)
+        people = await select_by_keys(
+            session, t.people, ["person_id"], [(person,) for person in touched.people]
+        )
+        members |= await roster_keys(session, people)
     if touched.years:
         rows = await select_by_keys(session, t.cards, ["year"], [(y,) for y in touched.years])
         members.update((row["member_id"], row["year"]) for row in rows)
+    if touched.activity:
+        members |= await _new_roster_cards(session, touched.activity)
     return members
+
+
+def on_roster(person: Row | None, year: int) -> bool:
+    """A party member (full or probationary) on the roster during (part of) ``year``:
+    registered before it ended, not departed before it began. A person registered before
+    the registration date was kept (``registered_on`` None) counts as registered."""
+    if person is None or person["membership"] == Membership.NON_MEMBER.value:
+        return False
+    registered = person["registered_on"]
+    if registered is not None and registered > date(year, 12, 31):
+        return False
+    departed = person["departed_on"]
+    return departed is None or departed >= date(year, 1, 1)
+
+
+@dataclass
+class ReviewYears:
+    """The review years of branches (docs/scoring.md): a year is one for a branch once a
+    review period of the year covering the branch was opened, or some member's area, pledge
+    or tally of the year names the branch."""
+
+    company: set[int] = field(default_factory=set)
+    """Years of company-wide periods."""
+    by_unit: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_branch: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    """Years of branch periods and of the activity (areas, pledges, tallies) naming a branch."""
+    units: dict[str, str] = field(default_factory=dict)
+
+    def period(self, year: int, level: str, unit: str | None, branch: str | None) -> None:
+        if level == "company":
+            self.company.add(year)
+        elif level == "unit" and unit is not None:
+            self.by_unit[unit].add(year)
+        elif level == "branch" and branch is not None:
+            self.by_branch[branch].add(year)
+
+    def of(self, branch_id: str) -> set[int]:
+        unit_id = self.units.get(branch_id)
+        years = self.company | self.by_branch.get(branch_id, set())
+        if unit_id is not None:
+            years |= self.by_unit.get(unit_id, set())
+        return years
+
+    def keys(self, people: Iterable[Row]) -> set[MemberYear]:
+        """The roster cards of ``people``: each review year of their branch they were on
+        the roster for."""
+        found: set[MemberYear] = set()
+        by_branch: dict[str, set[int]] = {}
+        for person in people:
+            branch = person["branch_id"]
+            if branch not in by_branch:
+                by_branch[branch] = self.of(branch)
+            found.update(
+                (person["person_id"], year) for year in by_branch[branch] if on_roster(person, year)
+            )
+        return found
+
+
+async def review_years(session: AsyncSession, branch_ids: Iterable[str] | None) -> ReviewYears:
+    """The review years of ``branch_ids`` (None: of every branch, for a rebuild), read with a
+    few grouped queries per chunk of branches."""
+    found = ReviewYears()
+    p = t.periods.c
+    fact_tables = (t.areas, t.pledges, t.tallies)
+    if branch_ids is None:
+        found.units = {
+            row.branch_id: row.unit_id
+            for row in await session.execute(select(t.branches.c.branch_id, t.branches.c.unit_id))
+        }
+        every = await session.execute(
+            select(p.year, p.scope_level, p.unit_id, p.branch_id).distinct()
+        )
+        for row in every:
+            found.period(row[0], row[1], row[2], row[3])
+        for table in fact_tables:
+            rows = await session.execute(select(table.c.branch_id, table.c.year).distinct())
+            for branch, year in rows:
+                found.by_branch[branch].add(year)
+        return found
+    ids = sorted(set(branch_ids))
+    if not ids:
+        return found
+    found.units = {
+        row["branch_id"]: row["unit_id"]
+        for row in await select_by_keys(session, t.branches, ["branch_id"], [(b,) for b in ids])
+    }
+    for part in chunks(ids):
+        unit_ids = sorted({found.units[b] for b in part if b in found.units})
+        scoped = await session.execute(
+            select(p.year, p.scope_level, p.unit_id, p.branch_id)
+            .distinct()
+            .where(
+                or_(
+                    p.scope_level == "company",
+                    and_(p.scope_level == "unit", p.unit_id.in_(unit_ids)),
+                    and_(p.scope_level == "branch", p.branch_id.in_(list(part))),
+                )
+            )
+        )
+        for row in scoped:
+            found.period(row[0], row[1], row[2], row[3])
+        for table in fact_tables:
+            activity = await session.execute(
+                select(table.c.branch_id, table.c.year)
+                .distinct()
+                .where(table.c.branch_id.in_(list(part)))
+            )
+            for branch, year in activity:
+                found.by_branch[branch].add(year)
+    return found
+
+
+async def roster_keys(session: AsyncSession, people: Sequence[Row]) -> set[MemberYear]:
+    """The roster cards of ``people`` (their rows): each review year of their branch for
+    which they were on the roster."""
+    if not people:
+        return set()
+    years = await review_years(session, {person["branch_id"] for person in people})
+    return years.keys(people)
+
+
+async def _new_roster_cards(session: AsyncSession, activity: set[BranchYear]) -> set[MemberYear]:
+    """A branch-year some member's activity names is a review year of the branch: the roster
+    cards of its other members that do not exist yet (those that exist do not change)."""
+    people = await select_by_keys(
+        session, t.people, ["branch_id"], sorted({(branch,) for branch, _ in activity})
+    )
+    by_branch: dict[str, list[Row]] = defaultdict(list)
+    for person in people:
+        by_branch[person["branch_id"]].append(person)
+    wanted = {
+        (person["person_id"], year)
+        for branch, year in activity
+        for person in by_branch.get(branch, ())
+        if on_roster(person, year)
+    }
+    if not wanted:
+        return set()
+    existing = {
+        (row["member_id"], row["year"])
+        for row in await select_by_keys(session, t.cards, ["member_id", "year"], wanted)
+    }
+    return wanted - existing
 
 
 async def recompute(session: AsyncSession, touched: Touched) -> None:
@@ -125,6 +288,7 @@ class CardInputs:
     units: dict[str, str]
     """The unit of each branch."""
     policies: dict[int, AdoptedPolicy]
+    exemptions: dict[MemberYear, Row] = field(default_factory=dict)
 
 
 def card_rows(keys: Iterable[MemberYear], inputs: CardInputs) -> list[dict[str, Any]]:
@@ -150,6 +314,7 @@ def card_rows(keys: Iterable[MemberYear], inputs: CardInputs) -> list[dict[str, 
                     person,
                     inputs.units.get(person["branch_id"]) if person else None,
                 ),
+                exemption=inputs.exemptions.get((member, year)),
             )
         )
     return rows
@@ -187,14 +352,35 @@ async def recompute_cards(session: AsyncSession, members: set[MemberYear]) -> se
         opened=await _open_periods(session, {year for _, year in keys}),
         units=units,
         policies=await policies_by_year(session),
+        exemptions={
+            (row["member_id"], row["year"]): row
+            for row in await select_by_keys(session, t.exemptions, ["member_id", "year"], keys)
+        },
     )
+    # A key the facts name (area, pledges, tallies, exemption) has a card; else only a roster
+    # card of a review year does (a transfer or departure may end one: its row goes).
+    named = {key for key in keys if card_named(key, inputs)}
+    rostered = await roster_keys(session, list(people.values())) if named != set(keys) else set()
+    kept = sorted(named | (set(keys) & rostered))
+    gone = sorted(set(keys) - set(kept))
     old = await select_by_keys(session, t.cards, ["member_id", "year"], keys)
     moved: set[BranchYear] = {(row["branch_id"], row["year"]) for row in old if row["branch_id"]}
-    rows = card_rows(keys, inputs)
+    await delete_by_keys(session, t.cards, ["member_id", "year"], gone)
+    rows = card_rows(kept, inputs)
     moved.update((row["branch_id"], row["year"]) for row in rows if row["branch_id"])
     for part in chunks(rows):
         await upsert(session, t.cards, list(part), ["member_id", "year"])
     return moved
+
+
+def card_named(key: MemberYear, inputs: CardInputs) -> bool:
+    """Some fact names the member and year: an area, a pledge, a tally or an exemption."""
+    return (
+        key in inputs.areas
+        or bool(inputs.pledges.get(key))
+        or bool(inputs.tallies.get(key))
+        or key in inputs.exemptions
+    )
 
 
 class Tally(NamedTuple):
@@ -272,18 +458,20 @@ def _covering(periods: Iterable[Row], person: Row | None, unit_id: str | None) -
     return [p for p in periods if _covers(p, person["branch_id"], unit_id)]
 
 
-async def _members_in_scope(session: AsyncSession, period: Row) -> list[str]:
+async def _people_in_scope(session: AsyncSession, period: Row) -> list[Row]:
+    """The party members the roster has in the period's scope (departed ones too: whether
+    they were on the roster during the period's year is ``on_roster``'s to say)."""
     p, b = t.people.c, t.branches.c
     stmt = (
-        select(p.person_id)
+        select(t.people)
         .select_from(t.people.join(t.branches, b.branch_id == p.branch_id))
-        .where(p.membership != Membership.NON_MEMBER.value, p.departed_on.is_(None))
+        .where(p.membership != Membership.NON_MEMBER.value)
     )
     if period["scope_level"] == "unit":
         stmt = stmt.where(b.unit_id == period["unit_id"])
     elif period["scope_level"] == "branch":
         stmt = stmt.where(p.branch_id == period["branch_id"])
-    return list((await session.scalars(stmt)).all())
+    return [dict(row) for row in (await session.execute(stmt)).mappings()]
 
 
 _PERIODS = {period.value: period for period in Period}
@@ -337,8 +525,13 @@ def card_row(
     pledges: list[Row],
     tallies: list[Tally],
     open_periods: Sequence[Row] = (),
+    exemption: Row | None = None,
 ) -> dict[str, Any]:
     card = card_from_periods(period_results(tallies, open_periods), adopted)
+    exempt = exemption if exemption is not None and not exemption["revoked"] else None
+    if exempt is not None:
+        # 免于评议: the card shows what was recorded, but no composite, band or missing review.
+        card = card.model_copy(update={"composite": None, "band": None, "missing": ()})
     mass = [
         tally for tally in tallies if tally.kind == ReviewKind.MASS and tally.satisfied is not None
     ]
@@ -356,6 +549,9 @@ def card_row(
         "composite": _text(card.composite),
         "band": card.band.band.value if card.band else None,
         "missing": [review.value for review in card.missing],
+        "exempt": exempt["reason"] if exempt is not None else None,
+        "exempt_text": exempt["reason_text"] if exempt is not None else None,
+        "on_roster": on_roster(person, year),
         "pledges_total": len(live),
         "pledges_completed": sum(1 for p in live if p["status"] == PledgeStatus.ACCEPTED),
         "mass_satisfied": sum(tally.satisfied or 0 for tally in mass),
@@ -414,10 +610,13 @@ def _stat_queries(keys: Sequence[BranchYear]) -> list[Any]:
         select(
             c.branch_id,
             c.year,
-            func.count().label("members"),
-            func.sum(c.mass_satisfied).label("mass_satisfied"),
-            func.sum(c.mass_total).label("mass_total"),
-            _count_if(c.composite.is_(None)).label("without_composite"),
+            _count_if(c.on_roster.is_(True)).label("members"),
+            func.count().label("cards"),
+            _count_if(c.exempt.is_not(None)).label("exempt"),
+            # Exempt members are counted apart: in no rate, band or "without composite".
+            func.sum(case((c.exempt.is_(None), c.mass_satisfied), else_=0)).label("mass_satisfied"),
+            func.sum(case((c.exempt.is_(None), c.mass_total), else_=0)).label("mass_total"),
+            _count_if(and_(c.composite.is_(None), c.exempt.is_(None))).label("without_composite"),
             *(expr.label(name) for name, expr in bands.items()),
         )
         .where(key_filter(t.cards, ["branch_id", "year"], keys))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta, timezone
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +39,10 @@ from shared.eventstore import StoredEvent
 
 log = logging.getLogger(__name__)
 
+BEIJING = timezone(timedelta(hours=8))
+"""The organization's day: a person registered on the evening of 31 December (UTC) was on
+the roster of the next year only if it was already 1 January in Beijing."""
+
 
 @dataclass
 class Touched:
@@ -53,7 +58,10 @@ class Touched:
     """Review periods opened or closed: every card of a member in the period's scope."""
     branch_cards: set[str] = field(default_factory=set)
     """Branches registered (their unit decides which unit-wide periods cover them): every
-    existing card of the branch."""
+    existing card of the branch, and the roster cards of its members."""
+    activity: set[tuple[str, int]] = field(default_factory=set)
+    """(branch, year) some member's area, pledge or tally names: the year is a review year of
+    the branch, so every member on its roster has a card (docs/scoring.md)."""
 
 
 class FactBatch:
@@ -68,6 +76,7 @@ class FactBatch:
         self.policies = RowCache(t.policies)
         self.periods = RowCache(t.periods)
         self.tallies = RowCache(t.tallies)
+        self.exemptions = RowCache(t.exemptions)
         self.touched = Touched()
 
     def caches(self) -> tuple[RowCache, ...]:
@@ -82,6 +91,7 @@ class FactBatch:
             self.policies,
             self.periods,
             self.tallies,
+            self.exemptions,
         )
 
     async def apply(self, session: AsyncSession, batch: Sequence[StoredEvent]) -> Touched:
@@ -124,6 +134,8 @@ class FactBatch:
                 self.periods.want(event.period_id)
             case MemberReviewed():
                 self.tallies.want(event.period_id, event.member_id)
+            case pl.MemberExempted() | pl.MemberExemptionRevoked():
+                self.exemptions.want(event.member_id, event.year)
             case _ if isinstance(event, PLEDGE_EVENTS):
                 self.pledges.want(event.pledge_id)
 
@@ -164,6 +176,7 @@ class FactBatch:
                         "branch_id": event.branch_id,
                         "membership": event.membership.value,
                         "departed_on": None,
+                        "registered_on": stored.envelope.occurred_at.astimezone(BEIJING).date(),
                     }
                 )
                 self.touched.people.add(event.person_id)
@@ -191,6 +204,7 @@ class FactBatch:
                 self.touched.members.add((event.person_id, event.year))
                 if branch:
                     self.touched.branches.add((branch, event.year))
+                    self.touched.activity.add((branch, event.year))
             case pl.NeedSubmitted():
                 self.needs.put(
                     {
@@ -226,6 +240,22 @@ class FactBatch:
                     self.touched.periods.add(event.period_id)
             case ScoringPolicyAdopted():
                 self._policy(stored, event)
+            case pl.MemberExempted():
+                self.exemptions.put(
+                    {
+                        "member_id": event.member_id,
+                        "year": event.year,
+                        "branch_id": event.branch_id,
+                        "reason": event.reason.value,
+                        "reason_text": event.reason_text,
+                        "evidence": event.evidence,
+                        "revoked": False,
+                    }
+                )
+                self.touched.members.add((event.member_id, event.year))
+            case pl.MemberExemptionRevoked():
+                if self.exemptions.update(event.member_id, event.year, revoked=True) is not None:
+                    self.touched.members.add((event.member_id, event.year))
 
     def _need(self, need_id: str, **values: Any) -> None:
         row = self.needs.update(need_id, **values)
@@ -275,6 +305,7 @@ class FactBatch:
         self.touched.branches.add((row["branch_id"], row["year"]))
         if isinstance(event, pl.PledgeHandedOver):
             self.touched.branches.add((event.from_branch_id, row["year"]))
+        self.touched.activity.add((row["branch_id"], row["year"]))
 
     def _tally(self, event: MemberReviewed) -> None:
         parts = {part.role: part.ballots for part in event.parts}
@@ -298,3 +329,4 @@ class FactBatch:
         )
         self.touched.members.add((event.member_id, event.year))
         self.touched.branches.add((event.branch_id, event.year))
+        self.touched.activity.add((event.branch_id, event.year))

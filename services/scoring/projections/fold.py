@@ -33,11 +33,16 @@ from services.scoring.projections.derive import (
     adopted_policies,
     card_rows,
     recompute_branch_stats,
+    recompute_cards,
+    review_years,
 )
 from services.scoring.projections.facts import FactBatch
 from services.scoring.projections.rows import Row, RowCache
 from shared.eventstore import StoredEvent
 from shared.readmodel.fold import FoldConflict, bulk_insert
+
+ROSTER_CHUNK = 2000
+"""Roster cards computed per group of statements in a rebuild."""
 
 
 class Common(TypedDict):
@@ -76,8 +81,21 @@ class ScoringFold:
         await bulk_insert(session, t.cards, cards)
         branches: set[BranchYear] = set(self.facts.touched.branches)
         branches.update((row["branch_id"], row["year"]) for row in cards if row["branch_id"])
+        branches |= await self._roster_cards(session, {(r["member_id"], r["year"]) for r in cards})
         if branches:
             await recompute_branch_stats(session, branches)
+
+    async def _roster_cards(self, session: AsyncSession, named: set[MemberYear]) -> set[BranchYear]:
+        """The roster cards no fact names (members of a review year with nothing recorded),
+        computed from the loaded tables by the live path's own ``recompute_cards``: one
+        grouped read of the review years, then the cards in chunks."""
+        people = self.facts.people.rows()
+        years = await review_years(session, None)
+        wanted = sorted(years.keys(people) - named)
+        branches: set[BranchYear] = set()
+        for start in range(0, len(wanted), ROSTER_CHUNK):
+            branches |= await recompute_cards(session, set(wanted[start : start + ROSTER_CHUNK]))
+        return branches
 
     async def _cards(self) -> list[dict[str, Any]]:
         members = self.facts.touched.members
@@ -115,6 +133,7 @@ class ScoringFold:
         seen.update(row["person_id"] for row in facts.areas.rows())
         seen.update(row["member_id"] for row in facts.pledges.rows())
         seen.update(row["member_id"] for row in facts.tallies.rows())
+        seen.update(row["member_id"] for row in facts.exemptions.rows())
         return seen
 
     def context(self, states: Sequence[dict[str, Any]]) -> Common:
@@ -197,4 +216,5 @@ class ScoringFold:
             opened=opened,
             units={row["branch_id"]: row["unit_id"] for row in branches},
             policies=adopted_policies(policies),
+            exemptions={(row["member_id"], row["year"]): row for row in facts.exemptions.rows()},
         )

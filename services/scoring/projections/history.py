@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring import persistence as t
-from services.scoring.domain import BAND_LABELS, REVIEW_LABELS
+from services.scoring.domain import BAND_LABELS
 from services.scoring.projections.queries import area_label, branch_info, names_of
 from services.scoring.projections.statistics import statistics
 from services.scoring.projections.views import (
@@ -21,8 +21,10 @@ from services.scoring.projections.views import (
     MemberHistoryView,
     StatisticsHistoryView,
     StatisticsView,
+    exemption_label,
+    missing_labels,
 )
-from shared.contracts.scoring import Band, ReviewKind
+from shared.contracts.scoring import Band
 
 MAX_YEARS = 10
 """A comparison covers at most this many years (one statistics query each)."""
@@ -39,7 +41,9 @@ def _band_count(band: Band) -> Callable[[StatisticsView], int | Decimal | None]:
 
 FIGURES: tuple[Figure, ...] = (
     ("branches", "党支部数", lambda v: v.branches),
-    ("members", "党员数（有积分卡）", lambda v: v.members),
+    ("members", "在册党员", lambda v: v.members),
+    ("cards", "积分卡", lambda v: v.cards),
+    ("exempt", "免于评议", lambda v: v.exempt),
     ("areas", "选定责任区", lambda v: v.areas),
     ("pairings", "结对", lambda v: v.pairings),
     ("pledges_signed", "签订承诺", lambda v: v.pledges_signed),
@@ -113,9 +117,10 @@ async def member_history(session: AsyncSession, member_id: str) -> MemberHistory
                 composite=Decimal(row.composite) if row.composite is not None else None,
                 band=row.band,
                 band_label=BAND_LABELS[Band(row.band)] if row.band else None,
-                missing_labels=[f"缺少{REVIEW_LABELS[ReviewKind(m)]}结果" for m in row.missing],
+                missing_labels=missing_labels(list(row.missing), row.area, row.exempt),
                 pledges_total=row.pledges_total,
                 pledges_completed=row.pledges_completed,
+                exempt_label=exemption_label(row.exempt, row.exempt_text),
             )
         )
     return MemberHistoryView(member_id=member_id, name=names.get(member_id), years=years)

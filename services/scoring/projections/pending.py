@@ -27,6 +27,7 @@ async def remember(session: AsyncSession, touched: Touched) -> None:
         + [{"kind": "branch", "key": b, "year": y} for b, y in sorted(touched.branches)]
         + [{"kind": "period", "key": p, "year": 0} for p in sorted(touched.periods)]
         + [{"kind": "bcards", "key": b, "year": 0} for b in sorted(touched.branch_cards)]
+        + [{"kind": "activity", "key": b, "year": y} for b, y in sorted(touched.activity)]
     )
     if rows:
         await upsert(session, t.pending, rows, ["kind", "key", "year"])
@@ -48,10 +49,13 @@ async def settle(session: AsyncSession) -> int:
             touched.periods.add(key)
         elif kind == "bcards":
             touched.branch_cards.add(key)
+        elif kind == "activity":
+            touched.activity.add((key, year))
         else:
             touched.branches.add((key, year))
     count = len(touched.members) + len(touched.people) + len(touched.years)
     count += len(touched.branches) + len(touched.periods) + len(touched.branch_cards)
+    count += len(touched.activity)
     if not count:
         return 0
     members = await cards_touched(session, touched)

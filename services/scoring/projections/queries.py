@@ -28,6 +28,8 @@ from services.scoring.projections.views import (
     PeriodView,
     PledgeView,
     ReviewView,
+    exemption_label,
+    missing_labels,
 )
 from shared.contracts.pledges import LedgerAssessment, Membership, ResponsibilityArea
 from shared.contracts.scoring import Band, Period, ReviewKind
@@ -44,13 +46,15 @@ def _decimal(value: str | None) -> Decimal | None:
 async def card_results_of_branch(
     session: AsyncSession, branch_id: str, year: int
 ) -> list[tuple[str, CardResult]]:
-    """The party members' computed cards of a branch and year, by member id."""
+    """The party members' computed cards of a branch and year, by member id; exempt members
+    (免于评议) are not reviewed, so they have no result to publish."""
     rows = await session.execute(
         select(t.cards.c.member_id, t.cards.c.result)
         .select_from(t.cards.outerjoin(t.people, t.people.c.person_id == t.cards.c.member_id))
         .where(
             t.cards.c.branch_id == branch_id,
             t.cards.c.year == year,
+            t.cards.c.exempt.is_(None),
             func.coalesce(t.people.c.membership, "") != Membership.NON_MEMBER.value,
         )
         .order_by(t.cards.c.member_id)
@@ -211,8 +215,10 @@ async def card_view(session: AsyncSession, member_id: str, year: int) -> CardVie
         band_label=card.band.label if card.band else None,
         consequences=list(card.band.consequence_labels) if card.band else [],
         missing=[review.value for review in card.missing],
-        missing_labels=list(card.missing_labels),
+        missing_labels=missing_labels(list(row.missing), row.area, row.exempt),
         pledges=pledges,
+        exempt=row.exempt,
+        exempt_label=exemption_label(row.exempt, row.exempt_text),
     )
 
 
@@ -238,10 +244,12 @@ async def branch_results(
             composite=_decimal(row.composite),
             band=row.band,
             band_label=BAND_LABELS[Band(row.band)] if row.band else None,
-            missing_labels=[f"缺少{REVIEW_LABELS[ReviewKind(m)]}结果" for m in row.missing],
+            missing_labels=missing_labels(list(row.missing), row.area, row.exempt),
             pledges_total=row.pledges_total,
             pledges_completed=row.pledges_completed,
             policy_id=row.policy_id,
+            exempt=row.exempt,
+            exempt_label=exemption_label(row.exempt, row.exempt_text),
         )
         for row in rows
     ]

@@ -71,6 +71,8 @@ def _statistics(
         year=year,
         branches=branches,
         members=counts["members"],
+        cards=counts["cards"],
+        exempt=counts["exempt"],
         areas=counts["areas"],
         pairings=counts["pairings"],
         pledges_signed=counts["pledges_signed"],

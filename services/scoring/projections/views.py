@@ -9,6 +9,8 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.scoring.domain import BAND_LABELS, REVIEW_LABELS, BranchResults
+from shared.contracts.pledges import ExemptionReason
+from shared.contracts.scoring import ReviewKind
 
 PLEDGE_STATUS_LABELS = {
     "declared": "已申报",
@@ -29,6 +31,26 @@ PUBLIC_PLEDGE_STATUSES = ("published", "acceptance_requested", "returned", "acce
 
 class View(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+NO_AREA_LABEL = "未选择责任区"
+
+
+def exemption_label(reason: str | None, text: str | None) -> str | None:
+    """ "免于评议（退休）", with the words given for the reason when there are any."""
+    if reason is None:
+        return None
+    label = ExemptionReason(reason).label
+    return f"免于评议（{label}：{text}）" if text else f"免于评议（{label}）"
+
+
+def missing_labels(missing: list[str], area: str | None, exempt: str | None) -> list[str]:
+    """What a card lacks, named (never a silent zero): the responsibility area when none was
+    chosen, then each review without a result. An exempt member lacks nothing."""
+    if exempt is not None:
+        return []
+    labels = [NO_AREA_LABEL] if area is None else []
+    return labels + [f"缺少{REVIEW_LABELS[ReviewKind(m)]}结果" for m in missing]
 
 
 class LedgerView(View):
@@ -99,6 +121,9 @@ class CardView(View):
     missing: list[str]
     missing_labels: list[str]
     pledges: list[PledgeView]
+    exempt: str | None = None
+    """The exemption's reason code (免于评议): no composite, band or missing review then."""
+    exempt_label: str | None = None
 
 
 class MemberResultView(View):
@@ -115,6 +140,8 @@ class MemberResultView(View):
     pledges_total: int
     pledges_completed: int
     policy_id: str
+    exempt: str | None = None
+    exempt_label: str | None = None
 
 
 class BandShare(View):
@@ -140,7 +167,9 @@ class StatisticsView(View):
     scope_name: str
     year: int
     branches: int
-    members: int
+    members: int = Field(description="花名册上的党员人数（该年度在册，含免评）")
+    cards: int = Field(0, description="积分卡张数")
+    exempt: int = Field(0, description="免于评议人数（不计入档次和满意率）")
     areas: int
     pairings: int
     pledges_signed: int
@@ -240,6 +269,7 @@ class CardYear(View):
     missing_labels: list[str]
     pledges_total: int
     pledges_completed: int
+    exempt_label: str | None = None
 
 
 class MemberHistoryView(View):

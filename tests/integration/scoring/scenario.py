@@ -11,7 +11,13 @@ Hand computation (default policy: weights 30/40/30, at least 3 peer and 3 mass b
   65; branch H1 80, H2 70 -> 75. Composite 22.5 + 26 + 22.5 = 71.00: yellow card.
 - m3: peer only in Q1 with 2 ballots (below the minimum of 3): no peer result, so no
   composite ("缺少党员互评结果"); mass H1 90/90/90 -> 90; branch H1 88.
+- m4: a full member who never acts (no area, pledge or ballot): a card all the same, naming
+  the area and the three reviews as missing; counted "without composite".
+- m5: a full member exempt for the year (retired, 退休); rated 40/40/40 by the staff in H1
+  (a counted mass tally), but exempt: no composite or band, counted apart, and left out of
+  the satisfaction rate and "without composite".
 - Mass satisfaction (scores >= 60): m1 8 of 8, m2 5 of 6, m3 3 of 3 -> 16/17 = 94.12%.
+- Roster members 5 (m1-m5; e1, e2 are employees), cards 5, exempt 1, without composite 2.
 - Pledges: p1 (m1, paired) accepted, p2 (m2) revised then approved and published, p3 (m3)
   withdrawn -> 2 signed, 1 completed, 1 pairing. Needs: 3 submitted, 1 solved. Areas: 3.
 """
@@ -106,6 +112,8 @@ class Scenario:
             (self.m(1), "李秀英", pl.Membership.FULL_MEMBER),
             (self.m(2), "王建国", pl.Membership.FULL_MEMBER),
             (self.m(3), HOSTILE, pl.Membership.PROBATIONARY_MEMBER),
+            (self.m(4), "陈静", pl.Membership.FULL_MEMBER),
+            (self.m(5), "刘洋", pl.Membership.FULL_MEMBER),
             (self.e(1), "赵磊", pl.Membership.NON_MEMBER),
             (self.e(2), "吴强", pl.Membership.NON_MEMBER),
         ]
@@ -118,6 +126,19 @@ class Scenario:
                     ),
                 )
             )
+        ev.append(
+            self._plan(
+                f"person-{self.m(5)}",
+                pl.MemberExempted(
+                    member_id=self.m(5),
+                    branch_id=b,
+                    year=y,
+                    reason=pl.ExemptionReason.RETIRED,
+                    reason_text=None,
+                    evidence="退休审批表",
+                ),
+            )
+        )
         for n, area in ((1, "production"), (2, "safety"), (3, "service")):
             ev.append(
                 self._plan(
@@ -256,10 +277,10 @@ class Scenario:
     def review_events(self) -> list[Planned]:
         """What the reviews topic carries of the year: each period opened, closed and tallied
         from ``ballot_events`` (the ballots themselves stay in the reviews service)."""
-        return tallied(self.ballot_events(), members=[self.m(1), self.m(2), self.m(3)])
+        return tallied(self.ballot_events(), members=[self.m(1), self.m(2), self.m(3), self.m(5)])
 
     def ballot_events(self) -> list[Planned]:
-        m1, m2, m3 = self.m(1), self.m(2), self.m(3)
+        m1, m2, m3, m5 = self.m(1), self.m(2), self.m(3), self.m(5)
         ev: list[Planned] = []
         peer = BallotRole.PEER
         for quarter in (Period.Q1, Period.Q2, Period.Q3, Period.Q4):
@@ -277,7 +298,7 @@ class Scenario:
         staff = BallotRole.ALL_STAFF
         h1 = ((80, 60, 90), (85, 70, 90), (90, 80, 90))
         for reviewer, (s1, s2, s3) in zip(("S1", "S2", "S3"), h1, strict=True):
-            ev.append(self.sheet(Period.H1, staff, reviewer, {m1: s1, m2: s2, m3: s3}))
+            ev.append(self.sheet(Period.H1, staff, reviewer, {m1: s1, m2: s2, m3: s3, m5: 40}))
         for reviewer, (s1, s2) in zip(
             ("S1", "S2", "S3"), ((80, 50), (85, 60), (90, 70)), strict=True
         ):
@@ -315,11 +336,29 @@ class Scenario:
                 "band": None,
                 "missing": ["peer"],
             },
+            self.m(4): {
+                "peer": None,
+                "mass": None,
+                "branch_review": None,
+                "composite": None,
+                "band": None,
+                "missing": ["peer", "mass", "branch"],
+            },
+            self.m(5): {
+                "peer": None,
+                "mass": "40.00",
+                "branch_review": None,
+                "composite": None,
+                "band": None,
+                "missing": [],
+            },
         }
 
     def expected_statistics(self) -> dict[str, object]:
         return {
-            "members": 3,
+            "members": 5,
+            "cards": 5,
+            "exempt": 1,
             "areas": 3,
             "pairings": 1,
             "pledges_signed": 2,
@@ -330,7 +369,7 @@ class Scenario:
             "mass_total": 17,
             "satisfaction_rate": "94.12",
             "bands": {"no_awards": 1, "yellow_card": 1},
-            "without_composite": 1,
+            "without_composite": 2,
         }
 
 

@@ -77,7 +77,10 @@ async def test_a_member_and_a_branch_across_two_years(
     assert figures["satisfaction_rate"]["values"] == [None, "94.12", "94.12"]
     assert figures["satisfaction_rate"]["changes"] == [None, None, "0.00"]
     assert figures["band_yellow_card"]["values"] == [None, 1, 1]
-    assert figures["members"]["label"] == "党员数（有积分卡）"
+    assert figures["members"]["label"] == "在册党员"
+    assert figures["members"]["values"] == [None, 5, 5]
+    assert figures["cards"]["values"] == [None, 5, 5]
+    assert figures["exempt"]["values"] == [None, 1, 1]
 
     export = await scoring.call("GET", f"/statistics/history/export.xlsx?{query}", who["committee"])
     assert export.status_code == 200

@@ -126,10 +126,12 @@ async def test_the_board_json_shows_pledges_ledger_and_published_results_to_anyo
     await scoring.ok("POST", f"{base}/objections", who["m2"], {"reason": "互评票数统计有误"})
     after = await scoring.ok("GET", path, None)
     publication = after["publication"]
+    # m4 never acted: published without a composite; m5 is exempt: not reviewed, not published.
     assert {r["member_id"] for r in publication["results"]} == {
         scenario.m(1),
         scenario.m(2),
         scenario.m(3),
+        scenario.m(4),
     }
     assert {(r["composite"], r["band"]) for r in publication["results"]} == {
         ("92.10", "no_awards"),

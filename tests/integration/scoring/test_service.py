@@ -104,7 +104,8 @@ async def test_a_branch_year_from_the_topics_to_final_results(
     }
     assert {b["band"]: b["count"] for b in stats["bands"] if b["count"]} == expected["bands"]
     company = await scoring.ok("GET", f"/statistics/{year}", who["admin"])
-    assert company["members"] == 3 and company["satisfaction_rate"] == "94.12"
+    assert company["members"] == 5 and company["satisfaction_rate"] == "94.12"
+    assert (company["cards"], company["exempt"], company["without_composite"]) == (5, 1, 2)
 
     card = await scoring.ok("GET", f"/members/{scenario.m(1)}/cards/{year}", who["admin"])
     assert card["composite"] == "92.10" and card["policy_id"] == "default"
@@ -135,6 +136,8 @@ async def test_a_branch_year_from_the_topics_to_final_results(
         scenario.m(1): "91.90",
         scenario.m(2): "70.00",
         scenario.m(3): None,
+        scenario.m(4): None,
+        scenario.m(5): None,
     }
 
     # The review year: in January of the next year the portal still shows this year, whose
@@ -195,7 +198,8 @@ async def test_a_branch_year_from_the_topics_to_final_results(
         scenario.m(1): ("91.90", "no_awards", False),
         scenario.m(2): ("76.00", "criticism", True),
         scenario.m(3): (None, None, False),
-    }
+        scenario.m(4): (None, None, False),  # never acted: final without a composite
+    }  # m5 is exempt: not reviewed, so not in the results
 
     async def on_the_topic() -> list[str] | None:
         seen = await read_topic(scoring.broker.bootstrap, "suxing.scoring", expect=10**9, timeout=2)
@@ -250,14 +254,19 @@ async def test_board_pages_and_exports_show_the_year_escaped(
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][6] == "综合评议" and [r[6] for r in rows[1:]] == [92.1, 71, None]
+    assert rows[0][6] == "综合评议" and [r[6] for r in rows[1:]] == [92.1, 71, None, None, None]
+    assert [r[8] for r in rows[1:]][3:] == [
+        "未选择责任区、缺少党员互评结果、缺少群众评议结果、缺少党支部评议结果",
+        "免于评议（退休）",
+    ]
 
     stats = await scoring.call("GET", f"/statistics/{year}/export.xlsx", who["admin"])
     rows = list(load_workbook(io.BytesIO(stats.content)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
     assert [r[:4] for r in rows[1:]] == [
-        ("二级党委", "第一采油厂党委", 1, 3),
-        ("全公司", "全公司", 1, 3),
+        ("二级党委", "第一采油厂党委", 1, 5),
+        ("全公司", "全公司", 1, 5),
     ]
+    assert [r[-2:] for r in rows[1:]] == [(5, 1), (5, 1)]  # 积分卡, 免于评议
 
     forbidden = await scoring.call("GET", f"{base}/export.csv", who["m2"])
     assert forbidden.status_code == 403

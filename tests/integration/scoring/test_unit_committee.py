@@ -38,7 +38,7 @@ async def test_the_unit_committee_reads_its_branches_and_decides_escalated_objec
         assert refused.status_code == 403, path
         assert "二级党委" in refused.json()["message"], path
     results = await scoring.ok("GET", base, ours)
-    assert len(results["members"]) == 3
+    assert len(results["members"]) == 5  # every party member on the roster
     company = await scoring.call("GET", f"/statistics/{year}", ours)
     assert company.status_code == 403  # the company is the organization department's
 

@@ -102,7 +102,12 @@ def test_the_roster_branch_wins_over_the_branch_named_by_facts() -> None:
         "m1",
         2024,
         adopted=DEFAULT_ADOPTED_POLICY,
-        person={"branch_id": "b-roster"},
+        person={
+            "branch_id": "b-roster",
+            "membership": "full_member",
+            "registered_on": None,
+            "departed_on": None,
+        },
         area=None,
         pledges=[pledge("p1", PledgeStatus.DECLARED)],
         tallies=[],
