@@ -34,6 +34,14 @@ from tests.support.kafka import publish_outbox
 _YEARS = itertools.chain(range(2031, 2101), range(2001, 2023))
 
 
+def consecutive_years() -> tuple[int, int]:
+    """Two years that follow each other, both this test's own."""
+    first, second = next(_YEARS), next(_YEARS)
+    while second != first + 1:
+        first, second = second, next(_YEARS)
+    return first, second
+
+
 @pytest.fixture
 def year() -> int:
     return next(_YEARS)

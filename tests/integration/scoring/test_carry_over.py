@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shared.contracts import pledges as pl
-from tests.integration.scoring.conftest import _YEARS, ScoringService
+from tests.integration.scoring.conftest import ScoringService, consecutive_years
 from tests.integration.scoring.scenario import Planned, Scenario
 from tests.integration.scoring.test_service import people, seeded, until
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 async def test_the_year_keeps_it_signed_not_completed_and_the_next_counts_its_successor(
     scoring: ScoringService, unique: str
 ) -> None:
-    year = next(_YEARS)
+    year, _ = consecutive_years()  # the next year is this test's too
     scenario = Scenario(unique, year)
     who = people(scenario)
     await seeded(scoring, scenario, who)

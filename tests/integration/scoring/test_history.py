@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from shared.auth import Role
 from shared.contracts import pledges as pl
-from tests.integration.scoring.conftest import _YEARS, ScoringService, token
+from tests.integration.scoring.conftest import ScoringService, consecutive_years, token
 from tests.integration.scoring.scenario import Scenario
 from tests.integration.scoring.test_service import people, seeded
 
@@ -35,8 +35,7 @@ class LaterYear(Scenario):
 
 @pytest.fixture
 def two_years() -> tuple[int, int]:
-    first = next(_YEARS)
-    return first, next(_YEARS)
+    return consecutive_years()
 
 
 async def test_a_member_and_a_branch_across_two_years(
