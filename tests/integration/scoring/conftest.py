@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -27,11 +26,14 @@ from shared.settings import DEFAULT_SECRET, Settings
 from tests.integration.scoring.scenario import Planned
 from tests.support.kafka import publish_outbox
 
-# Every test gets a year of its own: the real topics are shared by the whole session, and a
-# policy adopted for a year by one test must not reach another test's cards. The services
-# take years 2000-2100 only; 2023-2030 are left to the tests that use the real clock or fixed
-# years (2024). 92 years: a session that needs more fails here, not with a 422 elsewhere.
-_YEARS = itertools.chain(range(2031, 2101), range(2001, 2023))
+# Every test on the shared topics gets a year of its own: the real topics are shared by the
+# whole session, and a policy adopted for a year by one test must not reach another test's
+# cards. The services take years up to 2100: 70 years from 2031 (the scenario's people are
+# registered in 2024, so earlier years would find them off the roster). A test that writes
+# only to its own database (``projection_db``, no service) shares one year with the others
+# like it: nothing of theirs can meet.
+_YEARS = iter(range(2031, 2101))
+PRIVATE_YEAR = 2030
 
 
 def consecutive_years() -> tuple[int, int]:
@@ -43,7 +45,9 @@ def consecutive_years() -> tuple[int, int]:
 
 
 @pytest.fixture
-def year() -> int:
+def year(request: pytest.FixtureRequest) -> int:
+    if "scoring" not in request.fixturenames and "projection_db" in request.fixturenames:
+        return PRIVATE_YEAR
     return next(_YEARS)
 
 
