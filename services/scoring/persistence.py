@@ -77,6 +77,9 @@ people = Table(
     Column("departed_on", Date),
     # The Beijing date of the PersonRegistered event (None: registered before v3 kept it).
     Column("registered_on", Date),
+    # The branches the person left, in order: [[left on (ISO date), branch id], ...]. A
+    # card belongs to the branch the member was in at the end of its year (``branch_at``).
+    Column("moves", JSON, nullable=False, default=list),
 )
 
 areas = Table(
@@ -168,6 +171,15 @@ tallies = Table(
     Column("satisfied", Integer),
     Index(f"ix_{PREFIX}tallies_member_year", "member_id", "year"),
     Index(f"ix_{PREFIX}tallies_branch_year", "branch_id", "year"),
+)
+
+past_members = Table(
+    # Who left each branch (PersonTransferred): the branch's past years still count them,
+    # so a review year that begins for the branch later still gives them their card there.
+    _name("past_members"),
+    read_metadata,
+    Column("branch_id", String(_REF), primary_key=True),
+    Column("person_id", String(_REF), primary_key=True),
 )
 
 exemptions = Table(

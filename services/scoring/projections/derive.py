@@ -108,6 +108,22 @@ async def cards_touched(session: AsyncSession, touched: Touched) -> set[MemberYe
     return members
 
 
+def branch_at(person: Row, year: int) -> str:
+    """The branch the person was in at the end of ``year`` (or is in now, for a year not
+    over): a card belongs to it, so a transfer never moves a year that ended before it
+    (DOMAIN.md section 5, "Transfers"; docs/annual-cycle.md)."""
+    year_end = date(year, 12, 31).isoformat()
+    for left_on, branch in person.get("moves") or ():
+        if year_end < left_on:
+            return str(branch)
+    return str(person["branch_id"])
+
+
+def branches_of(person: Row) -> set[str]:
+    """Every branch the person has been in."""
+    return {str(person["branch_id"]), *(str(branch) for _, branch in person.get("moves") or ())}
+
+
 def on_roster(person: Row | None, year: int) -> bool:
     """A party member (full or probationary) on the roster during (part of) ``year``:
     registered before it ended, not departed before it began. A person registered before
@@ -155,12 +171,14 @@ class ReviewYears:
         found: set[MemberYear] = set()
         by_branch: dict[str, set[int]] = {}
         for person in people:
-            branch = person["branch_id"]
-            if branch not in by_branch:
-                by_branch[branch] = self.of(branch)
-            found.update(
-                (person["person_id"], year) for year in by_branch[branch] if on_roster(person, year)
-            )
+            for branch in branches_of(person):
+                if branch not in by_branch:
+                    by_branch[branch] = self.of(branch)
+                found.update(
+                    (person["person_id"], year)
+                    for year in by_branch[branch]
+                    if on_roster(person, year) and branch_at(person, year) == branch
+                )
         return found
 
 
@@ -223,24 +241,33 @@ async def roster_keys(session: AsyncSession, people: Sequence[Row]) -> set[Membe
     which they were on the roster."""
     if not people:
         return set()
-    years = await review_years(session, {person["branch_id"] for person in people})
+    years = await review_years(session, {b for person in people for b in branches_of(person)})
     return years.keys(people)
 
 
 async def _new_roster_cards(session: AsyncSession, activity: set[BranchYear]) -> set[MemberYear]:
     """A branch-year some member's activity names is a review year of the branch: the roster
     cards of its other members that do not exist yet (those that exist do not change)."""
-    people = await select_by_keys(
-        session, t.people, ["branch_id"], sorted({(branch,) for branch, _ in activity})
+    branch_keys = sorted({(branch,) for branch, _ in activity})
+    people = await select_by_keys(session, t.people, ["branch_id"], branch_keys)
+    # And those who left these branches: a year they spent there is theirs there too.
+    left = await select_by_keys(session, t.past_members, ["branch_id"], branch_keys)
+    known = {person["person_id"] for person in people}
+    people += await select_by_keys(
+        session,
+        t.people,
+        ["person_id"],
+        sorted({(row["person_id"],) for row in left if row["person_id"] not in known}),
     )
     by_branch: dict[str, list[Row]] = defaultdict(list)
     for person in people:
-        by_branch[person["branch_id"]].append(person)
+        for branch in branches_of(person):
+            by_branch[branch].append(person)
     wanted = {
         (person["person_id"], year)
         for branch, year in activity
         for person in by_branch.get(branch, ())
-        if on_roster(person, year)
+        if on_roster(person, year) and branch_at(person, year) == branch
     }
     if not wanted:
         return set()
@@ -535,7 +562,7 @@ def card_row(
     mass = [
         tally for tally in tallies if tally.kind == ReviewKind.MASS and tally.satisfied is not None
     ]
-    branch = _home_branch(person, pledges, tallies, area)
+    branch = _home_branch(person, year, pledges, tallies, area)
     live = [p for p in pledges if p["status"] != PledgeStatus.WITHDRAWN]
     return {
         "member_id": member,
@@ -561,11 +588,12 @@ def card_row(
 
 
 def _home_branch(
-    person: Row | None, pledges: list[Row], tallies: list[Tally], area: Row | None
+    person: Row | None, year: int, pledges: list[Row], tallies: list[Tally], area: Row | None
 ) -> str | None:
-    """The roster's branch; before the roster is seen, the branch the facts name."""
+    """The branch the roster had the member in at the end of ``year``; before the roster is
+    seen, the branch the facts name."""
     if person is not None:
-        return str(person["branch_id"])
+        return branch_at(person, year)
     if pledges:
         return str(min(row["branch_id"] for row in pledges))
     if tallies:

@@ -77,6 +77,7 @@ class FactBatch:
         self.periods = RowCache(t.periods)
         self.tallies = RowCache(t.tallies)
         self.exemptions = RowCache(t.exemptions)
+        self.past_members = RowCache(t.past_members)
         self.touched = Touched()
 
     def caches(self) -> tuple[RowCache, ...]:
@@ -92,6 +93,7 @@ class FactBatch:
             self.periods,
             self.tallies,
             self.exemptions,
+            self.past_members,
         )
 
     async def apply(self, session: AsyncSession, batch: Sequence[StoredEvent]) -> Touched:
@@ -177,6 +179,7 @@ class FactBatch:
                         "membership": event.membership.value,
                         "departed_on": None,
                         "registered_on": stored.envelope.occurred_at.astimezone(BEIJING).date(),
+                        "moves": [],
                     }
                 )
                 self.touched.people.add(event.person_id)
@@ -186,7 +189,16 @@ class FactBatch:
                 )
                 self.touched.people.add(event.person_id)
             case pl.PersonTransferred():
-                self.people.update(event.person_id, branch_id=event.to_branch_id)
+                # The day it happened (Beijing) ends the person's time in the old branch:
+                # the years that ended before it stay with that branch (``branch_at``).
+                person = self.people.get(event.person_id)
+                if person is not None:
+                    left_on = stored.envelope.occurred_at.astimezone(BEIJING).date()
+                    moves = [*person["moves"], [left_on.isoformat(), event.from_branch_id]]
+                    self.people.update(event.person_id, branch_id=event.to_branch_id, moves=moves)
+                self.past_members.put(
+                    {"branch_id": event.from_branch_id, "person_id": event.person_id}
+                )
                 self.touched.people.add(event.person_id)
             case pl.PersonDeparted():
                 self.people.update(event.person_id, departed_on=event.departed_on)

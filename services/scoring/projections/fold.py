@@ -134,6 +134,7 @@ class ScoringFold:
         seen.update(row["member_id"] for row in facts.pledges.rows())
         seen.update(row["member_id"] for row in facts.tallies.rows())
         seen.update(row["member_id"] for row in facts.exemptions.rows())
+        seen.update(row["person_id"] for row in facts.past_members.rows())
         return seen
 
     def context(self, states: Sequence[dict[str, Any]]) -> Common:
