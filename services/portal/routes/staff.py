@@ -95,10 +95,11 @@ async def _ballot_page(
     # Whom this person may rate in this role is the reviews service's rule (a paired employee
     # sees only the members they are paired with); the roster adds each one's post.
     posts = {p["person_id"]: p.get("post") for p in people}
+    order = {p["person_id"]: n for n, p in enumerate(people)}
     members = [
         {"person_id": m["member_id"], "name": m["name"], "post": posts.get(m["member_id"])}
-        for m in allowed["members"]
-    ]
+        for m in sorted(allowed["members"], key=lambda m: order.get(m["member_id"], len(order)))
+    ]  # in the roster's order, as the branch knows it
     if form is None:
         mine = await ctx.api.reviews.my_ballot(period_id, role)
         values: dict[str, Any] = {}
