@@ -45,6 +45,7 @@ CONFIRMATIONS = {
     "approval": "我已确认：通过定诺后承诺成为支部的承诺，党员不能再撤回，随后签订结对协议并公开",
     "publish": "我已确认：公示后本支部本年度的评议结果向全体员工公开并进入公示期，不能撤回",
     "carry-over": "我已确认：结转后本承诺在原年度以“已结转”结束（计为已签订、未完成），不再验收",
+    "close": "我已确认：结束后不能再投票，本期随即计票，结果进入积分卡，不能撤回",
 }
 """Irreversible steps: the form asks to tick what will happen, and the portal refuses the
 step without it (no script needed)."""

@@ -113,6 +113,7 @@ async def _reviews_page(
         periods=periods,
         kinds=PERIODS,
         form=form or Form(),
+        blank=Form(),
         # One key per rendered form: submitting it twice opens one period.
         idempotency_key=(form.values.get("idempotency_key") if form else None) or uuid.uuid4().hex,
         status_code=status,
@@ -151,8 +152,19 @@ async def open_period(ctx: Committee, request: Request) -> Response:
 
 
 @router.post("/reviews/{period_id}/close")
-async def close_period(ctx: Committee, period_id: str) -> Response:
-    await ctx.api.reviews.close_period(period_id)
+async def close_period(ctx: Committee, period_id: str, request: Request) -> Response:
+    """结束评议期: irreversible (the period is tallied), so it needs the tick; a refusal is
+    shown next to the period's button and nothing is sent."""
+    values = {**dict(await request.form()), "period_id": period_id}
+    year = posted_year(values, (await review_year(ctx, None)).shown)
+    if values.get("confirm") != "yes":
+        unconfirmed = Form(values=values, errors={"confirm": NOT_CONFIRMED})
+        unconfirmed.message = NOT_CONFIRMED
+        return await _reviews_page(ctx, unconfirmed, 422, year)
+    try:
+        await ctx.api.reviews.close_period(period_id)
+    except ServiceError as exc:
+        return await _reviews_page(ctx, Form.failed(values, exc), exc.status, year)
     return redirect(f"/committee/reviews/{period_id}", "评议期已结束")
 
 

@@ -142,3 +142,21 @@ def test_a_ballot_outside_the_window_shows_the_dates(portal: StartPortal) -> Non
     refused = client.post("/reviews/rp-1/peer", data={"score-p-2": "90"})
     assert refused.status_code == 422
     assert OUTSIDE in refused.text
+
+
+def test_closing_a_period_needs_the_tick_and_a_refusal_is_shown_by_its_period(
+    portal: StartPortal,
+) -> None:
+    backend = Reviews(refuse={"/close": "只有党支部委员会、二级党委或组织部才能结束评议期"})
+    client = portal(backend, SECRETARY)
+    page = client.get("/committee/reviews?year=2026")
+    assert 'id="close-rp-1"' in page.text
+    assert "结束后不能再投票" in page.text
+    unticked = client.post("/committee/reviews/rp-1/close", data={"year": "2026"})
+    assert unticked.status_code == 422
+    assert "请先勾选确认" in unticked.text
+    assert not [p for m, p, h, b in backend.sent if p.endswith("/close")]  # nothing was sent
+    refused = client.post("/committee/reviews/rp-1/close", data={"year": "2026", "confirm": "yes"})
+    assert refused.status_code == 422
+    assert "才能结束评议期" in refused.text
+    assert [p for m, p, h, b in backend.sent if p.endswith("/close")] == ["/periods/rp-1/close"]
