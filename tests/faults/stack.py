@@ -54,6 +54,7 @@ class ServiceProcess:
     data_dir: Path
     broker: str
     database_url: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -74,6 +75,7 @@ class ServiceProcess:
             "SUXING_PORT": str(self.port),
             "SUXING_DATA_DIR": str(self.data_dir),
             "SUXING_SEAL_INTERVAL_SECONDS": "0",
+            **self.extra_env,
         }
         if self.database_url:
             env["SUXING_DATABASE_URL"] = self.database_url
@@ -179,8 +181,14 @@ class Stack:
 
 @contextmanager
 def running_stack(
-    tmp: Path, names: tuple[str, ...] = SERVICES, database_urls: dict[str, str] | None = None
+    tmp: Path,
+    names: tuple[str, ...] = SERVICES,
+    database_urls: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    portal: bool = False,
 ) -> Iterator[Stack]:
+    """``env``: more settings for every process (e.g. ``SUXING_CLOCK_FILE``); ``portal``: also
+    the web portal (``stack.url("portal")``), pointed at the services."""
     data_dir = tmp / "var"
     data_dir.mkdir(parents=True, exist_ok=True)
     broker = EmbeddedBroker(find_broker_binary(), log_path=data_dir / "broker.log")
@@ -195,10 +203,22 @@ def running_stack(
                 data_dir=data_dir,
                 broker=broker.bootstrap,
                 database_url=(database_urls or {}).get(name),
+                extra_env=dict(env or {}),
             )
             stack.services[name].start()
         for service in stack.services.values():
             service.wait_ready()
+        if portal:
+            urls = {f"SUXING_{n.upper()}_URL": s.url for n, s in stack.services.items()}
+            stack.services["portal"] = ServiceProcess(
+                name="portal",
+                port=free_port(),
+                data_dir=data_dir,
+                broker=broker.bootstrap,
+                extra_env={**(env or {}), **urls},
+            )
+            stack.services["portal"].start()
+            stack.services["portal"].wait_ready()
         yield stack
     finally:
         for service in stack.services.values():

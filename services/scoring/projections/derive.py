@@ -632,7 +632,7 @@ def _count_if(condition: Any) -> Any:
 
 
 def _stat_queries(keys: Sequence[BranchYear]) -> list[Any]:
-    c, a, p, n = t.cards.c, t.areas.c, t.pledges.c, t.needs.c
+    c, p, n = t.cards.c, t.pledges.c, t.needs.c
     bands = {f"band_{band.value}": _count_if(c.band == band.value) for band in Band}
     return [
         select(
@@ -641,6 +641,9 @@ def _stat_queries(keys: Sequence[BranchYear]) -> list[Any]:
             _count_if(c.on_roster.is_(True)).label("members"),
             func.count().label("cards"),
             _count_if(c.exempt.is_not(None)).label("exempt"),
+            # An area is counted where its card is kept: a member who chose it and then
+            # moved counts in the branch that keeps the year's card, as every other figure.
+            _count_if(c.area.is_not(None)).label("areas"),
             # Exempt members are counted apart: in no rate, band or "without composite".
             func.sum(case((c.exempt.is_(None), c.mass_satisfied), else_=0)).label("mass_satisfied"),
             func.sum(case((c.exempt.is_(None), c.mass_total), else_=0)).label("mass_total"),
@@ -649,9 +652,6 @@ def _stat_queries(keys: Sequence[BranchYear]) -> list[Any]:
         )
         .where(key_filter(t.cards, ["branch_id", "year"], keys))
         .group_by(c.branch_id, c.year),
-        select(a.branch_id, a.year, func.count().label("areas"))
-        .where(key_filter(t.areas, ["branch_id", "year"], keys))
-        .group_by(a.branch_id, a.year),
         select(
             p.branch_id,
             p.year,
