@@ -153,6 +153,31 @@ class Company:
             }
             self.call(voter, "PUT", "reviews", f"/periods/{period_id}/ballots/{role}", body)
 
+    def half_year(
+        self,
+        secretary: str,
+        branch: str,
+        half: str,
+        rated: list[str],
+        *,
+        peer: dict[str, int],
+        mass: dict[str, int],
+        committee: dict[str, int],
+    ) -> tuple[str, str, str]:
+        """The half-year's three reviews of a branch, opened and voted (peer in its last
+        quarter): the period ids, left open."""
+        quarter = "Q2" if half == "H1" else "Q4"
+        ids = (
+            self.period(secretary, branch, "peer", quarter, Y1),
+            self.period(secretary, branch, "mass", half, Y1),
+            self.period(secretary, branch, "branch", half, Y1),
+        )
+        for period_id, role, scores in zip(
+            ids, ("peer", "all_staff", "branch"), (peer, mass, committee), strict=True
+        ):
+            self.ballots(period_id, role, scores, rated)
+        return ids
+
     def close(self, secretary: str, period_id: str) -> None:
         self.call(secretary, "POST", "reviews", f"/periods/{period_id}/close")
 
@@ -260,14 +285,13 @@ def test_two_review_years_with_a_transfer_an_exemption_and_a_member_who_never_ac
 
     # --- Year 1, June: A's first-half reviews, closed before the transfer. ---
     c.at(f"{Y1}-06-10")
-    rated_a = ["t-s1", "t-m1", "t-m2", "t-m3", "t-tr"]
-    q2 = c.period("t-s1", A, "peer", "Q2", Y1)
-    c.ballots(q2, "peer", {"t-s1": 90, "t-m1": 84, "t-m2": 96, "t-m3": 78}, rated_a)
-    h1 = c.period("t-s1", A, "mass", "H1", Y1)
-    c.ballots(h1, "all_staff", {"t-e1": 50, "t-e2": 90, "t-e3": 85}, rated_a)
-    bh1 = c.period("t-s1", A, "branch", "H1", Y1)
-    c.ballots(bh1, "branch", {"t-s1": 92, "t-m2": 88}, rated_a)
-    for period_id in (q2, h1, bh1):
+    first_half = c.half_year(
+        "t-s1", A, "H1", ["t-s1", "t-m1", "t-m2", "t-m3", "t-tr"],
+        peer={"t-s1": 90, "t-m1": 84, "t-m2": 96, "t-m3": 78},
+        mass={"t-e1": 50, "t-e2": 90, "t-e3": 85},
+        committee={"t-s1": 92, "t-m2": 88},
+    )  # fmt: skip
+    for period_id in first_half:
         c.close("t-s1", period_id)
 
     # --- Year 1, 20 June: 陈静 moves to B; her approved pledge is handed over. ---
@@ -290,20 +314,18 @@ def test_two_review_years_with_a_transfer_an_exemption_and_a_member_who_never_ac
     expect(secretary.locator(".notice")).to_contain_text("已登记免评")
     c.wait("the exemption", lambda: c.card("t-ex", Y1)["exempt"])
 
-    rated_a = ["t-s1", "t-m1", "t-m2", "t-m3"]
-    q4a = c.period("t-s1", A, "peer", "Q4", Y1)
-    c.ballots(q4a, "peer", {"t-s1": 96, "t-m1": 90, "t-m2": 84, "t-m3": 72}, rated_a)
-    h2a = c.period("t-s1", A, "mass", "H2", Y1)
-    c.ballots(h2a, "all_staff", {"t-e1": 95, "t-e2": 65, "t-e3": 80}, rated_a)
-    bh2a = c.period("t-s1", A, "branch", "H2", Y1)
-    c.ballots(bh2a, "branch", {"t-s1": 86, "t-m2": 94}, rated_a)
-    rated_b = ["t-s2", "t-b1", "t-b2", "t-b3", "t-tr"]
-    q4b = c.period("t-s2", B, "peer", "Q4", Y1)
-    c.ballots(q4b, "peer", {"t-s2": 90, "t-b1": 84, "t-b2": 96, "t-b3": 78}, rated_b)
-    h2b = c.period("t-s2", B, "mass", "H2", Y1)
-    c.ballots(h2b, "all_staff", {"t-f1": 70, "t-f2": 80, "t-f3": 90}, rated_b)
-    bh2b = c.period("t-s2", B, "branch", "H2", Y1)
-    c.ballots(bh2b, "branch", {"t-s2": 96, "t-b1": 90}, rated_b)
+    _, h2a, _ = c.half_year(
+        "t-s1", A, "H2", ["t-s1", "t-m1", "t-m2", "t-m3"],
+        peer={"t-s1": 96, "t-m1": 90, "t-m2": 84, "t-m3": 72},
+        mass={"t-e1": 95, "t-e2": 65, "t-e3": 80},
+        committee={"t-s1": 86, "t-m2": 94},
+    )  # fmt: skip
+    second_half_b = c.half_year(
+        "t-s2", B, "H2", ["t-s2", "t-b1", "t-b2", "t-b3", "t-tr"],
+        peer={"t-s2": 90, "t-b1": 84, "t-b2": 96, "t-b3": 78},
+        mass={"t-f1": 70, "t-f2": 80, "t-f3": 90},
+        committee={"t-s2": 96, "t-b1": 90},
+    )  # fmt: skip
     c.call("t-s1", "POST", "pledges", f"/pledges/{p_m1}/ledger",
            {"month": f"{Y1}-11", "assessment": "on_track", "note": None})  # fmt: skip
 
@@ -348,7 +370,7 @@ def test_two_review_years_with_a_transfer_an_exemption_and_a_member_who_never_ac
         close.first.locator("button").click()
         expect(secretary.locator(".notice")).to_have_text("评议期已结束")
         secretary.goto("/committee/reviews")
-    for period_id in (q4b, h2b, bh2b):
+    for period_id in second_half_b:
         c.close("t-s2", period_id)
     deadline = time.monotonic() + 90
     while True:
