@@ -96,6 +96,28 @@ pledges = Table(
     Index("ix_rv_pledges_employee_year", "paired_employee_id", "year"),
 )
 
+period_moves = Table(
+    "rv_period_moves",
+    metadata,
+    # A party member who moved to another branch while a period was open: the branch they
+    # belonged to when it opened, which reviews them for that period (DOMAIN.md section 5).
+    # Written from PersonTransferred for every period open at the transfer's time (by the
+    # event's time, not the consumer's, so a replay writes the same rows); a later move in
+    # the same period keeps the first row. Members who did not move are reviewed by the
+    # branch they are in.
+    Column("period_id", String(_REF), primary_key=True),
+    Column("person_id", String(_REF), primary_key=True),
+    Column("branch_id", String(_REF), nullable=False),
+)
+
+exemptions = Table(
+    "rv_exemptions",
+    metadata,
+    # Members exempted from a year's review (免于评议): nobody rates them that year.
+    Column("person_id", String(_REF), primary_key=True),
+    Column("year", Integer, primary_key=True),
+)
+
 # Period keys: never published.
 
 period_keys = Table(
@@ -235,6 +257,6 @@ cache_tokens = Table(
 idempotency_keys = Table("rv_idempotency_keys", metadata, *idempotency_columns(_REF))
 
 
-ROSTER_TABLES = (units, branches, people, pledges, policies)
+ROSTER_TABLES = (units, branches, people, pledges, period_moves, exemptions, policies)
 """What the consumer projects (from the pledges and scoring topics): emptied and re-read from
 offset 0 by ``suxing rebuild reviews --in-place``. Periods, ballots and keys are not in it."""

@@ -1,5 +1,10 @@
 """Who may rate whom, decided from a roster snapshot the caller passes in.
 
+Reviewers take part where they are now: the branch they belong to when they cast. The people
+rated are a period's subjects (``as_rated``): a member is reviewed for a period by the branch
+they belonged to when it opened (a member who moved since is rated by the old branch, and not
+by the new one until its next period), and a member exempted from the year by nobody.
+
 The reviews service learns the roster from the pledges service's events into its own tables;
 the handler loads from them what one ballot needs (the reviewer, the people it rates, the
 reviewer's pairings) and the domain decides. The same rules count the eligible reviewers for
@@ -12,7 +17,8 @@ Refusals about who the reviewer is are ``Forbidden``; refusals about what the ba
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field, replace
 
 from services.reviews.domain.period import ReviewPeriodState, scope_covers, scope_label
 from shared.contracts.pledges import Membership
@@ -32,6 +38,32 @@ class RosterEntry:
     membership: Membership
     is_committee: bool = False
     departed: bool = False
+    reviewing_branch_id: str | None = None
+    """As one period's subject (``as_rated``): the branch that reviews this member in it, the
+    one they belonged to when it opened, where they moved since; ``None``: ``branch_id``."""
+    exempt: bool = False
+    """As one period's subject (``as_rated``): exempted from the period's year (免于评议)."""
+
+    @property
+    def reviewed_by(self) -> str:
+        return self.reviewing_branch_id or self.branch_id
+
+
+def as_rated(
+    entry: RosterEntry, *, moves: Mapping[str, str], exempt: AbstractSet[str]
+) -> RosterEntry:
+    """``entry`` as a subject of one period: ``moves`` maps the members who moved while it
+    was open to the branch they belonged to when it opened (DOMAIN.md section 5: that branch
+    reviews them for the period); ``exempt`` holds the members exempted from its year."""
+    moved = moves.get(entry.person_id)
+    exempted = entry.person_id in exempt
+    if moved is None and not exempted:
+        return entry
+    return replace(
+        entry,
+        reviewing_branch_id=moved if moved != entry.branch_id else None,
+        exempt=exempted,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +71,8 @@ class RosterSnapshot:
     """What one ballot's decision needs to know of the roster.
 
     ``reviewer`` is ``None`` when the roster does not know the person. ``rated`` holds the
-    people the ballot names, as far as the roster knows them. ``paired_members`` are the
+    people the ballot names, as far as the roster knows them, as the period's subjects
+    (``as_rated``). ``paired_members`` are the
     members the reviewer is paired with by a signed agreement on a pledge of the period's
     year (withdrawn pledges excluded).
     """
@@ -132,10 +165,16 @@ def rated_refusal(
         return InvalidInput(f"花名册中没有编号为“{member_id}”的人员，请核对被评议党员编号")
     if not rated.membership.is_party_member:
         return InvalidInput(f"{rated.name}不是党员，不在评议对象之内")
-    if rated.branch_id != reviewer.branch_id:
+    if rated.reviewed_by != reviewer.branch_id:
+        if rated.branch_id == reviewer.branch_id:
+            return InvalidInput(
+                f"{rated.name}是本评议期开始后转入你所在党支部的，本期由其原党支部评议"
+            )
         return InvalidInput(f"{rated.name}不是你所在党支部的党员，只能评议本支部的党员")
     if rated.departed:
         return InvalidInput(f"{rated.name}已离开本单位，不再参加评议")
+    if rated.exempt:
+        return InvalidInput(f"{rated.name}本年度已免于评议，不在评议对象之内")
     if role is BallotRole.PAIRED and member_id not in paired_members:
         return Forbidden(f"你没有与{rated.name}签订结对协议，以结对员工身份只能评议与你结对的党员")
     return None

@@ -19,6 +19,7 @@ change for the same ballot, or amends it for a different one.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 from typing import Unpack
 
@@ -33,6 +34,7 @@ from services.reviews.domain import (
     BallotState,
     RosterEntry,
     RosterSnapshot,
+    as_rated,
     ballot_pseudonym,
     ballot_stream,
     decide_cast_ballot,
@@ -135,6 +137,8 @@ async def _cast_once(command: CastBallot, acting: Role, deps: Dependencies) -> B
         policy = await _policy(session, cached, period.year)
         pseudonym = ballot_pseudonym(key, command.period_id, command.reviewer_id, command.role)
         roster = await _snapshot(session, cached, command, year=period.year)
+        if roster.rated:
+            roster = await _as_subjects(session, cached, roster, period.period_id, period.year)
         stream = ballot_stream(command.period_id, command.role, pseudonym)
         if stream == guess and context.ballot_version is None:
             ballot: Loaded[BallotState] = Loaded(stream, None, 0, evolve_ballot)  # none yet
@@ -224,3 +228,24 @@ async def _snapshot(
         if entry is not None:
             rated[line.member_id] = entry
     return RosterSnapshot(reviewer=people[command.reviewer_id], rated=rated, paired_members=paired)
+
+
+async def _as_subjects(
+    session: AsyncSession, cached: Snapshot, roster: RosterSnapshot, period_id: str, year: int
+) -> RosterSnapshot:
+    """The people rated as the period's subjects: who moved since it opened, who is exempt."""
+    moves = cached.period_moves(period_id)
+    if moves is None:
+        moves = await queries.period_moves(session, period_id)
+        cached.keep_period_moves(period_id, moves)
+    exempt = cached.exempt(year)
+    if exempt is None:
+        exempt = await queries.exempt_members(session, year)
+        cached.keep_exempt(year, exempt)
+    if not moves and not exempt:
+        return roster
+    rated = {
+        member_id: as_rated(entry, moves=moves, exempt=exempt)
+        for member_id, entry in roster.rated.items()
+    }
+    return replace(roster, rated=rated)

@@ -1,13 +1,13 @@
 """What a ballot needs that rarely changes, kept in memory between commands.
 
 A ballot reads the roster entries of the reviewer and the people rated, the reviewer's
-pairings and the year's policy. They change only when the consumer applies a roster or
-policy event, which writes a fresh random token into ``rv_cache_tokens`` in the same
-transaction (``projections.tokens.bump``). A command reads the token in its first statement
-(with its lock on the period) and hands it to :meth:`CommandCache.at`: under another token
-everything cached is dropped first, so a change committed before that statement is always
-seen. This holds across instances (each has its own cache; the token is in the shared
-database) and across restarts.
+pairings, the year's policy and exemptions, and the period's moved members. They change only
+when the consumer applies a roster or policy event, which writes a fresh random token into
+``rv_cache_tokens`` in the same transaction (``projections.tokens.bump``). A command reads
+the token in its first statement (with its lock on the period) and hands it to
+:meth:`CommandCache.at`: under another token everything cached is dropped first, so a change
+committed before that statement is always seen. This holds across instances (each has its
+own cache; the token is in the shared database) and across restarts.
 
 Entries read by a command are stored only if the cache is still at the token that command
 read: a command that read an older token (a change committed meanwhile, seen by a newer
@@ -50,6 +50,10 @@ class CommandCache:
     pairings: dict[tuple[int, str], frozenset[str]] = field(default_factory=dict)
     """The members an employee is paired with in a year, by (year, employee id)."""
     policies: dict[int, ReviewPolicy] = field(default_factory=dict)
+    moves: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per period, the members who moved while it was open and the branch reviewing them."""
+    exempt: dict[int, frozenset[str]] = field(default_factory=dict)
+    """Per year, the members exempted from its review."""
     keys: dict[str, tuple[bytes, float]] = field(default_factory=dict)
     """Open periods' keys with the monotonic time they expire at."""
 
@@ -59,6 +63,8 @@ class CommandCache:
             self.people.clear()
             self.pairings.clear()
             self.policies.clear()
+            self.moves.clear()
+            self.exempt.clear()
             self.token = token
         return Snapshot(self, token)
 
@@ -115,6 +121,20 @@ class Snapshot:
     def keep_policy(self, year: int, policy: ReviewPolicy) -> None:
         if self.current:
             self.cache.policies[year] = policy
+
+    def period_moves(self, period_id: str) -> dict[str, str] | None:
+        return self.cache.moves.get(period_id)
+
+    def keep_period_moves(self, period_id: str, moves: dict[str, str]) -> None:
+        if self.current:
+            _bounded(self.cache.moves)[period_id] = moves
+
+    def exempt(self, year: int) -> frozenset[str] | None:
+        return self.cache.exempt.get(year)
+
+    def keep_exempt(self, year: int, members: frozenset[str]) -> None:
+        if self.current:
+            self.cache.exempt[year] = members
 
 
 def _bounded(mapping: dict[K, V]) -> dict[K, V]:

@@ -30,6 +30,7 @@ from services.reviews.domain import (
     decide_open_period,
     evolve_period,
     period_stream,
+    scope_covers,
 )
 from services.reviews.domain.tally import tally_member, tally_stream
 from services.reviews.handlers import access, cache
@@ -212,12 +213,29 @@ async def close_due_periods(
 async def _record_tallies(
     uow: UnitOfWork, period: Loaded[ReviewPeriodState], *, actor: Actor
 ) -> None:
-    """The closed period's tallies: every party member in its scope, and anyone its ballots
-    rated (a member who has since left keeps the result they were given)."""
+    """The closed period's tallies: every party member it reviews (those in its scope, each
+    in the branch they belonged to when it opened), and anyone its ballots rated (a member
+    who has since left keeps the result they were given)."""
     state = _existing(period.state)
     session = uow.session
     policy = await queries.policy(session, state.year)
     members = await queries.members_in_scope(session, state.scope)
+    moves = await queries.period_moves(session, state.period_id)
+    if moves:
+        # A member who moved while it was open: tallied in the branch at its opening, if the
+        # period covers that branch, and not in it at all otherwise (they arrived later).
+        entries = await queries.roster_entries(session, moves)
+        units = await queries.branch_units(session, moves.values())
+        for member_id, branch_id in moves.items():
+            entry = entries.get(member_id)
+            members.pop(member_id, None)
+            if (
+                entry is not None
+                and entry.membership.is_party_member
+                and not entry.departed
+                and scope_covers(state.scope, unit_id=units.get(branch_id, ""), branch_id=branch_id)
+            ):
+                members[member_id] = branch_id
     scores = await queries.period_scores(session, state.period_id)
     branches: dict[str, list[str]] = defaultdict(list)
     for member_id in sorted({*members, *scores}):

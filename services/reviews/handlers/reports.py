@@ -18,6 +18,7 @@ from services.reviews.domain import (
     PERIOD_CLOSED,
     ReviewPeriodState,
     Turnout,
+    as_rated,
     ballot_pseudonym,
     is_eligible_reviewer,
     not_yet_voted,
@@ -88,7 +89,8 @@ async def ballot_members(
     now: datetime,
 ) -> BallotMembersView:
     """Whom the caller may rate in ``period_id`` as ``role``: the domain's rules for a cast,
-    applied to the roster as it is now (a cast is decided the same way)."""
+    applied to the roster as it is now and the period's subjects (a cast is decided the same
+    way)."""
     state = await get_period(session, period_id)
 
     def refused(reason: str) -> BallotMembersView:
@@ -121,9 +123,16 @@ async def ballot_members(
     )
     if refusal is not None:
         return refused(refusal.message)
+    # The period's subjects reviewed by the reviewer's branch: its people as they are, and
+    # those who moved away since the period opened (the branch at the opening reviews them).
+    moves = await queries.period_moves(session, period_id)
+    exempt = await queries.exempt_members(session, state.year)
+    people = await queries.branch_people(session, reviewer.branch_id)
+    moved_away = [p for p, branch in moves.items() if branch == reviewer.branch_id]
+    people.extend((await queries.roster_entries(session, moved_away)).values())
     members = [
         BallotMember(member_id=person.person_id, name=person.name)
-        for person in await queries.branch_people(session, reviewer.branch_id)
+        for person in (as_rated(p, moves=moves, exempt=exempt) for p in people)
         if rated_refusal(
             person.person_id,
             reviewer=reviewer,

@@ -526,3 +526,22 @@ async def keys_to_destroy(
     return [
         (period_from_row(row), _utc(row["closed_at"]) or closed_before) for row in rows.mappings()
     ]
+
+
+async def period_moves(session: AsyncSession, period_id: str) -> dict[str, str]:
+    """The members who moved while ``period_id`` was open, with the branch they belonged to
+    when it opened (which reviews them for it)."""
+    rows = await session.execute(
+        select(t.period_moves.c.person_id, t.period_moves.c.branch_id).where(
+            t.period_moves.c.period_id == period_id
+        )
+    )
+    return {person: branch for person, branch in rows}
+
+
+async def exempt_members(session: AsyncSession, year: int) -> frozenset[str]:
+    """The members exempted from ``year``'s review."""
+    rows = await session.execute(
+        select(t.exemptions.c.person_id).where(t.exemptions.c.year == year)
+    )
+    return frozenset(rows.scalars())

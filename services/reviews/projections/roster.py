@@ -19,12 +19,14 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews import persistence as t
-from services.reviews.projections import tokens, turnout_counts
+from services.reviews.projections import subjects, tokens, turnout_counts
 from shared.contracts.pledges import (
     BranchRegistered,
     BranchRenamed,
     CommitteeMemberAppointed,
     CommitteeMemberRemoved,
+    MemberExempted,
+    MemberExemptionRevoked,
     PairingAgreementSigned,
     PersonDeparted,
     PersonRegistered,
@@ -119,6 +121,20 @@ async def apply(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
     units = {key: row["unit_id"] for key, row in branches.rows.items()}
     for item in relevant:
         _fold(tables, item)
+    moves = [
+        subjects.Move(e.person_id, e.from_branch_id, e.to_branch_id, item.envelope.occurred_at)
+        for item in relevant
+        if isinstance(e := item.event, PersonTransferred)
+    ]
+    exemptions: dict[tuple[str, int], bool] = {}
+    for item in events:
+        match item.event:
+            case MemberExempted(member_id=member, year=year):
+                exemptions[(member, year)] = True
+            case MemberExemptionRevoked(member_id=member, year=year):
+                exemptions[(member, year)] = False
+    subjects_changed = await subjects.record_moves(session, moves)
+    subjects_changed |= await subjects.record_exemptions(session, exemptions)
     touched = await _touched(session, tables, employees, units)
     before = None
     if touched:
@@ -129,7 +145,7 @@ async def apply(session: AsyncSession, events: Sequence[StoredEvent]) -> None:
     if before is not None:
         after = await turnout_counts.people(session, touched)
         await turnout_counts.roster_changed(session, before, after)
-    if any(rows.changed for rows in tables.values()):
+    if subjects_changed or any(rows.changed for rows in tables.values()):
         await tokens.bump(session)
 
 

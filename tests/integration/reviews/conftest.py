@@ -177,8 +177,8 @@ def roster_events() -> list[tuple[str, Event]]:
     return out
 
 
-def stored(items: Sequence[tuple[str, Event]]) -> list[StoredEvent]:
-    """Envelopes as the consumer decodes them from the topic."""
+def stored(items: Sequence[tuple[str, Event]], *, at: datetime = NOW) -> list[StoredEvent]:
+    """Envelopes as the consumer decodes them from the topic, recorded at ``at``."""
     sequences: dict[str, int] = {}
     out = []
     for stream, event in items:
@@ -189,7 +189,7 @@ def stored(items: Sequence[tuple[str, Event]]) -> list[StoredEvent]:
             version=event.schema_version,
             stream=stream,
             sequence=sequences[stream],
-            occurred_at=NOW,
+            occurred_at=at,
             actor=Actor(ref="rv-admin", role="org_admin"),
             org=Org(unit=UNIT, branch=BRANCH),
             year=YEAR,
@@ -210,9 +210,9 @@ class Reviews:
     def runtime(self) -> Any:
         return self.app.state.runtime
 
-    async def feed(self, items: Sequence[tuple[str, Event]]) -> None:
+    async def feed(self, items: Sequence[tuple[str, Event]], *, at: datetime = NOW) -> None:
         async with self.runtime.db.transaction() as session:
-            await apply(session, stored(items))
+            await apply(session, stored(items, at=at))
 
     async def call(
         self, method: str, path: str, who: str | None, json: Any = None, **kw: Any

@@ -5,6 +5,7 @@ pledges and scoring topics) is emptied and read again from offset 0; the service
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,13 @@ import pytest
 from sqlalchemy import insert, select
 
 from services.reviews import persistence as rv
+from shared.contracts.pledges import ExemptionReason, MemberExempted, PersonTransferred
 from shared.db import Database
 from shared.messaging.embedded_broker import EmbeddedBroker
 from shared.migrations import upgrade
 from shared.readmodel.slots import SlotError
 from suxing_cli.rebuild import run_rebuild
-from tests.integration.reviews.conftest import BRANCH, OTHER_BRANCH, PEOPLE
+from tests.integration.reviews.conftest import BRANCH, NOW, OTHER_BRANCH, PEOPLE, UNIT, YEAR
 from tests.support.kafka import publish_outbox
 
 pytestmark = pytest.mark.integration
@@ -50,6 +52,19 @@ async def test_the_roster_rebuilds_in_place_and_leaves_ballots_alone(
             await session.execute(
                 insert(rv.period_keys).values(period_id=f"p-{unique}", key=b"k" * 32)
             )
+            await session.execute(
+                insert(rv.periods).values(
+                    period_id=f"p-{unique}",
+                    kind="peer",
+                    period="Q1",
+                    year=YEAR,
+                    scope_level="branch",
+                    unit_id=UNIT,
+                    branch_id=f"b-{unique}",
+                    closed=False,
+                    opened_at=NOW - timedelta(days=1),
+                )
+            )
         with pytest.raises(SlotError, match="--in-place"):
             await run_rebuild("reviews", db=db, bootstrap=broker.bootstrap, in_place=False)
         first = await run_rebuild(
@@ -59,6 +74,8 @@ async def test_the_roster_rebuilds_in_place_and_leaves_ballots_alone(
         built = await roster(db)
         assert {row[0] for row in built["rv_branches"]} >= {BRANCH, OTHER_BRANCH}
         assert len(built["rv_people"]) >= len(PEOPLE)
+        assert (f"p-{unique}", f"rv-m3-{unique}", BRANCH) in built["rv_period_moves"]
+        assert (f"rv-m1-{unique}", YEAR) in built["rv_exemptions"]
         again = await run_rebuild(
             "reviews", db=db, bootstrap=broker.bootstrap, in_place=True, show_progress=False
         )
@@ -83,14 +100,35 @@ async def _append(source: Database, suffix: str) -> None:
 
     from shared.contracts import Actor, Org
     from shared.eventstore import EventStore, Metadata
-    from tests.integration.reviews.conftest import BRANCH, NOW, UNIT, roster_events
+    from tests.integration.reviews.conftest import roster_events
 
     store = EventStore()
     ids = ("person_id", "member_id", "employee_id", "pledge_id", "paired_employee_id")
+    renamed_events = []
     for original, example in roster_events():
         renamed = {f: f"{getattr(example, f)}-{suffix}" for f in ids if getattr(example, f, None)}
-        event = example.model_copy(update=renamed)
-        stream = f"{original}-{suffix}"
+        renamed_events.append((f"{original}-{suffix}", example.model_copy(update=renamed)))
+    # A move while the test's period is open (it covers the branch moved to) and an exemption.
+    renamed_events += [
+        (
+            f"person-rv-m3-{suffix}",
+            PersonTransferred(
+                person_id=f"rv-m3-{suffix}", from_branch_id=BRANCH, to_branch_id=f"b-{suffix}"
+            ),
+        ),
+        (
+            f"person-rv-m1-{suffix}",
+            MemberExempted(
+                member_id=f"rv-m1-{suffix}",
+                branch_id=BRANCH,
+                year=YEAR,
+                reason=ExemptionReason.MOBILE_MEMBER,
+                reason_text=None,
+                evidence="外出务工证明",
+            ),
+        ),
+    ]
+    for stream, event in renamed_events:
         async with source.transaction() as session:
             await store.append(
                 session,

@@ -50,9 +50,11 @@ async def test_transfers_committee_changes_and_withdrawn_pledges_change_eligibil
         ]
     )
 
-    moved = await reviews.cast(token_of("rv-m2"), peer, "peer", {"rv-m3": 90})
-    assert moved.status_code == 422
-    assert "陈静不是你所在党支部的党员" in moved.json()["message"]
+    # 陈静 reviews where she is now: no longer in the old branch's period. (She is still
+    # rated there: test_period_subjects.)
+    moved = await reviews.cast(token_of("rv-m3"), peer, "peer", {"rv-m2": 90})
+    assert moved.status_code == 403
+    assert "你所在的党支部不在" in moved.json()["message"]
     seatless = await reviews.cast(token_of("rv-sec"), branch, "branch", {"rv-m1": 90}, "好")
     assert seatless.status_code == 403
     assert "只有党支部委员会成员才能进行党支部评议" in seatless.json()["message"]

@@ -21,6 +21,7 @@ from services.reviews.domain import (
     ReviewPeriodState,
     RosterEntry,
     RosterSnapshot,
+    as_rated,
     ballot_pseudonym,
     decide_adjust_window,
     decide_cast_ballot,
@@ -161,9 +162,13 @@ def cast(
     reviewer: RosterEntry | None = None,
     probationary_members_vote: bool = False,
     now: datetime = NOW,
+    moves: Mapping[str, str] | None = None,
+    exempt: frozenset[str] = frozenset(),
 ) -> list[Event]:
     """Decide ``command`` as the handler will: the reviewer and the rated from the roster
-    (``reviewer`` overrides the roster's entry), the pseudonym from the period's key."""
+    (``reviewer`` overrides the roster's entry), the rated as the period's subjects (``moves``:
+    who moved while it was open and the branch at its opening; ``exempt``), the pseudonym from
+    the period's key."""
     period = period or PERIOD_OF_ROLE[command.role]
     return decide_cast_ballot(
         state,
@@ -172,7 +177,9 @@ def cast(
         roster=RosterSnapshot(
             reviewer=reviewer or ROSTER.get(command.reviewer_id),
             rated={
-                m.member_id: ROSTER[m.member_id] for m in command.scores if m.member_id in ROSTER
+                m.member_id: as_rated(ROSTER[m.member_id], moves=moves or {}, exempt=exempt)
+                for m in command.scores
+                if m.member_id in ROSTER
             },
             paired_members=PAIRINGS.get(command.reviewer_id, frozenset()),
         ),

@@ -117,6 +117,23 @@ def test_a_departed_member_cannot_be_rated() -> None:
         cast(ballot(WANG, PEER, {WU: "90"}))
 
 
+def test_a_member_who_moved_while_the_period_was_open_is_rated_by_the_old_branch() -> None:
+    # 周强 was in 刘洋's branch when Q1 opened and has moved to another since.
+    assert cast(ballot(LIU, PEER, {ZHOU: "88"}), moves={ZHOU.person_id: BRANCH})
+    # 陈明 came to 刘洋's branch after Q1 opened: his old branch rates him in it.
+    newcomer = {CHEN.person_id: OTHER_BRANCH}
+    with pytest.raises(InvalidInput, match="陈明是本评议期开始后转入你所在党支部的，本期由其原党"):
+        cast(ballot(LIU, PEER, {CHEN: "88"}), moves=newcomer)
+    # A move there and back within the period: the branch at the opening is the one he is in.
+    assert cast(ballot(LIU, PEER, {CHEN: "88"}), moves={CHEN.person_id: BRANCH})
+
+
+def test_a_member_exempted_from_the_year_cannot_be_rated() -> None:
+    with pytest.raises(InvalidInput, match="陈明本年度已免于评议，不在评议对象之内"):
+        cast(ballot(WANG, PEER, {LIU: "90", CHEN: "90"}), exempt=frozenset({CHEN.person_id}))
+    assert cast(ballot(WANG, PEER, {LIU: "90"}), exempt=frozenset({CHEN.person_id}))
+
+
 def test_a_departed_person_cannot_vote() -> None:
     with pytest.raises(Forbidden, match="吴刚已离开本单位，不能再参加评议"):
         cast(ballot(WU, PEER, {LIU: "90"}))
