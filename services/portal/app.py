@@ -15,7 +15,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from services.portal.clients import ServiceError
-from services.portal.routes import board, committee, member, org, pledge, signin, staff
+from services.portal.routes import (
+    board,
+    committee,
+    member,
+    org,
+    org_reviews,
+    pledge,
+    signin,
+    staff,
+)
 from services.portal.web import COOKIE, NotPermitted, PageError, SignInRequired, context
 from services.portal.years import FIRST_YEAR, LAST_YEAR
 from shared import clock as business_clock
@@ -60,7 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.reader_token = issuer.issue(READER)
     static = Path(__file__).resolve().parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
-    for module in (signin, board, staff, member, pledge, committee, org):
+    for module in (signin, board, staff, member, pledge, committee, org_reviews, org):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

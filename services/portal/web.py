@@ -94,6 +94,7 @@ class PageError:
 
 
 NOT_COMMITTEE = "您没有权限查看支委会页面：只有本支部支委会成员可以进入。"
+NOT_ORGANIZER = "您没有权限管理全公司和二级党委的评议期：只有组织部和二级党委委员可以进入。"
 
 
 @dataclass
@@ -211,9 +212,19 @@ async def committee_member(request: Request) -> Ctx:
     return ctx
 
 
+async def period_organizer(request: Request) -> Ctx:
+    """The company's and the units' review periods are organized by the organization
+    department (any scope) and a unit committee (its own unit)."""
+    ctx = await signed_in(request)
+    if ctx.is_("org_admin") or (ctx.is_("unit_committee") and ctx.me.unit_id is not None):
+        return ctx
+    raise NotPermitted(NOT_ORGANIZER)
+
+
 Page = Annotated[Ctx, Depends(context)]
 Signed = Annotated[Ctx, Depends(signed_in)]
 Committee = Annotated[Ctx, Depends(committee_member)]
+Organizer = Annotated[Ctx, Depends(period_organizer)]
 
 
 def service_api(request: Request) -> Api:
