@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from services.scoring.domain import BAND_LABELS
 from services.scoring.projections.statistics import SCOPE_LABELS
@@ -79,12 +81,18 @@ def branch_results_table(branch_name: str, year: int, members: Sequence[MemberRe
     )
 
 
-def statistics_table(year: int, rows: Sequence[StatisticsView]) -> Table:
+def statistics_table(
+    year: int, rows: Sequence[StatisticsView | tuple[StatisticsView, str]], title: str = ""
+) -> Table:
+    """One row per scope; a branch row comes as (view, its unit's name), which fills the
+    所属二级党委 column."""
+    pairs = [(row, "") if isinstance(row, StatisticsView) else row for row in rows]
     return Table(
-        title=f"{year}年度党员塑形工程统计",
+        title=f"{title}{year}年度党员塑形工程统计",
         headers=(
             "范围",
             "名称",
+            "所属二级党委",
             "支部数",
             "党员数",
             "责任区",
@@ -105,6 +113,7 @@ def statistics_table(year: int, rows: Sequence[StatisticsView]) -> Table:
             (
                 SCOPE_LABELS[view.scope],
                 view.scope_name,
+                unit_name or None,
                 view.branches,
                 view.members,
                 view.areas,
@@ -121,7 +130,7 @@ def statistics_table(year: int, rows: Sequence[StatisticsView]) -> Table:
                 view.cards,
                 view.exempt,
             )
-            for view in rows
+            for view, unit_name in pairs
         ),
     )
 
@@ -156,7 +165,15 @@ def to_csv(table: Table) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+def _width(cell: Cell) -> int:
+    """Columns as wide as their text: a CJK character takes two places."""
+    text = "" if cell is None else str(cell)
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
 def to_xlsx(table: Table) -> bytes:
+    """One sheet named by the table's (Chinese) title, a bold frozen header row, and columns
+    sized to their longest text (within 8 and 40 places)."""
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
@@ -164,6 +181,12 @@ def to_xlsx(table: Table) -> bytes:
     sheet.append(list(table.headers))
     for row in table.rows:
         sheet.append([safe_text(cell) if isinstance(cell, str) else cell for cell in row])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    for index, header in enumerate(table.headers):
+        widest = max([_width(header), *(_width(row[index]) for row in table.rows)])
+        sheet.column_dimensions[get_column_letter(index + 1)].width = min(max(widest + 2, 8), 40)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -34,9 +34,13 @@ class ScoringClient(ServiceClient):
         result: dict[str, Any] = await self.get(f"/statistics/{year}", scope=scope, id=scope_id)
         return result
 
-    async def export(self, year: int) -> httpx.Response:
+    async def export(
+        self, year: int, scope: str = "company", scope_id: str | None = None
+    ) -> httpx.Response:
+        """The scope's statistics as Excel, with a row per unit and branch under it."""
+        params = {"scope": scope, **({"id": scope_id} if scope_id else {})}
         response: httpx.Response = await self.call(
-            "GET", f"/statistics/{year}/export.xlsx", raw=True
+            "GET", f"/statistics/{year}/export.xlsx", raw=True, params=params
         )
         return response
 

@@ -108,9 +108,17 @@ async def statistics(
 
 
 @router.get("/export.xlsx")
-async def export(ctx: Signed, year: RequestedYear = None) -> Response:
+async def export(
+    ctx: Signed,
+    year: RequestedYear = None,
+    scope: str = "company",
+    id: str | None = None,
+    scope_ref: str | None = None,
+) -> Response:
+    """The selected scope's statistics as Excel (a unit committee: its unit by default)."""
+    scope, scope_id = _scope(ctx, scope, id, scope_ref)
     shown = (await review_year(ctx, year)).shown
-    upstream = await ctx.api.scoring.export(shown)
+    upstream = await ctx.api.scoring.export(shown, scope, scope_id)
     return Response(
         upstream.content,
         media_type=upstream.headers.get("content-type"),

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.scoring.api.deps import Now, ReadSession
+from services.scoring.api.deps import Now, ReadSession, RuntimeDep
 from services.scoring.exports import (
     Table,
     branch_results_table,
@@ -19,14 +19,20 @@ from services.scoring.exports import (
     to_xlsx,
 )
 from services.scoring.handlers.access import branch_reader, card_reader, statistics_reader
+from services.scoring.handlers.results import read_publication
 from services.scoring.projections.history import MAX_YEARS, member_history, statistics_history
 from services.scoring.projections.queries import branch_info, branch_results, card_view
-from services.scoring.projections.statistics import statistics, statistics_by_unit
+from services.scoring.projections.statistics import (
+    statistics,
+    statistics_by_branch,
+    statistics_by_unit,
+)
 from services.scoring.projections.views import (
     CardView,
     MemberHistoryView,
     StatisticsHistoryView,
     StatisticsView,
+    objection_status,
 )
 from shared.auth import CurrentPrincipal, Principal
 from shared.errors import Forbidden, InvalidInput, NotFound
@@ -144,13 +150,25 @@ async def export_statistics_history(
 
 @router.get("/members/{member_id}/cards/{year}", response_model=CardView)
 async def read_card(
-    member_id: str, year: int, principal: CurrentPrincipal, session: ReadSession
+    member_id: str,
+    year: int,
+    principal: CurrentPrincipal,
+    session: ReadSession,
+    rt: RuntimeDep,
+    now: Now,
 ) -> CardView:
-    """The member's points card (积分卡) for the year."""
+    """The member's points card (积分卡) for the year, with whether the member may object to
+    the published result now and their objections (``objection``)."""
     card = await card_view(session, member_id, year)
     if card is None:
         raise NotFound(f"没有该党员{year}年度的积分卡")
     card_reader(principal, member_id, card.branch_id, card.unit_id)
+    if card.branch_id is not None:
+        state = await read_publication(card.branch_id, year, db=rt.db, store=rt.store)
+        status = objection_status(
+            state, branch_id=card.branch_id, year=year, member_id=member_id, now=now
+        )
+        card = card.model_copy(update={"objection": status})
     return card
 
 
@@ -187,10 +205,31 @@ async def export_branch_results(
 
 @router.get("/statistics/{year}/export.{fmt}")
 async def export_statistics(
-    year: int, fmt: Format, principal: CurrentPrincipal, session: ReadSession
+    year: int,
+    fmt: Format,
+    principal: CurrentPrincipal,
+    session: ReadSession,
+    scope: Scope = "company",
+    scope_id: Annotated[str | None, Query(alias="id")] = None,
 ) -> Response:
-    """The company's statistics for the year, one row per unit and a company total."""
-    statistics_reader(principal, "company", None)
-    company = await statistics(session, "company", None, year)
-    rows = [*await statistics_by_unit(session, year), *([company] if company else [])]
-    return _download(statistics_table(year, rows), fmt, f"statistics-{year}")
+    """The statistics of a scope for the year with a row per unit and branch under it: the
+    company (its total, then each unit followed by its branches), a unit (its total and its
+    branches) or a branch. Readers as for the statistics."""
+    if scope != "company" and not scope_id:
+        raise InvalidInput("导出二级党委或党支部的统计时必须给出其编号（id）")
+    statistics_reader(principal, scope, scope_id, await _unit_of_scope(session, scope, scope_id))
+    total = await statistics(session, scope, None if scope == "company" else scope_id, year)
+    if total is None:
+        raise NotFound("没有找到该二级党委或党支部")
+    rows: list[StatisticsView | tuple[StatisticsView, str]] = [total]
+    if scope != "branch":
+        branches = await statistics_by_branch(session, year, scope_id)
+        units = await statistics_by_unit(session, year) if scope == "company" else []
+        for unit in units:
+            rows.append(unit)
+            rows.extend((b, name) for b, unit_id, name in branches if unit_id == unit.scope_id)
+        if scope == "unit":
+            rows.extend((b, name) for b, _, name in branches)
+    title = "" if scope == "company" else total.scope_name
+    name = f"statistics-{year}" + ("" if scope == "company" else f"-{scope_id}")
+    return _download(statistics_table(year, rows, title), fmt, name)

@@ -164,3 +164,50 @@ async def statistics_by_unit(session: AsyncSession, year: int) -> list[Statistic
         )
         for row in rows
     ]
+
+
+async def statistics_by_branch(
+    session: AsyncSession, year: int, unit_id: str | None = None
+) -> list[tuple[StatisticsView, str, str]]:
+    """Every branch's statistics for the year (of one unit when ``unit_id``), each with its
+    unit's id and name, in unit then branch order: the exports' branch rows, in two queries."""
+    areas: dict[str, dict[str, int]] = {}
+    area_query = _signed_by_area(year, t.pledges.c.branch_id)
+    if unit_id is not None:
+        area_query = area_query.where(_of_unit(t.pledges.c.branch_id, unit_id))
+    for branch_id, area, n in await session.execute(area_query):
+        areas.setdefault(branch_id, {})[area] = int(n)
+    query = (
+        select(
+            t.branches.c.branch_id,
+            t.branches.c.name,
+            t.units.c.unit_id,
+            t.units.c.name.label("unit_name"),
+            *(t.branch_stats.c[name] for name in t.STAT_COUNTS),
+        )
+        .select_from(
+            t.branch_stats.join(
+                t.branches, t.branches.c.branch_id == t.branch_stats.c.branch_id
+            ).join(t.units, t.units.c.unit_id == t.branches.c.unit_id)
+        )
+        .where(t.branch_stats.c.year == year)
+        .order_by(t.units.c.unit_id, t.branches.c.branch_id)
+    )
+    if unit_id is not None:
+        query = query.where(t.units.c.unit_id == unit_id)
+    return [
+        (
+            _statistics(
+                "branch",
+                row.branch_id,
+                row.name,
+                year,
+                1,
+                {key: int(row._mapping[key]) for key in t.STAT_COUNTS},
+                areas.get(row.branch_id, {}),
+            ),
+            row.unit_id,
+            row.unit_name,
+        )
+        for row in await session.execute(query)
+    ]

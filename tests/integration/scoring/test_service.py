@@ -261,12 +261,31 @@ async def test_board_pages_and_exports_show_the_year_escaped(
     ]
 
     stats = await scoring.call("GET", f"/statistics/{year}/export.xlsx", who["admin"])
-    rows = list(load_workbook(io.BytesIO(stats.content)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
-    assert [r[:4] for r in rows[1:]] == [
-        ("二级党委", "第一采油厂党委", 1, 5),
-        ("全公司", "全公司", 1, 5),
+    book = load_workbook(io.BytesIO(stats.content)).active
+    assert book is not None
+    rows = list(book.iter_rows(values_only=True))
+    # The company, then each unit followed by its branches (the branch rows name their unit).
+    assert [r[:5] for r in rows[1:]] == [
+        ("全公司", "全公司", None, 1, 5),
+        ("二级党委", "第一采油厂党委", None, 1, 5),
+        ("党支部", "采油一队党支部", "第一采油厂党委", 1, 5),
     ]
-    assert [r[-2:] for r in rows[1:]] == [(5, 1), (5, 1)]  # 积分卡, 免于评议
+    assert [r[-2:] for r in rows[1:]] == [(5, 1)] * 3  # 积分卡, 免于评议
+    assert book.title == f"{year}年度党员塑形工程统计"
+    assert book.freeze_panes == "A2" and book["A1"].font.bold
+    assert book.column_dimensions["C"].width == len("第一采油厂党委") * 2 + 2  # widest text
+    # A unit's export: its total and its branches; a branch committee may not export it.
+    unit_url = f"/statistics/{year}/export.csv?scope=unit&id={scenario.unit}"
+    unit_csv = await scoring.call("GET", unit_url, who["admin"])
+    lines = unit_csv.content.decode("utf-8-sig").splitlines()
+    assert [line.split(",")[:3] for line in lines[1:]] == [
+        ["二级党委", "第一采油厂党委", ""],
+        ["党支部", "采油一队党支部", "第一采油厂党委"],
+    ]
+    refused = await scoring.call("GET", unit_url, who["committee"])
+    assert refused.status_code == 403
+    missing = await scoring.call("GET", f"/statistics/{year}/export.csv?scope=unit", who["admin"])
+    assert missing.status_code == 422
 
     forbidden = await scoring.call("GET", f"{base}/export.csv", who["m2"])
     assert forbidden.status_code == 403

@@ -156,5 +156,23 @@ def test_a_unit_committee_sees_its_unit_and_picks_only_its_branches(portal: Star
     offered = re.findall(r'<option value="branch:(b-\d+)"', page.text)
     assert offered and all(int(b[2:]) % 6 == 1 for b in offered)
     assert "全公司</option>" not in page.text
-    assert "/org/export.xlsx" not in page.text  # the company export is the department's
+    # The export is of the scope shown: the unit's, with its branches.
+    assert f"/org/export.xlsx?year={YEAR}&amp;scope_ref=unit:u-1" in page.text
     assert "二级党委统计" in page.text
+
+
+def test_the_export_is_of_the_selected_scope_and_a_unit_committee_stays_in_its_unit(
+    portal: StartPortal,
+) -> None:
+    upstream = Upstream()
+    org = portal(upstream, ORG_ADMIN)
+    org.get(f"/org/export.xlsx?year={YEAR}&scope_ref=branch:b-7")
+    org.get(f"/org/export.xlsx?year={YEAR}")
+    unit = portal(upstream, UNIT_COMMITTEE)
+    unit.get(f"/org/export.xlsx?year={YEAR}&scope_ref=company:")
+    exports = [c for c in upstream.calls if "/export.xlsx" in c]
+    assert exports == [
+        f"scoring /statistics/{YEAR}/export.xlsx?scope=branch&id=b-7",
+        f"scoring /statistics/{YEAR}/export.xlsx?scope=company",
+        f"scoring /statistics/{YEAR}/export.xlsx?scope=unit&id=u-1",
+    ]
