@@ -34,7 +34,7 @@ from shared.contracts.scoring import (
     ResultObjectionRaised,
     YearResultsFinalized,
 )
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, DomainError, Forbidden, NotFound
 
 # Users read times in messages in Beijing time; events keep UTC.
 _BEIJING = timezone(timedelta(hours=8))
@@ -125,25 +125,42 @@ def publish_results(
     )
 
 
+def objection_refusal(
+    state: BranchResults | None, *, branch_id: str, year: int, member_id: str, now: datetime
+) -> DomainError | None:
+    """Why ``member_id`` may not object to their result of the branch-year now; ``None`` if
+    they may (the card offers the form exactly then)."""
+    now = _utc(now)
+    try:
+        published = _published(state, branch_id, year)
+    except Conflict as refused:
+        return refused
+    if published.finalized:
+        return Conflict(f"{year}年度评议结果已经定稿，不能再提出异议")
+    if now >= published.notice_ends_at:
+        return Conflict(f"公示期已于{_shown(published.notice_ends_at)}结束，不能再提出异议")
+    if now < published.notice_starts_at:
+        return Conflict(f"公示期自{_shown(published.notice_starts_at)}开始，届时方可提出异议")
+    if member_id not in published.results:
+        return NotFound("本次公示的结果中没有您的评议结果")
+    if any(o.member_id == member_id for o in published.open_objections()):
+        return Conflict("您已有一项异议正在处理，请等待支委会作出决定")
+    return None
+
+
 def raise_objection(
     state: BranchResults | None, command: RaiseObjection, *, now: datetime
 ) -> ResultObjectionRaised:
-    now = _utc(now)
     if command.raised_by != command.member_id:
         raise Forbidden("只能对本人的评议结果提出异议")
-    published = _published(state, command.branch_id, command.year)
-    if published.finalized:
-        raise Conflict(f"{command.year}年度评议结果已经定稿，不能再提出异议")
-    if now >= published.notice_ends_at:
-        raise Conflict(f"公示期已于{_shown(published.notice_ends_at)}结束，不能再提出异议")
-    if now < published.notice_starts_at:
-        raise Conflict(f"公示期自{_shown(published.notice_starts_at)}开始，届时方可提出异议")
-    if command.member_id not in published.results:
-        raise NotFound("本次公示的结果中没有您的评议结果")
-    if command.objection_id in published.objections:
+    refusal = objection_refusal(
+        state, branch_id=command.branch_id, year=command.year, member_id=command.member_id, now=now
+    )
+    if refusal is not None:
+        raise refusal
+    assert state is not None
+    if command.objection_id in state.objections:
         raise Conflict(f"异议编号“{command.objection_id}”已经存在")
-    if any(o.member_id == command.member_id for o in published.open_objections()):
-        raise Conflict("您已有一项异议正在处理，请等待支委会作出决定")
     return ResultObjectionRaised(
         branch_id=command.branch_id,
         year=command.year,

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.scoring.domain import BAND_LABELS, REVIEW_LABELS, BranchResults
+from services.scoring.domain import BAND_LABELS, REVIEW_LABELS, BranchResults, objection_refusal
 from shared.contracts.pledges import ExemptionReason
 from shared.contracts.scoring import ReviewKind
 
@@ -100,6 +100,24 @@ class ReviewView(View):
     periods: list[PeriodView]
 
 
+class ObjectionView(View):
+    objection_id: str
+    member_id: str
+    reason: str
+    outcome: str | None
+    outcome_label: str
+
+
+class ObjectionStatusView(View):
+    """Whether the member may object to their published result now (公示期内), why not
+    otherwise, and their objections of the year with the committee's outcome."""
+
+    may_object: bool
+    reason: str | None
+    notice_ends_at: datetime | None
+    objections: list[ObjectionView]
+
+
 class CardView(View):
     """The points card (积分卡) of one member and year."""
 
@@ -124,6 +142,8 @@ class CardView(View):
     exempt: str | None = None
     """The exemption's reason code (免于评议): no composite, band or missing review then."""
     exempt_label: str | None = None
+    objection: ObjectionStatusView | None = None
+    """Filled by the card read: may the member object to the published result now."""
 
 
 class MemberResultView(View):
@@ -198,14 +218,6 @@ class PublishedResultView(View):
     adjusted: bool
 
 
-class ObjectionView(View):
-    objection_id: str
-    member_id: str
-    reason: str
-    outcome: str | None
-    outcome_label: str
-
-
 class PublicationView(View):
     """A branch's published results for a year (公示), with objections and their outcome."""
 
@@ -242,16 +254,34 @@ def publication_view(state: BranchResults, names: dict[str, str]) -> Publication
             )
             for result in sorted(state.results.values(), key=lambda r: r.member_id)
         ],
-        objections=[
-            ObjectionView(
-                objection_id=o.objection_id,
-                member_id=o.member_id,
-                reason=o.reason,
-                outcome=o.outcome.value if o.outcome else None,
-                outcome_label=OUTCOME_LABELS[o.outcome.value if o.outcome else None],
-            )
-            for o in sorted(state.objections.values(), key=lambda o: o.objection_id)
-        ],
+        objections=_objections(state),
+    )
+
+
+def _objections(state: BranchResults, member_id: str | None = None) -> list[ObjectionView]:
+    return [
+        ObjectionView(
+            objection_id=o.objection_id,
+            member_id=o.member_id,
+            reason=o.reason,
+            outcome=o.outcome.value if o.outcome else None,
+            outcome_label=OUTCOME_LABELS[o.outcome.value if o.outcome else None],
+        )
+        for o in sorted(state.objections.values(), key=lambda o: o.objection_id)
+        if member_id is None or o.member_id == member_id
+    ]
+
+
+def objection_status(
+    state: BranchResults | None, *, branch_id: str, year: int, member_id: str, now: datetime
+) -> ObjectionStatusView:
+    """The card's objection section: the domain's own rule decides whether the form shows."""
+    refusal = objection_refusal(state, branch_id=branch_id, year=year, member_id=member_id, now=now)
+    return ObjectionStatusView(
+        may_object=refusal is None,
+        reason=None if refusal is None else refusal.message,
+        notice_ends_at=None if state is None else state.notice_ends_at,
+        objections=[] if state is None else _objections(state, member_id),
     )
 
 

@@ -51,9 +51,21 @@ async def test_objections_are_the_members_own_and_only_during_the_window(
     m1 = token(scenario.m(1), Role.MEMBER, branch=scenario.branch)
     body = {"reason": "我的群众评议票数有误"}
 
+    async def offered() -> tuple[bool, str | None, list[str]]:
+        """What m1's card says: may she object now, why not, and her objections' outcomes."""
+        card = await scoring.ok("GET", f"/members/{scenario.m(1)}/cards/{year}", m1)
+        status = card["objection"]
+        return (
+            status["may_object"],
+            status["reason"],
+            [o["outcome_label"] for o in status["objections"]],
+        )
+
     before = await scoring.call("POST", f"{base}/objections", m1, body)
     assert before.status_code == 409 and "尚未公示" in before.json()["message"]
+    assert await offered() == (False, before.json()["message"], [])
     await scoring.ok("POST", f"{base}/publish", committee)
+    assert await offered() == (True, None, [])
 
     stranger = await scoring.call("POST", f"{base}/objections", token("x-1", Role.MEMBER), body)
     assert stranger.status_code == 404 and "没有您的评议结果" in stranger.json()["message"]
@@ -66,6 +78,7 @@ async def test_objections_are_the_members_own_and_only_during_the_window(
     first = await scoring.ok("POST", f"{base}/objections", m1, body)
     second = await scoring.call("POST", f"{base}/objections", m1, body)
     assert second.status_code == 409 and "正在处理" in second.json()["message"]
+    assert await offered() == (False, second.json()["message"], ["待支委会决定"])
 
     adjust_without_reason = await scoring.call(
         "POST",
@@ -77,10 +90,12 @@ async def test_objections_are_the_members_own_and_only_during_the_window(
     await scoring.ok(
         "POST", f"{base}/objections/{first['id']}/decision", committee, {"outcome": "confirmed"}
     )
+    assert await offered() == (True, None, ["维持原结果"])  # decided: she may object again
 
     scoring.at(NOW + timedelta(days=7))
     late = await scoring.call("POST", f"{base}/objections", m1, body)
     assert late.status_code == 409 and "公示期已于" in late.json()["message"]
+    assert await offered() == (False, late.json()["message"], ["维持原结果"])
     await scoring.ok("POST", f"{base}/finalize", committee)
     again = await scoring.call("POST", f"{base}/publish", committee)
     assert again.status_code == 409 and "已经定稿" in again.json()["message"]

@@ -356,3 +356,58 @@ def test_a_month_still_on_time_asks_for_no_late_reason(portal: StartPortal) -> N
     page = portal(backend, SECRETARY).get(f"/committee/ledger?month={month}").text
     assert 'action="/pledges/pl-p-2/ledger"' in page
     assert 'name="late_reason"' not in page and "请在 2099-12-31 前记录" in page
+
+
+NOT_YET = {
+    "may_object": False,
+    "reason": "本支部2026年度评议结果尚未公示",
+    "notice_ends_at": None,
+    "objections": [],
+}
+IN_NOTICE = {
+    "may_object": True,
+    "reason": None,
+    "notice_ends_at": "2027-01-20T16:00:00Z",
+    "objections": [],
+}
+FILED = {
+    "may_object": False,
+    "reason": "您已有一项异议正在处理，请等待支委会作出决定",
+    "notice_ends_at": "2027-01-20T16:00:00Z",
+    "objections": [
+        {
+            "objection_id": "o-1",
+            "member_id": "p-1",
+            "reason": "票数有误",
+            "outcome": None,
+            "outcome_label": "待支委会决定",
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("objection", "form_shown", "text"),
+    [
+        (None, False, None),  # an older scoring service: no section at all
+        (NOT_YET, False, None),
+        (IN_NOTICE, True, "公示期至 2027-01-21 00:00"),
+        (FILED, False, "您已有一项异议正在处理"),
+    ],
+)
+def test_the_card_offers_an_objection_only_while_the_member_may_raise_one(
+    portal: StartPortal, objection: dict[str, Any] | None, form_shown: bool, text: str | None
+) -> None:
+    backend = Backend(
+        **{
+            f"cards__{this_year()}": {**card(), "objection": objection},
+            "cards": {"member_id": "p-1", "name": "李秀英", "years": []},
+        }
+    )
+    page = portal(backend, MEMBER).get("/me/card").text
+    assert ('action="/me/objection"' in page) is form_shown
+    assert ('id="objection"' in page) is (form_shown or text is not None)
+    if text is not None:
+        assert text in page
+    if objection and objection["objections"]:
+        assert "待支委会决定" in page and "票数有误" in page
