@@ -9,9 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from services.pledges.api.deps import Now, ReadSession
+from services.pledges.api.deps import Now, ReadSession, RuntimeDep
 from services.pledges.handlers.base import BEIJING
 from services.pledges.projections import queries
+from services.pledges.projections.timeline import PledgeTimeline, pledge_timeline
 from services.pledges.projections.views import (
     LedgerView,
     MemberAreaView,
@@ -37,6 +38,15 @@ MonthQuery = Annotated[
 @router.get("/pledges/{pledge_id}", summary="承诺详情", responses=_NOT_FOUND)
 async def get_pledge(pledge_id: str, session: ReadSession, reader: CurrentPrincipal) -> PledgeView:
     return await queries.pledge(session, pledge_id, reader=reader)
+
+
+@router.get("/pledges/{pledge_id}/timeline", summary="承诺历程", responses=_NOT_FOUND)
+async def get_pledge_timeline(
+    pledge_id: str, session: ReadSession, reader: CurrentPrincipal, rt: RuntimeDep
+) -> PledgeTimeline:
+    """Every step of the pledge from its own event stream: who (name and role), when, what;
+    the reasons only for the member, the committee and the organization department."""
+    return await pledge_timeline(session, rt.store, pledge_id, reader=reader)
 
 
 @router.get("/members/{person_id}/areas/{year}", summary="党员的年度责任区", responses=_NOT_FOUND)

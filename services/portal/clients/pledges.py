@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.portal.clients import ServiceClient
+from services.portal.clients import ServiceClient, ServiceError
 
 
 class PledgesClient(ServiceClient):
@@ -25,6 +25,16 @@ class PledgesClient(ServiceClient):
     async def pledge(self, pledge_id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self.get(f"/pledges/{pledge_id}")
         return result
+
+    async def timeline(self, pledge_id: str) -> dict[str, Any] | None:
+        """The pledge's steps (承诺历程); None when the service does not have it."""
+        try:
+            result = await self.get(f"/pledges/{pledge_id}/timeline")
+        except ServiceError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return result if isinstance(result, dict) else None
 
     async def member_pledges(self, person_id: str, year: int) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self.get(f"/members/{person_id}/pledges", year=year)

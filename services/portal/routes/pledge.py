@@ -136,6 +136,7 @@ async def _page(
         "pledge.html",
         status_code=status,
         pledge=pledge,
+        timeline=await ctx.api.pledges.timeline(pledge_id),
         mine=mine,
         committee=committee,
         judge=committee and not mine,

@@ -411,3 +411,24 @@ def test_the_card_offers_an_objection_only_while_the_member_may_raise_one(
         assert text in page
     if objection and objection["objections"]:
         assert "待支委会决定" in page and "票数有误" in page
+
+
+def test_the_pledge_page_shows_its_history_from_the_service(portal: StartPortal) -> None:
+    steps = [
+        {"at": "2026-03-01T02:00:00Z", "at_label": "2026-03-01 10:00", "step": "PledgeDeclared",
+         "label": "申报承诺", "actor_name": "某党员", "actor_role": "党员",
+         "detail": "已公开的承诺", "reason": None},
+        {"at": "2026-03-02T02:00:00Z", "at_label": "2026-03-02 10:00", "step": "PledgeApproved",
+         "label": "通过定诺", "actor_name": "王建国", "actor_role": "支委会成员",
+         "detail": None, "reason": None},
+    ]  # fmt: skip
+    backend = Backend(
+        **{
+            "pledges__pl-1__timeline": {"pledge_id": "pl-1", "item": "x", "steps": steps},
+            "pledges__pl-1": pledge("p-2", "published", "已公开的承诺"),
+        }
+    )
+    page = portal(backend, EMPLOYEE).get("/pledges/pl-1").text
+    history = page[page.index('id="timeline"') :]
+    assert "2026-03-01 10:00" in history and "申报承诺" in history and "某党员（党员）" in history
+    assert "通过定诺" in history and "王建国（支委会成员）" in history
