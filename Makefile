@@ -42,7 +42,8 @@ bench: $(STAMP)
 
 bench-full: $(STAMP)
 	$(BIN)/python -m bench.run --scenario all --scale 1 --db $(BENCH_DB) --ballots 5000 \
-		--appends 5000 --latency-seconds 60 --write-docs --title "make bench-full (company-year)"
+		--appends 5000 --latency-seconds 60 --scaling-records 150000 --write-docs \
+		--title "make bench-full (company-year)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

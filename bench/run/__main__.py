@@ -30,7 +30,7 @@ async def run_db(db_kind: str, args: argparse.Namespace, report: Report) -> None
         if wanted & {"rebuild", "scaling"}:
             single = await pipeline.rebuild(run, topics, report)
         if "scaling" in wanted and single is not None:
-            await pipeline.scaling_instances(run, topics, report)
+            await pipeline.scaling_instances(run, topics, report, args.scaling_records)
             if args.scale * 2 <= 1:
                 double = await load(run, args.seed, args.scale * 2)
                 await pipeline.scaling_data(run, double, single, report)
@@ -69,6 +69,13 @@ def parser() -> argparse.ArgumentParser:
         help="drive the command run with the Python client even if wrk is installed",
     )
     parser.add_argument("--appends", type=int, default=2000, help="events in the append run")
+    parser.add_argument(
+        "--scaling-records",
+        type=int,
+        default=None,
+        help="replay only about this many records in the 1-vs-2 instances run (the start of "
+        "every partition); default: all",
+    )
     parser.add_argument("--latency-seconds", type=float, default=15.0)
     parser.add_argument(
         "--latency-rate",
