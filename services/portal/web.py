@@ -63,6 +63,18 @@ templates.env.globals.update(
 )
 
 
+def local_path(target: str) -> bool:
+    """A path on this site to send a browser back to: "/x", never "//host" or "/\\host"
+    (which browsers read as another site), nor anything with a backslash or a control
+    character."""
+    return (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and all(ch >= " " for ch in target)
+    )
+
+
 def this_year() -> int:
     return business_clock.now().astimezone(BEIJING).year
 

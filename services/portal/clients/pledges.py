@@ -73,6 +73,10 @@ class PledgesClient(ServiceClient):
         ledger, acceptance-request, acceptance, return, withdrawal."""
         return await self.post(f"/pledges/{pledge_id}/{step}", body)
 
+    async def correct_ledger(self, pledge_id: str, month: str, body: dict[str, Any]) -> Any:
+        """更正台账: ``{"assessment", "note", "reason"}`` for the month's entry."""
+        return await self.put(f"/pledges/{pledge_id}/ledger/{month}", body)
+
     async def exempt(self, person_id: str, body: dict[str, Any]) -> Any:
         """登记免评: ``{"year", "reason", "reason_text", "evidence"}``."""
         return await self.post(f"/roster/people/{person_id}/exemptions", body)

@@ -9,6 +9,7 @@ member or the unit committee decides."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,6 +25,7 @@ from services.portal.web import (
     Form,
     NotPermitted,
     Signed,
+    local_path,
     redirect,
     today,
 )
@@ -36,6 +38,7 @@ DONE = {
     "agreement": "结对协议书已登记",
     "publication": "承诺已公开",
     "ledger": "台账已记录",
+    "ledger-correction": "台账已更正",
     "acceptance-request": "已申请验收",
     "acceptance": "已验收通过",
     "return": "已退回验收申请",
@@ -45,7 +48,15 @@ DONE = {
 
 
 JUDGE_STEPS = frozenset(
-    {"revision-request", "approval", "ledger", "acceptance", "return", "carry-over"}
+    {
+        "revision-request",
+        "approval",
+        "ledger",
+        "ledger-correction",
+        "acceptance",
+        "return",
+        "carry-over",
+    }
 )
 """Decisions on a pledge, which its own member never takes even on the committee (recording
 the pairing agreement and the publication are not decisions: the pledges service lets the
@@ -56,6 +67,7 @@ CARRIABLE = frozenset(
 )
 """Approved and not yet accepted: what the committee may carry over into the next year once
 the pledge's year is over (结转; docs/annual-cycle.md)."""
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 NOT_PUBLIC_YET = "您没有权限查看这项承诺：尚未公开的承诺只有本人和本支部支委会可以查看。"
 
 
@@ -84,6 +96,8 @@ def step_body(step: str, values: dict[str, Any], lists: dict[str, list[str]]) ->
             }
         case "ledger":
             return {k: _text(values, k) for k in ("month", "assessment", "note", "late_reason")}
+        case "ledger-correction":
+            return {k: _text(values, k) for k in ("assessment", "note", "reason")}
         case "acceptance-request":
             return {"summary": _text(values, "summary")}
         case "acceptance":
@@ -172,12 +186,19 @@ async def pledge_step(ctx: Signed, request: Request, pledge_id: str, step: str) 
         unconfirmed.message = NOT_CONFIRMED
         return await _page(ctx, pledge_id, unconfirmed, step, 422)
     try:
-        result = await ctx.api.pledges.act(pledge_id, step, step_body(step, values, lists))
+        body = step_body(step, values, lists)
+        if step == "ledger-correction":
+            month = _text(values, "month") or ""
+            if not MONTH.fullmatch(month):
+                raise ServiceError(422, "请选择要更正的台账月份", "invalid")
+            result = await ctx.api.pledges.correct_ledger(pledge_id, month, body)
+        else:
+            result = await ctx.api.pledges.act(pledge_id, step, body)
     except ServiceError as exc:
         failed = Form.failed({**values, **lists}, exc)
         return await _page(ctx, pledge_id, failed, step, exc.status)
     if step == "carry-over" and isinstance(result, dict) and result.get("id"):
         # On to the next year's pledge that continues this one.
         return redirect(f"/pledges/{result['id']}", DONE[step])
-    back = _text(values, "back") or f"/pledges/{pledge_id}"
-    return redirect(back if back.startswith("/") else f"/pledges/{pledge_id}", DONE[step])
+    back = _text(values, "back") or ""
+    return redirect(back if local_path(back) else f"/pledges/{pledge_id}", DONE[step])

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.portal.clients import ServiceError
-from services.portal.web import COOKIE, Page, redirect, service_api
+from services.portal.web import COOKIE, Page, local_path, redirect, service_api
 from shared.auth import Principal, Role, TokenIssuer
 from shared.errors import Unauthenticated
 
@@ -32,7 +32,7 @@ def roles_of(person: dict[str, Any]) -> frozenset[Role]:
 
 
 def _safe(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    return target if target and local_path(target) else "/"
 
 
 def _signed(target: str, token: str, secure: bool) -> Response:
