@@ -1,22 +1,9 @@
-"""CSV and Excel exports of a branch's results and of the company statistics.
-
-Tables are built once (headers in Chinese, one row per member or unit) and written in either
-format. Text that a spreadsheet would take for a formula (=, +, -, @ first) is prefixed with
-an apostrophe: a hostile name must not run as a formula on the reader's machine.
-"""
+"""The scoring service's tables: a branch's results, statistics of a scope, the comparison
+of years. Written as CSV or Excel by ``shared.tabular``."""
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from decimal import Decimal
-
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from services.scoring.domain import BAND_LABELS
 from services.scoring.projections.statistics import SCOPE_LABELS
@@ -26,22 +13,17 @@ from services.scoring.projections.views import (
     StatisticsView,
 )
 from shared.contracts.scoring import Band
+from shared.tabular import Table, safe_text, to_csv, to_xlsx
 
-Cell = str | int | Decimal | None
-
-_SHEET_UNSAFE = re.compile(r"[\\/*?:\[\]]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class Table:
-    title: str
-    headers: tuple[str, ...]
-    rows: tuple[tuple[Cell, ...], ...]
-
-
-def safe_text(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
+__all__ = [
+    "Table",
+    "branch_results_table",
+    "history_table",
+    "safe_text",
+    "statistics_table",
+    "to_csv",
+    "to_xlsx",
+]
 
 
 def branch_results_table(branch_name: str, year: int, members: Sequence[MemberResultView]) -> Table:
@@ -148,45 +130,3 @@ def history_table(view: StatisticsHistoryView) -> Table:
         ),
         rows=tuple((row.label, *row.values, *row.changes[1:]) for row in view.figures),
     )
-
-
-def _text(cell: Cell) -> str:
-    if cell is None:
-        return ""
-    return safe_text(cell) if isinstance(cell, str) else str(cell)
-
-
-def to_csv(table: Table) -> bytes:
-    """UTF-8 with a byte order mark, so Excel opens the Chinese text correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(table.headers)
-    writer.writerows([_text(cell) for cell in row] for row in table.rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def _width(cell: Cell) -> int:
-    """Columns as wide as their text: a CJK character takes two places."""
-    text = "" if cell is None else str(cell)
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
-
-
-def to_xlsx(table: Table) -> bytes:
-    """One sheet named by the table's (Chinese) title, a bold frozen header row, and columns
-    sized to their longest text (within 8 and 40 places)."""
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = _SHEET_UNSAFE.sub("_", table.title)[:31]
-    sheet.append(list(table.headers))
-    for row in table.rows:
-        sheet.append([safe_text(cell) if isinstance(cell, str) else cell for cell in row])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    for index, header in enumerate(table.headers):
-        widest = max([_width(header), *(_width(row[index]) for row in table.rows)])
-        sheet.column_dimensions[get_column_letter(index + 1)].width = min(max(widest + 2, 8), 40)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()

@@ -5,10 +5,12 @@ everyone; every other read needs a token, and shows only the pledges the reader 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy import select
 
+from services.pledges import persistence as t
 from services.pledges.api.deps import Now, ReadSession, RuntimeDep
 from services.pledges.handlers.base import BEIJING
 from services.pledges.projections import queries
@@ -22,6 +24,7 @@ from services.pledges.projections.views import (
     PublicPledgeView,
 )
 from shared.auth import CurrentPrincipal
+from shared.tabular import Table, download
 
 router = APIRouter(tags=["queries"])
 _NOT_FOUND: dict[int | str, dict[str, str]] = {
@@ -71,6 +74,47 @@ async def branch_ledger(
     branch_id: str, month: MonthQuery, session: ReadSession, reader: CurrentPrincipal
 ) -> LedgerView:
     return await queries.branch_ledger(session, branch_id, month, reader=reader)
+
+
+@router.get(
+    "/branches/{branch_id}/ledger/export.{fmt}",
+    summary="导出支部月度承诺台账（CSV 或 Excel）",
+    responses=_NOT_FOUND,
+)
+async def export_branch_ledger(
+    branch_id: str,
+    fmt: Literal["csv", "xlsx"],
+    month: MonthQuery,
+    session: ReadSession,
+    reader: CurrentPrincipal,
+) -> Response:
+    """The month's ledger as the committee keeps it: one row per pledge tracked that month
+    (readers as for the ledger)."""
+    ledger = await queries.branch_ledger(session, branch_id, month, reader=reader)
+    name = await session.scalar(
+        select(t.branches.c.name).where(t.branches.c.branch_id == branch_id)
+    )
+    return download(ledger_table(name or branch_id, ledger), fmt, f"{branch_id}-{month}-ledger")
+
+
+def ledger_table(branch_name: str, ledger: LedgerView) -> Table:
+    year, month = ledger.month[:4], int(ledger.month[5:])
+    return Table(
+        title=f"{branch_name}{year}年{month}月承诺台账",
+        headers=("党员", "承诺项目", "完成时限", "本月考核", "说明", "补记理由", "更正理由"),
+        rows=tuple(
+            (
+                row.member_name or row.member_id,
+                row.item,
+                row.due_date.isoformat(),
+                row.assessment_label or "未记录",
+                row.note,
+                row.late_reason,
+                row.correction_reason,
+            )
+            for row in ledger.rows
+        ),
+    )
 
 
 @router.get("/branches/{branch_id}/needs", summary="需求及其对应承诺", responses=_NOT_FOUND)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from services.portal.clients import ServiceClient, ServiceError
 
 
@@ -72,6 +74,12 @@ class PledgesClient(ServiceClient):
         """One lifecycle step: revision-request, revision, approval, agreement, publication,
         ledger, acceptance-request, acceptance, return, withdrawal."""
         return await self.post(f"/pledges/{pledge_id}/{step}", body)
+
+    async def ledger_export(self, branch_id: str, month: str) -> httpx.Response:
+        response: httpx.Response = await self.call(
+            "GET", f"/branches/{branch_id}/ledger/export.xlsx", raw=True, params={"month": month}
+        )
+        return response
 
     async def correct_ledger(self, pledge_id: str, month: str, body: dict[str, Any]) -> Any:
         """更正台账: ``{"assessment", "note", "reason"}`` for the month's entry."""

@@ -93,7 +93,21 @@ async def ledger(ctx: Committee, month: Month = None) -> HTMLResponse:
     months = [f"{year}-{m:02d}" for m in range(1, 13)]
     # After the end of the next month the month is closed: an entry is a late one (补记).
     late = today() > table["closes_on"]
-    return ctx.render("ledger.html", ledger=table, month=shown, months=months, late=late)
+    return ctx.render(
+        "ledger.html", ledger=table, month=shown, months=months, late=late, today=today()
+    )
+
+
+@router.get("/ledger/export.xlsx")
+async def ledger_export(ctx: Committee, month: Month = None) -> Response:
+    """The month's ledger as Excel, from the pledges service."""
+    shown = month or today()[:7]
+    upstream = await ctx.api.pledges.ledger_export(_branch(ctx), shown)
+    return Response(
+        upstream.content,
+        media_type=upstream.headers.get("content-type"),
+        headers={"Content-Disposition": upstream.headers.get("content-disposition", "")},
+    )
 
 
 async def _reviews_page(

@@ -6,3 +6,14 @@ document.addEventListener("submit", function (event) {
   form.dataset.sent = "1";
   setTimeout(function () { delete form.dataset.sent; }, 3000);
 });
+// 打印: a button that prints the page (the print stylesheet makes it an A4 document);
+// data-print="id" prints that section alone (the board's 公示表).
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("[data-print]") : null;
+  if (!button) { return; }
+  event.preventDefault();
+  var only = button.getAttribute("data-print");
+  if (only) { document.body.setAttribute("data-printing", only); }
+  window.print();
+  document.body.removeAttribute("data-printing");
+});

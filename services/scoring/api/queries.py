@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.scoring.api.deps import Now, ReadSession, RuntimeDep
 from services.scoring.exports import (
-    Table,
     branch_results_table,
     history_table,
     statistics_table,
-    to_csv,
-    to_xlsx,
 )
 from services.scoring.handlers.access import branch_reader, card_reader, statistics_reader
 from services.scoring.handlers.results import read_publication
@@ -36,6 +32,7 @@ from services.scoring.projections.views import (
 )
 from shared.auth import CurrentPrincipal, Principal
 from shared.errors import Forbidden, InvalidInput, NotFound
+from shared.tabular import download
 
 BEIJING = timezone(timedelta(hours=8))
 
@@ -43,18 +40,6 @@ router = APIRouter(tags=["查询与导出"])
 
 Scope = Literal["company", "unit", "branch"]
 Format = Literal["csv", "xlsx"]
-_MEDIA = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
-
-def _download(table: Table, fmt: Format, filename: str) -> Response:
-    body = to_csv(table) if fmt == "csv" else to_xlsx(table)
-    disposition = f"attachment; filename*=UTF-8''{quote(f'{filename}.{fmt}')}"
-    return Response(body, media_type=_MEDIA[fmt], headers={"Content-Disposition": disposition})
-
-
 FromYear = Annotated[int | None, Query(alias="from", ge=2000, le=2100, description="起始年度")]
 ToYear = Annotated[int | None, Query(alias="to", ge=2000, le=2100, description="截止年度")]
 
@@ -145,7 +130,7 @@ async def export_statistics_history(
     years = _years(first, last, now)
     view = await _history(principal, session, scope, scope_id, years)
     name = f"statistics-history-{scope_id or 'company'}-{years[0]}-{years[-1]}"
-    return _download(history_table(view), fmt, name)
+    return download(history_table(view), fmt, name)
 
 
 @router.get("/members/{member_id}/cards/{year}", response_model=CardView)
@@ -200,7 +185,7 @@ async def export_branch_results(
     branch_reader(principal, branch_id, info["unit_id"] if info else None)
     name = str(info["name"]) if info else branch_id
     table = branch_results_table(name, year, await branch_results(session, branch_id, year))
-    return _download(table, fmt, f"{branch_id}-{year}-results")
+    return download(table, fmt, f"{branch_id}-{year}-results")
 
 
 @router.get("/statistics/{year}/export.{fmt}")
@@ -232,4 +217,4 @@ async def export_statistics(
             rows.extend((b, name) for b, _, name in branches)
     title = "" if scope == "company" else total.scope_name
     name = f"statistics-{year}" + ("" if scope == "company" else f"-{scope_id}")
-    return _download(statistics_table(year, rows, title), fmt, name)
+    return download(statistics_table(year, rows, title), fmt, name)

@@ -47,6 +47,14 @@ class Pledges:
             return httpx.Response(200, json={"id": "pl-1", "events": ["LedgerEntryCorrected"]})
         if path.endswith("/ledger"):
             return httpx.Response(200, json=LEDGER)
+        if path.endswith("/ledger/export.xlsx"):
+            self.sent.append(("GET", f"{path}?{request.url.query.decode()}", None))
+            return httpx.Response(
+                200,
+                content=b"PK-xlsx",
+                headers={"content-type": "application/vnd.ms-excel",
+                         "content-disposition": "attachment; filename=b-1-2026-05-ledger.xlsx"},
+            )  # fmt: skip
         if path == "/pledges/pl-1":
             return httpx.Response(200, json=pledge("p-2", "published", "巡检照明"))
         if path == "/pledges/pl-2":
@@ -106,3 +114,15 @@ def test_back_never_leads_to_another_site(portal: StartPortal, back: str) -> Non
         "/pledges/pl-1/ledger-correction", data={**FORM, "back": back}
     )
     assert done.status_code == 303 and done.headers["location"].startswith("/pledges/pl-1?")
+
+
+def test_the_ledger_page_prints_and_exports_the_month(portal: StartPortal) -> None:
+    backend = Pledges()
+    client = portal(backend, SECRETARY)
+    page = client.get("/committee/ledger?month=2026-05").text
+    assert "data-print" in page
+    assert 'href="/committee/ledger/export.xlsx?month=2026-05"' in page
+    export = client.get("/committee/ledger/export.xlsx?month=2026-05")
+    assert export.status_code == 200 and export.content == b"PK-xlsx"
+    assert "b-1-2026-05-ledger.xlsx" in export.headers["content-disposition"]
+    assert backend.sent == [("GET", "/branches/b-1/ledger/export.xlsx?month=2026-05", None)]
