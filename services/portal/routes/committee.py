@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.portal.clients import ServiceError
+from services.portal.routes.pledge import may_carry_over
 from services.portal.web import (
     CONFIRMATIONS,
     NOT_CONFIRMED,
@@ -46,10 +47,19 @@ def _branch(ctx: Ctx) -> str:
 
 @router.get("")
 async def pledges_overview(ctx: Committee, year: RequestedYear = None) -> HTMLResponse:
-    pledges = await ctx.api.pledges.branch_pledges(_branch(ctx), plan_year(ctx, year).shown)
+    """The year's pledges, those waiting for the committee, and the year before's approved
+    pledges still unfinished once that year is over (待结转: carry over or accept them)."""
+    shown = plan_year(ctx, year).shown
+    pledges, before = await asyncio.gather(
+        ctx.api.pledges.branch_pledges(_branch(ctx), shown),
+        ctx.api.pledges.branch_pledges(_branch(ctx), shown - 1),
+    )
     waiting = [p for p in pledges if p["status"] in WAITING]
     counts = Counter(p["status_label"] for p in pledges)
-    return ctx.render("committee.html", pledges=pledges, waiting=waiting, counts=counts)
+    carry = [p for p in before if may_carry_over(p, today())]
+    return ctx.render(
+        "committee.html", pledges=pledges, waiting=waiting, counts=counts, carry=carry
+    )
 
 
 async def _needs_page(

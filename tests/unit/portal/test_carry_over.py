@@ -104,3 +104,34 @@ def test_both_pledges_link_to_each_other(portal: StartPortal) -> None:
     response = portal(Backend(**{f"pledges__{new}": successor}), EMPLOYEE).get(f"/pledges/{new}")
     assert response.status_code == 200
     assert 'id="carried-from"' in response.text and 'href="/pledges/pl-1"' in response.text
+
+
+def test_the_committee_home_lists_last_years_unfinished_pledges_to_carry_over(
+    portal: StartPortal,
+) -> None:
+    """Once a year is over, its approved and unfinished pledges wait on the committee's home
+    page (待结转) until each is accepted or carried over; finished ones do not."""
+    last = [
+        {**of_last_year("p-2", "published"), "pledge_id": "pl-open"},
+        {**of_last_year("p-3", "accepted"), "pledge_id": "pl-done"},
+        {**of_last_year("p-4", "declared"), "pledge_id": "pl-never"},
+    ]
+    asked: list[str] = []
+
+    def backend(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/branches/b-1/pledges":
+            year = int(request.url.params["year"])
+            asked.append(str(year))
+            return httpx.Response(200, json=[{**p, "year": year} for p in last])
+        return httpx.Response(200, json=[])
+
+    page = portal(backend, SECRETARY).get(f"/committee?year={LAST_YEAR + 1}").text
+    start = page.index('id="carry-over"')
+    section = page[start : page.index("</section>", start)]
+    assert f"{LAST_YEAR}年度未完成的承诺" in section
+    assert "/pledges/pl-open" in section
+    assert "/pledges/pl-done" not in section and "/pledges/pl-never" not in section
+    assert sorted(asked) == [str(LAST_YEAR), str(LAST_YEAR + 1)]
+    # This year's pledges are not over yet: nothing to carry over from them.
+    page = portal(backend, SECRETARY).get(f"/committee?year={LAST_YEAR + 2}").text
+    assert 'id="carry-over"' not in page
