@@ -389,6 +389,16 @@ def install_error_handlers(app: FastAPI) -> None:
             _error_body("invalid_input", "请求内容有误：数值超出允许的范围"), status_code=422
         )
 
+    @app.exception_handler(UnicodeEncodeError)
+    async def _unstorable(_: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        # Text that is not text (a lone surrogate from a JSON escape) in a field no validator
+        # screens: it cannot be encoded for the event, so nothing was stored.
+        log.info("unstorable text in a request: %s", exc.reason)
+        return JSONResponse(
+            _error_body("invalid_input", "请求内容有误：含有无法识别的字符，请删除后重新提交"),
+            status_code=422,
+        )
+
     @app.exception_handler(ValidationError)
     async def _model_validation(request: Request, exc: ValidationError) -> JSONResponse:
         # A command built from path values inside a handler (not by FastAPI): the same 422.

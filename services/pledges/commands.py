@@ -31,6 +31,7 @@ from shared.contracts.pledges import (
     PublicationChannel,
     ResponsibilityArea,
 )
+from shared.text import text_problem
 
 _LABELS = {
     "unit_id": "二级党委编号",
@@ -92,7 +93,7 @@ def _label(info: ValidationInfo) -> str:
     return _LABEL_OVERRIDES.get((model, field)) or _LABELS.get(field, field)
 
 
-def _text(max_length: int) -> AfterValidator:
+def _text(max_length: int, *, multiline: bool = True) -> AfterValidator:
     def check(value: str, info: ValidationInfo) -> str:
         text = value.strip()
         if not text:
@@ -102,6 +103,10 @@ def _text(max_length: int) -> AfterValidator:
                 "text_too_long",
                 "{label}不能超过{max_length}个字",
                 {"label": _label(info), "max_length": max_length},
+            )
+        if (problem := text_problem(text, multiline=multiline)) is not None:
+            raise PydanticCustomError(
+                "unsafe_text", "{label}{problem}", {"label": _label(info), "problem": problem}
             )
         return text
 
@@ -140,7 +145,7 @@ def _blank_to_none(value: Any) -> Any:
 Ref = Annotated[str, AfterValidator(_ref)]
 Year = Annotated[int, AfterValidator(_year)]
 Month = Annotated[str, AfterValidator(_month)]
-Name = Annotated[str, _text(50)]
+Name = Annotated[str, _text(50, multiline=False)]
 Title = Annotated[str, _text(200)]
 Text = Annotated[str, _text(2000)]
 OptionalName = Annotated[Name | None, BeforeValidator(_blank_to_none)]

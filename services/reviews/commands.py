@@ -32,6 +32,7 @@ from shared.contracts.reviews import (
     ScopeLevel,
 )
 from shared.contracts.scoring import Period, ReviewKind
+from shared.text import text_problem
 
 _LABELS = {
     "period_id": "评议期编号",
@@ -79,6 +80,8 @@ def _comment(value: str) -> str:
     text = value.strip()
     if len(text) > 500:
         raise PydanticCustomError("text_too_long", "评议意见不能超过500个字", {})
+    if (problem := text_problem(text)) is not None:
+        raise PydanticCustomError("unsafe_text", "评议意见{problem}", {"problem": problem})
     return text
 
 
@@ -88,6 +91,8 @@ def _reason(value: str) -> str:
         raise PydanticCustomError("reason_missing", "请填写调整原因", {})
     if len(text) > 500:
         raise PydanticCustomError("text_too_long", "调整原因不能超过500个字", {})
+    if (problem := text_problem(text)) is not None:
+        raise PydanticCustomError("unsafe_text", "调整原因{problem}", {"problem": problem})
     return text
 
 

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
 from shared.contracts.scoring import (
     ObjectionOutcome,
-    Reason,
     Ref,
     ReviewKind,
     Score,
     ScoringPolicy,
     Year,
 )
+from shared.contracts.scoring import Reason as EventReason
+from shared.text import text_problem
+
+
+def _typed(value: str) -> str:
+    # Checked where people type it, not in the event contract: events already stored stay
+    # readable whatever they hold.
+    if (problem := text_problem(value)) is not None:
+        raise ValueError(f"理由{problem}")
+    return value
+
+
+Reason = Annotated[EventReason, AfterValidator(_typed)]
+"""A reason as a request may give it: the event's rules, and no invisible or control text."""
 
 
 class Command(BaseModel):

@@ -18,7 +18,7 @@ from services.scoring.api.deps import (
     command,
     new_id,
 )
-from services.scoring.commands import DecideObjection, RaiseObjection
+from services.scoring.commands import DecideObjection, RaiseObjection, Reason
 from services.scoring.handlers.access import branch_reader
 from services.scoring.projections.queries import branch_info, branch_results, names_of
 from services.scoring.projections.views import (
@@ -27,7 +27,7 @@ from services.scoring.projections.views import (
     publication_view,
 )
 from shared.auth import CurrentPrincipal
-from shared.contracts.scoring import ObjectionOutcome, Reason
+from shared.contracts.scoring import ObjectionOutcome
 
 router = APIRouter(tags=["评议结果"])
 BASE = "/branches/{branch_id}/results/{year}"

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from services.pledges.domain import pledge_stream
@@ -46,6 +48,34 @@ async def test_a_bad_field_is_named_in_the_422(pledges: Pledges):
     assert "不能为空" in fields["item"]
     assert await pledges.count() > 0  # the year's preparation, and nothing more
     assert await pledges.ok("GET", "/members/m-a/pledges", pledges.member) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("\ud800巡检", "单独的代理码位"),  # sent as the JSON escape \ud800
+        ("巡检\u0000照明", "控制字符"),
+        ("巡检\u202e明照", "不可见的格式字符"),
+        ("巡\u200b检", "不可见的格式字符"),
+    ],
+)
+async def test_text_that_is_not_plain_text_is_refused_by_field(
+    pledges: Pledges, text: str, reason: str
+):
+    await pledges.prepare_year()
+    before = await pledges.count()
+    body = json.dumps(pledges.declaration(item=text), ensure_ascii=True).encode()
+    response = await pledges.call(
+        "POST",
+        "/pledges",
+        pledges.member,
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    fields = {f["field"]: f["reason"] for f in response.json()["fields"]}
+    assert set(fields) == {"item"} and reason in fields["item"]
+    assert await pledges.count() == before
 
 
 async def test_a_bad_path_value_is_named_too(pledges: Pledges):

@@ -1,0 +1,51 @@
+"""What typed text may not hold (shared/text.py), and the last line of defence: text that
+cannot be encoded for an event answers 422, not 500."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from shared.service import install_error_handlers
+from shared.text import text_problem
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("value", "multiline", "problem"),
+    [
+        ("王伟", False, None),
+        ("第一行\n第二行\t缩进", True, None),
+        ("第一行\n第二行", False, "不能包含换行"),
+        ("\ud800", True, "代理码位"),
+        ("a\x00b", True, "控制字符"),
+        ("a\x7fb", True, "控制字符"),
+        ("a\x85b", True, "控制字符"),
+        ("王\u200b伟", False, "不可见"),
+        ("abc\u202edef", True, "不可见"),
+        ("\ufeff王伟", False, "不可见"),
+        ("😀 表情和全角　空格", True, None),
+    ],
+)
+def test_text_problem(value: str, multiline: bool, problem: str | None) -> None:
+    found = text_problem(value, multiline=multiline)
+    assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+def test_unencodable_text_answers_422_in_chinese() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/echo")
+    async def echo(body: dict[str, str]) -> dict[str, int]:
+        return {"bytes": len(body["text"].encode("utf-8"))}
+
+    client = TestClient(app)
+    response = client.post(
+        "/echo", content=b'{"text": "\\ud800"}', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "无法识别的字符" in response.json()["message"]
+    assert client.post("/echo", json={"text": "好"}).json() == {"bytes": 3}
