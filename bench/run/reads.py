@@ -212,14 +212,22 @@ def quantiles(samples: Sequence[float]) -> tuple[float, float, float]:
 
 
 async def client(
-    base: str, paths: list[str], headers: dict[str, str], concurrency: int, warmup: int = 5
+    base: str,
+    paths: list[str],
+    headers: dict[str, str],
+    concurrency: int,
+    warmup: int = 5,
+    until: str | None = None,
 ) -> dict[str, Any]:
+    """Read ``paths`` in a process of its own; with ``until``, over and over until that file
+    exists."""
     spec = {
         "base": base,
         "paths": paths,
         "headers": headers,
         "concurrency": concurrency,
         "warmup": warmup,
+        "until": until,
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -466,6 +474,99 @@ async def reads(
             profile=f"{profile}.{db}.portal.txt" if profile else None,
         )
         await measure.with_wrk(portal, "org page, company", f"/org?year={year}", cookie, 1000)
+        await rebuild_while_reading(run, scoring, scoring_url, data, bearer, report)
+
+
+async def rebuild_while_reading(
+    run: Stack,
+    scoring: Server,
+    scoring_url: str,
+    data: Dataset,
+    bearer: dict[str, str],
+    report: Report,
+) -> None:
+    """What an operator does with ``suxing rebuild scoring``: the company-year rebuilt into
+    the other slot, verified against the live one and switched, while a reader process keeps
+    reading cards and statistics from the running service. Every read must answer 200, and
+    the same before and after the switch."""
+    import httpx
+
+    from shared.db import Database as Db
+    from suxing_cli.rebuild import run_rebuild
+
+    db, year = run.db_kind, data.enterprise.year
+    branches = data.enterprise.branches
+    paths = [f"/statistics/{year}?scope=company"] + [
+        f"/statistics/{year}?scope=branch&id={b.branch_id}" for b in branches[:50]
+    ]
+    async with httpx.AsyncClient(base_url=scoring.url, headers=bearer, timeout=120) as http:
+        members = (await http.get(f"/branches/{branches[0].branch_id}/results/{year}")).json()
+        paths += [f"/members/{m['member_id']}/cards/{year}" for m in members["members"][:20]]
+        before = {path: (await http.get(path)).json() for path in paths}
+    stop = run.tmp / f"stop-reading-{uuid.uuid4().hex[:6]}"
+    reader = asyncio.create_task(client(scoring.url, paths, bearer, 2, warmup=0, until=str(stop)))
+    database = Db(scoring_url)
+    try:
+        began = time.perf_counter()
+        result = await run_rebuild(
+            "scoring",
+            db=database,
+            bootstrap=run.bootstrap,
+            in_place=False,
+            show_progress=False,
+        )
+        seconds = time.perf_counter() - began
+        # Until the service has followed the switch, then a little longer.
+        followed = None
+        async with httpx.AsyncClient(base_url=scoring.url, timeout=30) as http:
+            for _ in range(120):
+                ready = (await http.get("/health/ready")).json()
+                followed = (ready.get("checks", {}).get("read_model") or {}).get("slot")
+                if followed == result.slot:
+                    break
+                await asyncio.sleep(0.5)
+        await asyncio.sleep(3)
+    finally:
+        stop.touch()
+        read = await reader
+        await database.dispose()
+    async with httpx.AsyncClient(base_url=scoring.url, headers=bearer, timeout=120) as http:
+        after = {path: (await http.get(path)).json() for path in paths}
+    statuses = read["statuses"]
+    failed = sum(n for code, n in statuses.items() if code != "200")
+    q = quantiles(read["latencies"])
+    report.add(
+        Line(
+            "rebuild",
+            db,
+            f"rebuild into the other slot while reading ({result.records:,} records)",
+            f"{seconds:.1f} s; verified {result.verified}; switched {result.previous} -> "
+            f"{result.slot}; the service reads {followed}",
+            "verified and switched",
+            "met" if result.verified and result.switched and followed == result.slot else "missed",
+        )
+    )
+    report.add(
+        Line(
+            "rebuild",
+            db,
+            "reads meanwhile (2 in flight): count, not 200, p50/p95/p99",
+            f"{sum(statuses.values()):,}, {failed}, {_ms(q)}",
+            "0 failed",
+            "met" if failed == 0 else "missed",
+        )
+    )
+    same = sum(before[path] == after[path] for path in paths)
+    report.add(
+        Line(
+            "rebuild",
+            db,
+            "answers equal before and after the switch",
+            f"{same} of {len(paths)}",
+            "all",
+            "met" if same == len(paths) else "missed",
+        )
+    )
 
 
 async def _sanity(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 import socket
 import sys
 import time
@@ -112,9 +113,22 @@ async def get(spec: dict[str, Any]) -> dict[str, Any]:
         for path in paths:
             queue.put_nowait(path)
 
+        until = spec.get("until")
+        stopped = asyncio.Event()
+
+        async def watch() -> None:
+            # The parent says stop by creating the file (its stdin was the spec).
+            while True:
+                if await asyncio.to_thread(os.path.exists, until):
+                    stopped.set()
+                    return
+                await asyncio.sleep(0.25)
+
         async def worker() -> None:
-            while not queue.empty():
+            while not queue.empty() and not stopped.is_set():
                 path = queue.get_nowait()
+                if until is not None:  # round and round until told to stop
+                    queue.put_nowait(path)
                 began = time.perf_counter()
                 response = await client.get(path)
                 await response.aread()
@@ -122,7 +136,10 @@ async def get(spec: dict[str, Any]) -> dict[str, Any]:
                 statuses[response.status_code] += 1
 
         started = time.perf_counter()
+        watcher = asyncio.create_task(watch()) if until is not None else None
         await asyncio.gather(*(worker() for _ in range(concurrency)))
+        if watcher is not None:
+            await watcher
         seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
