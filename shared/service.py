@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import clock as business_clock
 from shared.auth import TokenVerifier
@@ -367,6 +368,12 @@ async def _no_receive() -> Any:
     return {"type": "http.disconnect"}
 
 
+_HTTP_MESSAGES = {
+    404: ("not_found", "没有这个地址：{path}"),
+    405: ("method_not_allowed", "这个地址不支持该请求方法：{path}"),
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
@@ -387,6 +394,16 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("value out of range: %s: %s", type(exc).__name__, exc)
         return JSONResponse(
             _error_body("invalid_input", "请求内容有误：数值超出允许的范围"), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Unknown routes and methods answer in the error envelope, in Chinese, like the rest.
+        code, message = _HTTP_MESSAGES.get(exc.status_code, ("error", str(exc.detail)))
+        return JSONResponse(
+            _error_body(code, message.format(path=request.url.path)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(UnicodeEncodeError)

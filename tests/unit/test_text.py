@@ -49,3 +49,26 @@ def test_unencodable_text_answers_422_in_chinese() -> None:
     assert response.status_code == 422
     assert "无法识别的字符" in response.json()["message"]
     assert client.post("/echo", json={"text": "好"}).json() == {"bytes": 3}
+
+
+def test_unknown_routes_and_methods_answer_in_the_envelope_in_chinese() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/things/{thing}")
+    async def thing(thing: str) -> dict[str, str]:
+        if thing == "missing":
+            from shared.errors import NotFound
+
+            raise NotFound("没有这件东西")
+        return {"thing": thing}
+
+    client = TestClient(app)
+    unknown = client.get("/nowhere")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"error": "not_found", "message": "没有这个地址：/nowhere"}
+    wrong = client.delete("/things/a")
+    assert wrong.status_code == 405 and wrong.json()["error"] == "method_not_allowed"
+    assert wrong.headers["allow"] == "GET"
+    # The domain's own 404 keeps its words.
+    assert client.get("/things/missing").json()["message"] == "没有这件东西"
