@@ -24,7 +24,7 @@ def is_sqlite(url: str) -> bool:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -71,7 +71,9 @@ class Database:
             self.engine = _sqlite_engine(url, immediate=True)
             self.read_engine = _sqlite_engine(url, immediate=False)
         else:
-            engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
+            engine = create_async_engine(
+                url, echo=echo, pool_size=10, max_overflow=10, hide_parameters=True
+            )
             if schema is not None:
                 # Tables without a schema land in ``schema``: one code path for every slot
                 # of a read model (shared/readmodel).
