@@ -60,7 +60,7 @@ async def test_the_roster_rebuilds_in_place_and_leaves_ballots_alone(
                     year=YEAR,
                     scope_level="branch",
                     unit_id=UNIT,
-                    branch_id=f"b-{unique}",
+                    branch_id=OTHER_BRANCH,
                     closed=False,
                     opened_at=NOW - timedelta(days=1),
                 )
@@ -109,11 +109,13 @@ async def _append(source: Database, suffix: str) -> None:
         renamed = {f: f"{getattr(example, f)}-{suffix}" for f in ids if getattr(example, f, None)}
         renamed_events.append((f"{original}-{suffix}", example.model_copy(update=renamed)))
     # A move while the test's period is open (it covers the branch moved to) and an exemption.
+    # The branch moved to is one the roster registered: every consumer of the shared topic
+    # (scoring's tests compare its live and rebuilt tables) must see a roster that could exist.
     renamed_events += [
         (
             f"person-rv-m3-{suffix}",
             PersonTransferred(
-                person_id=f"rv-m3-{suffix}", from_branch_id=BRANCH, to_branch_id=f"b-{suffix}"
+                person_id=f"rv-m3-{suffix}", from_branch_id=BRANCH, to_branch_id=OTHER_BRANCH
             ),
         ),
         (
