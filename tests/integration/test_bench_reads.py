@@ -4,11 +4,10 @@ figures over real HTTP, and every figure is reported beside its floor."""
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
 from bench.run import pipeline, reads
+from bench.run.__main__ import parser
 from bench.run.report import Report
 from bench.run.stack import stack
 
@@ -18,8 +17,9 @@ TINY = 0.002  # one unit, two branches
 
 
 async def test_the_reads_scenario_measures_each_read_beside_its_floor() -> None:
-    args = argparse.Namespace(
-        seed=3, reads=4, page_loads=2, read_concurrency=2, wrk_seconds=1, read_profile=""
+    args = parser().parse_args(
+        ["--seed", "3", "--reads", "4", "--page-loads", "2", "--read-concurrency", "2"]
+        + ["--wrk-seconds", "1", "--read-wrk-seconds", "1"]
     )
     report = Report(command="test", scale=TINY)
     async with stack("sqlite") as run:
