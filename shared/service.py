@@ -98,6 +98,7 @@ class Runtime:
             topic=self.topic,
             producer_kwargs=self.kafka.producer_kwargs(),
             topic_id_lookup=self._topic_id,
+            signer=settings.signing_key(),
         )
         self.read_model = ReadModel(spec.read_model, self.db) if spec.read_model else None
         self.read_slot: str | None = None
@@ -109,6 +110,7 @@ class Runtime:
                 db=self.db,
                 registry=spec.registry,
                 apply=spec.projection,
+                verifier=settings.verifier(),
             )
             self.subscriber = CheckpointedSubscriber(
                 broker=self.broker,

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.contracts.topics import SERVICES
 from shared.messaging.clients import KafkaClientProfile
+from shared.signing import Keyring, SigningKey, Verifier, load_signing_key
 
 DEFAULT_SECRET = "suxing-embedded-dev-secret-change-me"
 SERVICE_PORTS = {"pledges": 8101, "reviews": 8102, "scoring": 8103, "portal": 8100}
@@ -60,6 +61,15 @@ class Settings(BaseSettings):
         description="embedded only: a file holding the business time (ISO-8601 with offset) "
         "for demonstrations and end-to-end tests of the year's edges (shared/clock.py)",
     )
+    keys_dir: Path | None = Field(
+        default=None,
+        description="event signing keys (shared/signing.py): this service's <service>.<id>.key "
+        "and every service's .pub; embedded default: data_dir/keys, created as needed",
+    )
+    signing_key_id: str | None = Field(
+        default=None,
+        description="the key this service signs with (<service>.<id>); default: the newest",
+    )
     review_key_retention_days: float = Field(
         default=30,
         ge=0,
@@ -98,6 +108,9 @@ class Settings(BaseSettings):
                 "the production profile refuses the default SUXING_JWT_SECRET: set "
                 "SUXING_JWT_PUBLIC_KEY (identity provider) or a strong SUXING_JWT_SECRET"
             )
+        if self.service != "portal" and self.keys_dir is None:
+            missing_keys = "SUXING_KEYS_DIR (the service's signing key and the trusted public keys)"
+            raise ValueError("the production profile needs explicit settings: " + missing_keys)
         if self.jwt_public_key is None and len(self.jwt_secret) < 32:
             raise ValueError("SUXING_JWT_SECRET must be at least 32 characters in production")
         return self
@@ -110,6 +123,20 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service}.db').as_posix()}"
+
+    def resolved_keys_dir(self) -> Path:
+        return self.keys_dir if self.keys_dir is not None else self.data_dir / "keys"
+
+    def signing_key(self) -> SigningKey:
+        """This service's event signing key; the embedded profile creates one if none exists,
+        production refuses to start without it."""
+        return load_signing_key(
+            self.resolved_keys_dir(), self.service, self.signing_key_id, create=self.embedded
+        )
+
+    def verifier(self) -> Verifier:
+        """Checks the origin of every consumed record against the trusted public keys."""
+        return Verifier(Keyring(self.resolved_keys_dir()))
 
     def resolved_port(self) -> int:
         return self.port or SERVICE_PORTS.get(self.service, 8100)

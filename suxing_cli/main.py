@@ -126,6 +126,57 @@ def migrate(
         console.print(f"{name}: migrated to {revision}")
 
 
+keys_app = typer.Typer(help="Event signing keys (docs/signing.md).")
+app.add_typer(keys_app, name="keys")
+KeysDirOpt = Annotated[
+    Path | None,
+    typer.Option(help="the keys directory; default: SUXING_KEYS_DIR, else <data dir>/keys"),
+]
+
+
+@keys_app.command("new")
+def keys_new(
+    service: Annotated[str, typer.Option(help="whose key: pledges, reviews or scoring")],
+    keys_dir: KeysDirOpt = None,
+) -> None:
+    """Create a signing key pair: <service>.<id>.key (0600) and .pub. The service signs with
+    its newest key from its next start; consumers trust the new .pub as soon as they meet it
+    (copy the .pub to every service's keys directory first when they do not share one)."""
+    from shared.settings import Settings
+    from shared.signing import create_key_pair, new_key_id
+
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}")
+    directory = keys_dir or Settings(service=service).resolved_keys_dir()
+    key = create_key_pair(directory, new_key_id(service))
+    console.print(f"{key.key_id}: {directory / (key.key_id + '.key')} (and .pub)")
+
+
+@keys_app.command("ensure")
+def keys_ensure(keys_dir: KeysDirOpt = None) -> None:
+    """Create a key pair for each service that has none in the directory (idempotent: the
+    one-shot job of a single-host deployment, docker-compose.yml)."""
+    from shared.settings import Settings
+    from shared.signing import load_signing_key
+
+    directory = keys_dir or Settings().resolved_keys_dir()
+    for service in SERVICES:
+        key = load_signing_key(directory, service, create=True)
+        console.print(f"{service}: signs with {key.key_id}")
+
+
+@keys_app.command("list")
+def keys_list(keys_dir: KeysDirOpt = None) -> None:
+    """The public keys a consumer reading this directory trusts, and which have private keys."""
+    from shared.settings import Settings
+    from shared.signing import Keyring
+
+    directory = keys_dir or Settings().resolved_keys_dir()
+    for key_id in Keyring(directory).key_ids():
+        private = (directory / f"{key_id}.key").exists()
+        typer.echo(f"{key_id}\t{'private and public' if private else 'public'}")
+
+
 def _register_operator_commands() -> None:
     from suxing_cli import ops
 

@@ -33,6 +33,7 @@ from shared.messaging.consumer import Apply
 from shared.readmodel.rebuild import Rebuild, RebuildReport
 from shared.readmodel.slots import ReadModel, ReadModelSpec, SlotError, other
 from shared.settings import Settings
+from shared.signing import Verifier
 from suxing_cli.ops import (
     BrokerOpt,
     DbOpt,
@@ -111,12 +112,16 @@ async def run_rebuild(
     stop: asyncio.Event | None = None,
     fold_processes: int = 2,
     fold_parallel_records: int = 200_000,
+    verifier: Verifier | None = None,
 ) -> RebuildReport:
     """The library entry point (the CLI, the tests and the benchmarks call this).
     ``fold_processes``: worker processes of the fold into an empty slot; below
     ``fold_parallel_records`` records it runs in this process."""
     target = rebuildable(service)
-    profile = Settings(service=service, broker_url=bootstrap).kafka()
+    settings = Settings(service=service, broker_url=bootstrap)
+    profile = settings.kafka()
+    # Records are checked as the live consumer checks them: signed by their topic's service.
+    verifier = verifier if verifier is not None else settings.verifier()
     inline = target.read_model is None
     if inline and not in_place:
         raise SlotError(
@@ -145,6 +150,7 @@ async def run_rebuild(
             stop=stop,
             fold_processes=fold_processes,
             fold_parallel_records=fold_parallel_records,
+            verifier=verifier,
         )
         try:
             if inline:

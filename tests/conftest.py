@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,6 +21,15 @@ from sqlalchemy.engine import make_url
 from shared.messaging.embedded_broker import EmbeddedBroker, find_broker_binary
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One directory of event signing keys for the whole session (shared/signing.py): the
+    services and rebuilds of every test publish on the session's one broker, so they must
+    trust each other's keys, as the services of one deployment do. Processes the tests start
+    inherit it."""
+    if not os.environ.get("SUXING_KEYS_DIR"):
+        os.environ["SUXING_KEYS_DIR"] = tempfile.mkdtemp(prefix="suxing-test-keys-")
 
 
 def _pg_admin_dsn(url: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import shutil
 import tempfile
 import time
@@ -32,6 +33,7 @@ from shared.messaging.clients import KafkaClientProfile
 from shared.messaging.codec import encode_record
 from shared.messaging.embedded_broker import EmbeddedBroker, find_broker_binary
 from shared.migrations import upgrade
+from shared.settings import Settings
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 PARTITIONS = 4
@@ -102,11 +104,19 @@ async def stack(db_kind: str) -> AsyncIterator[Stack]:
     broker = EmbeddedBroker(find_broker_binary(), log_path=tmp / "broker.log")
     broker.start()
     dbs = Databases(db_kind, tmp)
+    # The stack's event signing keys (shared/signing.py): its services, relays, rebuilds and
+    # worker processes all read SUXING_KEYS_DIR, as one deployment shares its keys.
+    keys_before = os.environ.get("SUXING_KEYS_DIR")
+    os.environ["SUXING_KEYS_DIR"] = str(tmp / "keys")
     try:
         running = Stack(db_kind, broker, dbs, tmp)
         running.ensure_topics(all_topics(PARTITIONS))
         yield running
     finally:
+        if keys_before is None:
+            os.environ.pop("SUXING_KEYS_DIR", None)
+        else:
+            os.environ["SUXING_KEYS_DIR"] = keys_before
         broker.stop()
         await dbs.drop_all()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -154,6 +164,8 @@ async def relay_all(run: Stack, url: str, topic: str) -> tuple[int, float]:
         topic=topic,
         topic_id_lookup=run.topic_id,
         producer_kwargs=run.profile.producer_kwargs(),
+        # Signed as the service's own relay signs (the cost is part of the figure).
+        signer=Settings(service=topic.split(".")[1]).signing_key(),
     )
     await relay.start()
     try:

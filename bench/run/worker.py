@@ -59,12 +59,18 @@ async def run(
         from shared.contracts import REGISTRY
         from shared.db import Database
         from shared.messaging.consumer import CheckpointedConsumer
+        from shared.settings import Settings
 
         assert url is not None
         topics = sorted({tp.topic for tp in ends})
         ids = await asyncio.to_thread(admin.topic_ids, bootstrap, topics)
         consumer = CheckpointedConsumer(
-            name="scoring", db=Database(url), registry=REGISTRY, apply=apply, topic_ids=ids
+            name="scoring",
+            db=Database(url),
+            registry=REGISTRY,
+            apply=apply,
+            topic_ids=ids,
+            verifier=Settings(service="scoring").verifier(),
         )
     print("ready", flush=True)
     await asyncio.to_thread(sys.stdin.readline)
@@ -105,6 +111,7 @@ async def rebuild(bootstrap: str, topics: list[str], url: str) -> dict[str, floa
     from shared.db import Database
     from shared.readmodel.rebuild import Rebuild
     from shared.readmodel.slots import ReadModel
+    from shared.settings import Settings
 
     catch_up = READ_MODEL.catch_up
     assert catch_up is not None, "scoring declares its catch-up projection"
@@ -121,6 +128,7 @@ async def rebuild(bootstrap: str, topics: list[str], url: str) -> dict[str, floa
             bootstrap=bootstrap,
             # BENCH_FOLD_PARALLEL_RECORDS=0 folds a small log in the worker processes too.
             fold_parallel_records=int(os.environ.get("BENCH_FOLD_PARALLEL_RECORDS", "200000")),
+            verifier=Settings(service="scoring").verifier(),
         )
         report = await job.run(in_place=True)
     finally:

@@ -61,6 +61,7 @@ from shared.db import Database
 from shared.eventstore.rows import envelope_bytes
 from shared.eventstore.tables import EVENT_COLUMNS, events, outbox, relay_state
 from shared.messaging.codec import record_headers
+from shared.signing import SigningKey
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +130,14 @@ class OutboxRelay:
         lease_seconds: float = 15.0,
         topic_check_seconds: float = 5.0,
         owner: str | None = None,
+        signer: SigningKey | None = None,
     ) -> None:
+        """``signer``: the service's event signing key (shared/signing.py); every service
+        passes one. Without it records go out unsigned, which consumers that verify refuse
+        (only the kernel's own tests and benchmarks of the bare relay publish unsigned)."""
         self.db = db
         self.topic = topic
+        self.signer = signer
         self.producer_kwargs = producer_kwargs
         self.topic_id_lookup = topic_id_lookup
         self.batch_size = batch_size
@@ -365,7 +371,7 @@ class OutboxRelay:
                 }
                 for i in chunk:
                     record = records[i]
-                    records[i] = (*record[:5], envelope_bytes(found[record[0]]))
+                    records[i] = (*record[:5], envelope_bytes(found[record[0]]), *record[6:])
         return _Batch(after, records)
 
     async def _delete(self, batch: _Batch, acked: list[int] | None = None) -> bool:
@@ -434,6 +440,7 @@ class OutboxRelay:
                 )
             per_partition.setdefault(partition, []).append(record)
         headers = self._headers
+        signer = self.signer
 
         async def send_partition(partition: int, items: list[Record]) -> list[int]:
             # One batch at a time per partition: if batch N failed while N+1 got through, a
@@ -444,16 +451,29 @@ class OutboxRelay:
                 batch = producer.create_batch()
                 start = index
                 while index < len(items):
-                    position, key, event_id, type_, version, wire = items[index]
+                    position, key, event_id, type_, version, wire, prev, link = items[index]
                     common = headers.get((type_, version))
                     if common is None:
                         common = headers[(type_, version)] = record_headers(type_, version, "")
+                    key_bytes = key.encode()
+                    record_headers_ = [*common[:3], ("event_id", event_id.encode())]
+                    if signer is not None:
+                        record_headers_ += signer.headers(
+                            topic=self.topic,
+                            key=key_bytes,
+                            type_=type_,
+                            version=version,
+                            event_id=event_id,
+                            position=position,
+                            prev_hash=prev,
+                            hash_=link,
+                        )
                     if (
                         batch.append(
-                            key=key.encode(),
+                            key=key_bytes,
                             value=wire,
                             timestamp=None,
-                            headers=[*common[:3], ("event_id", event_id.encode())],
+                            headers=record_headers_,
                         )
                         is None
                     ):
@@ -482,9 +502,9 @@ class OutboxRelay:
         return [position for acked in results for position in acked]
 
 
-Record = tuple[int, str, str, str, int, bytes]
+Record = tuple[int, str, str, str, int, bytes, str, str]
 """An outbox row as read: (position, partition key, event id, type, version, the wire
-bytes). Key and headers are made as each record is added to a batch."""
+bytes, prev_hash, hash). Key and headers are made as each record is added to a batch."""
 
 
 def _as_stored(column: Any) -> Any:
@@ -522,6 +542,8 @@ _SQLITE_COLUMNS = (
     events.c.type,
     events.c.version,
     events.c.wire,
+    events.c.prev_hash,
+    events.c.hash,
 )
 _POSTGRESQL_COLUMNS = (
     events.c.partition_key,
@@ -529,6 +551,8 @@ _POSTGRESQL_COLUMNS = (
     events.c.type,
     events.c.version,
     events.c.wire,
+    events.c.prev_hash,
+    events.c.hash,
 )
 
 # SQLite: the next outbox rows after :after, at most :limit, joined by rowid.

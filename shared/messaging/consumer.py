@@ -35,6 +35,7 @@ from shared.db import Database
 from shared.eventstore.store import StoredEvent
 from shared.eventstore.tables import consumer_offsets, consumer_streams, dead_letters
 from shared.messaging.codec import DecodeError, decode_envelope
+from shared.signing import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +164,13 @@ class CheckpointedConsumer:
         apply: Apply,
         dead_letter_sink: DeadLetterSink | None = None,
         topic_ids: dict[str, str] | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
         self.name = name
+        # Checks each record's signature before it is decoded (shared/signing.py): a record
+        # that does not prove it comes from its topic's service is dead-lettered. Every
+        # service and rebuild passes one; only the kernel's own tests run without.
+        self.verifier = verifier
         self.db = db
         self.registry = registry
         self.apply = apply
@@ -290,7 +296,7 @@ class CheckpointedConsumer:
     def decode_new(
         self, records: Sequence[Record], last_seq: dict[str, int], result: BatchResult
     ) -> list[StoredEvent]:
-        return new_events(self.name, self.registry, records, last_seq, result)
+        return new_events(self.name, self.registry, records, last_seq, result, self.verifier)
 
     async def _store_offsets(
         self,
@@ -383,7 +389,7 @@ class CheckpointedConsumer:
         return applied
 
     def _decode(self, record: Record) -> StoredEvent:
-        return decode_record(self.registry, record)
+        return decode_record(self.registry, record, self.verifier)
 
     async def _lock_offsets(
         self, session: AsyncSession, partitions: list[tuple[str, int]]
@@ -479,7 +485,13 @@ class _ApplyFailed(Exception):
     pass
 
 
-def decode_record(registry: EventRegistry, record: Record) -> StoredEvent:
+def decode_record(
+    registry: EventRegistry, record: Record, verifier: Verifier | None = None
+) -> StoredEvent:
+    """The event in ``record``; raises ValueError (a dead letter) for a record that does not
+    prove its origin (with a verifier), is not an envelope, or is not a known event."""
+    if verifier is not None:
+        verifier.check(record)
     envelope = decode_envelope(record.value, record.headers)
     event = registry.decode(envelope.type, envelope.version, envelope.data)
     return StoredEvent(position=-1, envelope=envelope, event=event)
@@ -491,6 +503,7 @@ def new_events(
     records: Sequence[Record],
     last_seq: dict[str, int],
     result: BatchResult,
+    verifier: Verifier | None = None,
 ) -> list[StoredEvent]:
     """Decode ``records`` (offsets not yet applied, in log order) and keep the events that come
     next in their streams, as a batch does (``last_seq`` advances; undecodable records land
@@ -499,7 +512,7 @@ def new_events(
     events: list[StoredEvent] = []
     for record in records:
         try:
-            item = _Decoded(record, decode_record(registry, record))
+            item = _Decoded(record, decode_record(registry, record, verifier))
         except (DecodeError, UnknownEventType, ValueError) as exc:
             result.dead.append(DeadLetter(record, str(exc)))
             continue

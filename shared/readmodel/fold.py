@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts import EventRegistry
 from shared.eventstore.store import StoredEvent
 from shared.messaging.consumer import BatchResult, Record, SimpleRecord, new_events
+from shared.signing import Verifier
 
 BULK_ROWS = 5000
 """Rows per executemany: large enough for the drivers' batched INSERTs, small enough that
@@ -115,6 +116,7 @@ async def fold_records(
     max_records: int,
     stop: asyncio.Event | None = None,
     progress: Callable[[int], None] | None = None,
+    verifier: Verifier | None = None,
 ) -> FoldPart | None:
     """Read the consumer's assigned partitions from where they stand to at least ``targets``
     (the reported ends), decode, deduplicate by stream sequence and fold. Whole fetched
@@ -151,7 +153,7 @@ async def fold_records(
                 records.extend(kept)
         if not records:
             continue
-        events = new_events(name, registry, records, part.streams, result)
+        events = new_events(name, registry, records, part.streams, result, verifier)
         mark = part.spent("fold: decode", mark)
         try:
             fold.add(events)
@@ -189,6 +191,7 @@ class FoldJob:
     factory: FoldFactory
     consumer_settings: dict[str, Any]
     max_records: int
+    verifier: Verifier | None = None
 
 
 class FoldWorkers:
@@ -265,6 +268,7 @@ async def _fold_job(job: FoldJob, fold: Fold) -> FoldPart:
             fold=fold,
             targets=targets,
             max_records=job.max_records,
+            verifier=job.verifier,
         )
         assert part is not None  # no stop signal in a worker
         mark = time.perf_counter()

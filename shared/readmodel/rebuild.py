@@ -49,6 +49,7 @@ from shared.readmodel.fold import (
 )
 from shared.readmodel.slots import ReadModel, Settle, SlotError, other
 from shared.readmodel.verify import TableComparison, compare_table
+from shared.signing import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +141,11 @@ class Rebuild:
         attempts: int = 40,
         fold_processes: int = 2,
         fold_parallel_records: int = 200_000,
+        verifier: Verifier | None = None,
     ) -> None:
         self.model = model
+        self.verifier = verifier
+        """Checks every record's signature, as the live consumer does (shared/signing.py)."""
         self.consumer_name = consumer_name
         self.topics = list(topics)
         self.registry = registry
@@ -368,6 +372,7 @@ class Rebuild:
             fold=fold,
             targets=targets,
             max_records=self.max_records,
+            verifier=self.verifier,
             stop=self.stop,
             progress=self._advance,
         )
@@ -388,6 +393,7 @@ class Rebuild:
                 factory=factory,
                 consumer_settings=self.consumer_settings,
                 max_records=self.max_records,
+                verifier=self.verifier,
             )
             for group in groups
         ]
@@ -463,6 +469,7 @@ class Rebuild:
             registry=self.registry,
             apply=self.apply,
             topic_ids=dict(ids),
+            verifier=self.verifier,
         )
         self._applied = 0
         kafka = AIOKafkaConsumer(

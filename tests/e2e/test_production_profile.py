@@ -141,6 +141,19 @@ def stack(
             timeout=120,
         )
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    # Production never creates a signing key: the operator provisions one per service (in the
+    # session's keys directory, which every other test's consumer on this broker trusts).
+    keys = os.environ["SUXING_KEYS_DIR"]
+    for service in databases:
+        made = subprocess.run(
+            [sys.executable, "-m", "suxing_cli.main", "keys", "new", "--service", service],
+            cwd=logs,
+            env={**base_env(), "SUXING_KEYS_DIR": keys},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert made.returncode == 0 and f"{service}." in made.stdout, made.stdout + made.stderr
     running = Stack(logs)
     try:
         for service, url in databases.items():
@@ -153,6 +166,7 @@ def stack(
                     "SUXING_BROKER_URL": broker.bootstrap,
                     "SUXING_JWT_SECRET": SECRET,
                     "SUXING_DATA_DIR": str(logs / "var"),
+                    "SUXING_KEYS_DIR": keys,
                     # Consumer groups of this run only: the session broker is shared.
                     "SUXING_GROUP_SUFFIX": suffix,
                     # The test broker is Tansu, which refuses aiokafka's idempotent producer

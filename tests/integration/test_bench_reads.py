@@ -18,8 +18,20 @@ TINY = 0.002  # one unit, two branches
 
 async def test_the_reads_scenario_measures_each_read_beside_its_floor() -> None:
     args = parser().parse_args(
-        ["--seed", "3", "--reads", "4", "--page-loads", "2", "--read-concurrency", "2"]
-        + ["--wrk-seconds", "1", "--read-wrk-seconds", "1"]
+        [
+            "--seed",
+            "3",
+            "--reads",
+            "4",
+            "--page-loads",
+            "2",
+            "--read-concurrency",
+            "2",
+            "--wrk-seconds",
+            "1",
+            "--read-wrk-seconds",
+            "1",
+        ]
     )
     report = Report(command="test", scale=TINY)
     async with stack("sqlite") as run:

@@ -477,3 +477,37 @@ def test_kustomize_builds_what_the_test_renders(overlay: Path) -> None:
         mine = ours_by_key[key(resource)]
         assert resource.get("spec") == mine.get("spec"), key(resource)
         assert resource.get("data") == mine.get("data"), key(resource)
+
+
+# ---- event signing keys (docs/signing.md) ----
+
+
+def test_each_service_gets_only_its_own_private_key() -> None:
+    resources = base_resources()
+    keys_dir = configmap(resources)["SUXING_KEYS_DIR"]
+    for deployment in by_kind(resources, "Deployment"):
+        name = deployment["metadata"]["name"]
+        if name == "portal":
+            continue
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        assert mounts["signing-keys"]["mountPath"] == keys_dir
+        assert mounts["signing-keys"]["readOnly"] is True
+        (volume,) = [v for v in pod["volumes"] if v["name"] == "signing-keys"]
+        sources = volume["projected"]["sources"]
+        secrets = [s["secret"]["name"] for s in sources if "secret" in s]
+        assert secrets == [f"suxing-{name}-signing-key"], name
+        assert [s["configMap"]["name"] for s in sources if "configMap" in s] == [
+            "suxing-public-keys"
+        ]
+
+
+def test_compose_services_sign_with_keys_made_before_they_start() -> None:
+    services = compose()["services"]
+    assert services["keys"]["command"][:3] == ["suxing", "keys", "ensure"]
+    for name in SERVICES:
+        service = services[name]
+        assert service["environment"]["SUXING_KEYS_DIR"] == "/var/lib/suxing-keys"
+        assert "signing-keys:/var/lib/suxing-keys:ro" in service["volumes"]
+        assert service["depends_on"]["keys"]["condition"] == "service_completed_successfully"

@@ -14,6 +14,8 @@ from shared.db import Database
 from shared.eventstore.relay import OutboxRelay
 from shared.messaging import admin
 from shared.messaging.clients import KafkaClientProfile
+from shared.settings import Settings
+from shared.signing import SigningKey, topic_owners
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,15 @@ def first_occurrences(seen: Sequence[Seen]) -> dict[str, list[int]]:
     return out
 
 
-async def publish_outbox(db: Database, bootstrap: str, topic: str) -> int:
-    """Run an outbox relay over ``db`` until its outbox is empty; the number published."""
+async def publish_outbox(
+    db: Database, bootstrap: str, topic: str, signer: SigningKey | None = None
+) -> int:
+    """Run an outbox relay over ``db`` until its outbox is empty; the number published
+    (signed with ``signer``; on a service's topic by default with that service's key, as
+    its relay signs)."""
+    owner = topic_owners().get(topic)
+    if signer is None and owner is not None:
+        signer = Settings(service=owner).signing_key()
 
     async def lookup(name: str) -> str | None:
         return (await asyncio.to_thread(admin.topic_ids, bootstrap, [name])).get(name)
@@ -89,6 +98,7 @@ async def publish_outbox(db: Database, bootstrap: str, topic: str) -> int:
         topic=topic,
         topic_id_lookup=lookup,
         producer_kwargs=KafkaClientProfile.embedded(bootstrap).producer_kwargs(),
+        signer=signer,
     )
     await relay.start()
     total = 0
