@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from services.portal.clients import ServiceError
+from services.portal.guard import BrowserGuard
 from services.portal.routes import (
     board,
     committee,
@@ -29,7 +30,7 @@ from services.portal.web import COOKIE, NotPermitted, PageError, SignInRequired,
 from services.portal.years import FIRST_YEAR, LAST_YEAR
 from shared import clock as business_clock
 from shared.auth import Principal, Role, TokenIssuer
-from shared.service import token_verifier
+from shared.service import BodySizeLimit, token_verifier
 from shared.settings import Settings
 
 BACKENDS = ("pledges", "reviews", "scoring")
@@ -126,4 +127,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def favicon() -> HTMLResponse:
         return HTMLResponse("", status_code=204)
 
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    # Outermost: cross-site posts stop here, and every response (a 413 too) gets the headers.
+    app.add_middleware(BrowserGuard)
     return app
