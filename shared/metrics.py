@@ -7,6 +7,7 @@ has its own registry, so several apps in one process (tests) do not collide.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,11 +18,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from shared.contracts import REGISTRY
 from shared.eventstore.relay import outbox_backlog
 from shared.eventstore.tables import dead_letters, events
 
 if TYPE_CHECKING:
     from shared.service import Runtime
+    from shared.settings import Settings
 
 
 @dataclass
@@ -41,7 +44,13 @@ class RuntimeCollector(Collector):
     async def refresh(self) -> None:
         runtime = self.runtime
         async with runtime.db.reading() as session:
-            position = await session.scalar(select(func.coalesce(func.max(events.c.position), 0)))
+            # The latest *published* event: a private event (a ballot) moving this gauge
+            # would tell anyone scraping it when each ballot was cast.
+            position = await session.scalar(
+                select(func.coalesce(func.max(events.c.position), 0)).where(
+                    events.c.type.not_in(REGISTRY.private_types())
+                )
+            )
             backlog, oldest = await outbox_backlog(session)
         async with runtime.read_db().reading() as session:
             dead = await session.scalar(select(func.count()).select_from(dead_letters))
@@ -72,7 +81,10 @@ class RuntimeCollector(Collector):
             return metric
 
         yield gauge(
-            "suxing_event_log_position", "Position of the latest stored event", snap.log_position
+            "suxing_event_log_position",
+            "Position of the latest stored event that is published (private events such as "
+            "ballots are left out: their timing belongs to the reviewer)",
+            snap.log_position,
         )
         yield gauge("suxing_outbox_backlog", "Stored events not yet published", snap.outbox_backlog)
         yield gauge(
@@ -125,3 +137,20 @@ class Metrics:
     async def render(self) -> bytes:
         await self.collector.refresh()
         return generate_latest(self.registry)
+
+
+def metrics_refusal(settings: Settings, authorization: str | None) -> tuple[int, str] | None:
+    """Why ``/metrics`` is not served to this caller, as (status, message), or None.
+
+    With ``SUXING_METRICS_TOKEN`` set, only ``Authorization: Bearer <token>`` is served. In
+    production without a token nothing is served (the figures describe the organization's
+    activity); the embedded profile serves everyone, as it listens on loopback."""
+    token = settings.metrics_token
+    if not token:
+        if settings.embedded:
+            return None
+        return 403, "生产环境中 /metrics 需要令牌：请设置 SUXING_METRICS_TOKEN 并在抓取时携带"
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+        return 401, "访问 /metrics 需要有效的令牌（Authorization: Bearer）"
+    return None

@@ -35,7 +35,7 @@ from shared.eventstore.seal import seal_log
 from shared.messaging import admin
 from shared.messaging.consumer import Apply, CheckpointedConsumer
 from shared.messaging.subscriber import CheckpointedSubscriber
-from shared.metrics import Metrics
+from shared.metrics import Metrics, metrics_refusal
 from shared.migrations import upgrade
 from shared.readmodel.slots import ReadModel, ReadModelSpec
 from shared.settings import Settings
@@ -462,7 +462,11 @@ def create_service_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     metrics = Metrics(runtime)
 
     @app.get("/metrics", tags=["health"], response_class=Response)
-    async def prometheus_metrics() -> Response:
+    async def prometheus_metrics(request: Request) -> Response:
+        refused = metrics_refusal(settings, request.headers.get("authorization"))
+        if refused is not None:
+            status, message = refused
+            return JSONResponse(_error_body("metrics_refused", message), status_code=status)
         return Response(await metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health/ready", tags=["health"])

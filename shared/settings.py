@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         default=None,
         description="the key this service signs with (<service>.<id>); default: the newest",
     )
+    metrics_token: str | None = Field(
+        default=None,
+        description="bearer token Prometheus sends to /metrics; production without one "
+        "refuses to serve /metrics (the embedded profile serves it to anyone on loopback)",
+    )
     review_key_retention_days: float = Field(
         default=30,
         ge=0,

@@ -77,3 +77,31 @@ async def test_a_periodic_task_outlives_its_failures(
     stopped = len(rounds)
     await asyncio.sleep(0.2)
     assert len(rounds) == stopped  # stopped with the app
+
+
+async def test_metrics_answer_only_the_scrapers_token(
+    broker: EmbeddedBroker, unique: str, tmp_path
+) -> None:
+    settings = Settings(
+        service="pledges",
+        broker_url=broker.bootstrap,
+        group_suffix=unique,
+        data_dir=tmp_path,
+        seal_interval_seconds=0,
+        metrics_token="prometheus-scrape-token-0123456789",
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            anonymous = await http.get("/metrics")
+            wrong = await http.get("/metrics", headers={"Authorization": "Bearer guess"})
+            scraper = await http.get(
+                "/metrics", headers={"Authorization": "Bearer prometheus-scrape-token-0123456789"}
+            )
+    assert anonymous.status_code == wrong.status_code == 401
+    assert anonymous.json()["error"] == "metrics_refused"
+    assert "suxing_" not in anonymous.text
+    assert scraper.status_code == 200 and 'suxing_event_log_position{service="pledges"}' in (
+        scraper.text
+    )
