@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -393,8 +394,32 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="JSON Lines file to write")],
     database_url: DbOpt = None,
     batch: Annotated[int, typer.Option(help="events per read")] = 5000,
+    include_personal_data: Annotated[
+        bool,
+        typer.Option(
+            "--include-personal-data",
+            help="confirm that the file will hold people's names, pledges and comments",
+        ),
+    ] = False,
 ) -> None:
-    """Write a service's whole event log, in append order, to JSON Lines (for audits)."""
+    """Write a service's whole event log, in append order, to JSON Lines (for audits).
+
+    The log holds personal data, so the command asks for --include-personal-data, creates a
+    new file readable by its owner only (0600), and refuses an existing file or a link."""
+    if not include_personal_data:
+        console.print(
+            "[red]事件日志含个人信息（姓名、定诺、评议意见等）。确认导出并妥善保管后，"
+            "请加 --include-personal-data 重试。[/red]"
+        )
+        raise typer.Exit(2)
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        console.print(f"[red]{out} 已存在（或是链接）：为免覆盖，请指定一个新文件。[/red]")
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        console.print(f"[red]无法创建 {out}：{exc.strerror}[/red]")
+        raise typer.Exit(2) from None
 
     async def run() -> int:
         db = service_database(service, database_url)
@@ -402,7 +427,7 @@ def export(
         try:
             async with db.reading() as session:
                 total = int(await session.scalar(select(func.count()).select_from(events)) or 0)
-            with out.open("w", encoding="utf-8") as handle, _progress() as progress:
+            with _progress() as progress:
                 task = progress.add_task(f"export {service}", total=total)
                 after = 0
                 while True:
@@ -431,7 +456,9 @@ def export(
             await db.dispose()
         return written
 
-    console.print(f"{asyncio.run(run())} events written to {out}")
+    with open(fd, "w", encoding="utf-8") as handle:
+        written = asyncio.run(run())
+    console.print(f"{written} events written to {out}")
 
 
 class RateColumn(ProgressColumn):

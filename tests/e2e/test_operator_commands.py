@@ -93,8 +93,22 @@ def test_operator_commands_on_a_running_stack(
     assert json.loads(result.output)["seals"] == 1
 
     out = tmp_path / "pledges.jsonl"
-    result = cli.invoke(app, ["export", "pledges", "--out", str(out)])
+    refused = cli.invoke(app, ["export", "pledges", "--out", str(out)])
+    assert refused.exit_code == 2 and "--include-personal-data" in refused.output
+    assert not out.exists()
+    trap = tmp_path / "elsewhere.txt"
+    trap.write_text("keep", "utf-8")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(trap)
+    for target in (trap, link):  # an existing file, a link to one: never written through
+        result = cli.invoke(
+            app, ["export", "pledges", "--out", str(target), "--include-personal-data"]
+        )
+        assert result.exit_code == 2, result.output
+    assert trap.read_text("utf-8") == "keep"
+    result = cli.invoke(app, ["export", "pledges", "--out", str(out), "--include-personal-data"])
     assert result.exit_code == 0, result.output
+    assert out.stat().st_mode & 0o777 == 0o600
     lines = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
     assert [line["position"] for line in lines] == sorted(line["position"] for line in lines)
     assert {"PersonRegistered", "LogSealed"} <= {line["type"] for line in lines}
