@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 from shared.contracts.topics import SERVICES, all_topics, service_topic
 from shared.db import Database
 from shared.eventstore.integrity import verify_log
+from shared.eventstore.published import TopicReport, compare_with_published, published_links
 from shared.eventstore.relay import outbox_backlog, requeue_all
 from shared.eventstore.rows import row_body
 from shared.eventstore.seal import seal_log, verify_seals
@@ -279,28 +280,49 @@ def republish(
     )
 
 
-def verify_log_command(service: str, database_url: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Check every hash chain and every seal of a service's log; name the first broken link."""
+def verify_log_command(
+    service: str,
+    database_url: DbOpt = None,
+    as_json: JsonOpt = False,
+    against_topic: Annotated[
+        bool,
+        typer.Option(
+            "--against-topic",
+            help="also compare every stored public event with the signed record the service "
+            "published (catches a rewrite whose hashes and seals were recomputed)",
+        ),
+    ] = False,
+    broker: BrokerOpt = None,
+) -> None:
+    """Check every hash chain and every seal of a service's log; name the first broken link.
+    With --against-topic, also what was published (docs/signing.md)."""
 
     async def run() -> dict[str, Any]:
         db = service_database(service, database_url)
+        published: TopicReport | None = None
         try:
             async with db.reading() as session:
                 report = await verify_log(session)
                 seals, problems = await verify_seals(session, service=service)
+            if against_topic:
+                published = await _against_topic(db, service, resolve_broker(broker))
         finally:
             await db.dispose()
-        return {
+        result: dict[str, Any] = {
             "service": service,
             "events": report.events,
             "streams": report.streams,
             "seals": seals,
-            "ok": report.ok and not problems,
+            "ok": report.ok and not problems and (published is None or published.ok),
             "broken": [b.describe() for b in report.broken],
             "seal_problems": [p.reason for p in problems],
         }
+        if published is not None:
+            result["against_topic"] = published.as_dict()
+        return result
 
     result = asyncio.run(run())
+    topic = result.get("against_topic")
     if as_json:
         emit(result, True)
     elif result["ok"]:
@@ -308,12 +330,29 @@ def verify_log_command(service: str, database_url: DbOpt = None, as_json: JsonOp
             f"[green]{service}: {result['events']} events in {result['streams']} streams and "
             f"{result['seals']} seals verified[/green]"
         )
+        if topic is not None:
+            console.print(
+                f"[green]{topic['compared']} events equal what {topic['topic']} holds "
+                f"({topic['refused']} records there refused: forged or unsigned)[/green]"
+            )
     else:
-        for line in result["broken"] + result["seal_problems"]:
+        differences = [] if topic is None else topic["differences"]
+        for line in result["broken"] + result["seal_problems"] + differences:
             console.print(f"[red]{line}[/red]")
-        first = (result["broken"] or result["seal_problems"])[0]
+        first = (result["broken"] or result["seal_problems"] or differences)[0]
         console.print(f"first broken link: {first}")
     raise typer.Exit(0 if result["ok"] else 1)
+
+
+async def _against_topic(db: Database, service: str, bootstrap: str) -> TopicReport:
+    topic = service_topic(service)
+    verifier = Settings(service=service).verifier()
+    report = TopicReport(topic)
+    ends = await asyncio.to_thread(true_end_offsets, bootstrap, topic)
+    links = await published_links(bootstrap, topic, verifier, ends, report)
+    async with db.reading() as session:
+        await compare_with_published(session, links, report)
+    return report
 
 
 def seal(service: str, database_url: DbOpt = None) -> None:

@@ -127,6 +127,13 @@ def test_operator_commands_on_a_running_stack(
     assert on_topic >= len(lines)
     assert {r["retention.ms"] for r in rows} == {"-1"}
 
+    # What the database holds equals what was signed and published (docs/signing.md).
+    result = cli.invoke(app, ["verify-log", "pledges", "--json", "--against-topic"])
+    assert result.exit_code == 0, result.output
+    against = json.loads(result.output)["against_topic"]
+    assert against["ok"] and against["refused"] == 0
+    assert against["compared"] == len(lines), against
+
     result = cli.invoke(app, ["lag", "--interval", "0.5", "--json"])
     assert result.exit_code == 0, result.output
     lag = json.loads(result.output)
