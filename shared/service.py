@@ -494,6 +494,9 @@ def serve(spec_factory: Any, settings: Settings | None = None) -> None:
     import uvicorn
 
     settings = settings or Settings()
+    refusal = settings.listening_refusal()
+    if refusal is not None:
+        raise SystemExit(refusal)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -14,6 +14,7 @@ from shared.messaging.clients import KafkaClientProfile
 from shared.signing import Keyring, SigningKey, Verifier, load_signing_key
 
 DEFAULT_SECRET = "suxing-embedded-dev-secret-change-me"
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 SERVICE_PORTS = {"pledges": 8101, "reviews": 8102, "scoring": 8103, "portal": 8100}
 
 
@@ -128,6 +129,18 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service}.db').as_posix()}"
+
+    def listening_refusal(self) -> str | None:
+        """Why this process must not listen where it is told to, or None. The embedded profile
+        signs anyone in from the portal's picker, serves /metrics to anyone and creates its
+        own keys: it is for one machine, so it listens on loopback only (a container started
+        without SUXING_PROFILE=production would otherwise be an open door)."""
+        if self.embedded and self.host not in LOOPBACK:
+            return (
+                f"the embedded profile listens on loopback only, not on {self.host}: set "
+                "SUXING_PROFILE=production (with its settings) to serve a network"
+            )
+        return None
 
     def resolved_keys_dir(self) -> Path:
         return self.keys_dir if self.keys_dir is not None else self.data_dir / "keys"

@@ -9,6 +9,9 @@ from shared.settings import Settings
 
 if __name__ == "__main__":
     settings = Settings(service="portal")
+    refusal = settings.listening_refusal()
+    if refusal is not None:
+        raise SystemExit(refusal)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
