@@ -9,9 +9,15 @@ Refused, with a sentence the person can act on:
   characters (U+200B–U+200D, U+2060, U+FEFF). A name "王伟" with a zero-width space is a
   different name that looks the same; a reversed run of text can make a reason say what it
   does not.
+
+What is kept is stored in Unicode normalization form C (:func:`typed`): "é" typed as e plus
+a combining accent and "é" typed as one character are the same text, so they compare, search
+and deduplicate as the same.
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 _INVISIBLE = frozenset(
     "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e"
@@ -35,3 +41,8 @@ def text_problem(value: str, *, multiline: bool = True) -> str | None:
         if ch in _INVISIBLE:
             return "含有不可见的格式字符（如零宽字符或文字方向控制符），请删除后重新输入"
     return None
+
+
+def typed(value: str) -> str:
+    """Typed text as it is stored: NFC, surrounding whitespace removed."""
+    return unicodedata.normalize("NFC", value).strip()

@@ -31,7 +31,7 @@ from shared.contracts.pledges import (
     PublicationChannel,
     ResponsibilityArea,
 )
-from shared.text import text_problem
+from shared.text import text_problem, typed
 
 _LABELS = {
     "unit_id": "二级党委编号",
@@ -95,7 +95,7 @@ def _label(info: ValidationInfo) -> str:
 
 def _text(max_length: int, *, multiline: bool = True) -> AfterValidator:
     def check(value: str, info: ValidationInfo) -> str:
-        text = value.strip()
+        text = typed(value)
         if not text:
             raise PydanticCustomError("blank_text", "{label}不能为空", {"label": _label(info)})
         if len(text) > max_length:

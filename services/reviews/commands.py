@@ -32,7 +32,7 @@ from shared.contracts.reviews import (
     ScopeLevel,
 )
 from shared.contracts.scoring import Period, ReviewKind
-from shared.text import text_problem
+from shared.text import text_problem, typed
 
 _LABELS = {
     "period_id": "评议期编号",
@@ -77,7 +77,7 @@ def _score(value: Decimal) -> Decimal:
 
 
 def _comment(value: str) -> str:
-    text = value.strip()
+    text = typed(value)
     if len(text) > 500:
         raise PydanticCustomError("text_too_long", "评议意见不能超过500个字", {})
     if (problem := text_problem(text)) is not None:
@@ -86,7 +86,7 @@ def _comment(value: str) -> str:
 
 
 def _reason(value: str) -> str:
-    text = value.strip()
+    text = typed(value)
     if not text:
         raise PydanticCustomError("reason_missing", "请填写调整原因", {})
     if len(text) > 500:

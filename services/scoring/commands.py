@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
@@ -23,7 +24,7 @@ def _typed(value: str) -> str:
     # readable whatever they hold.
     if (problem := text_problem(value)) is not None:
         raise ValueError(f"理由{problem}")
-    return value
+    return unicodedata.normalize("NFC", value)
 
 
 Reason = Annotated[EventReason, AfterValidator(_typed)]

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shared.service import install_error_handlers
-from shared.text import text_problem
+from shared.text import text_problem, typed
 
 pytestmark = pytest.mark.unit
 
@@ -72,3 +72,19 @@ def test_unknown_routes_and_methods_answer_in_the_envelope_in_chinese() -> None:
     assert wrong.headers["allow"] == "GET"
     # The domain's own 404 keeps its words.
     assert client.get("/things/missing").json()["message"] == "没有这件东西"
+
+
+def test_typed_text_is_stored_in_nfc_whichever_way_it_was_typed() -> None:
+    from pydantic import TypeAdapter
+
+    from services.pledges.commands import Name
+    from services.reviews.commands import ScoreMember
+    from services.scoring.commands import Reason
+
+    decomposed, composed = "Zoe\u0301 王", "Zo\u00e9 王"
+    assert decomposed != composed
+    assert typed(f"  {decomposed} ") == composed
+    assert TypeAdapter(Name).validate_python(decomposed) == composed
+    line = ScoreMember(member_id="m-1", score=90, comment=decomposed)
+    assert line.comment == composed
+    assert TypeAdapter(Reason).validate_python(f"复核后调整：{decomposed}").endswith(composed)
