@@ -2,7 +2,7 @@
 ``CommitteeMemberAppointed`` on the pledges topic to make themselves a voter in the reviews
 service. The running reviews service (its real consumer, the session's real broker) must
 apply none of the forgeries and dead-letter each with its reason, while it goes on applying
-the events the pledges service really signed."""
+the events the pledges service really signed, also after that service's key is rotated."""
 
 from __future__ import annotations
 
@@ -93,11 +93,6 @@ async def test_forged_appointments_are_dead_lettered_and_real_events_still_apply
         await producer.send_and_wait(TOPIC, real_value, key=BRANCH.encode(), headers=real_headers)
     finally:
         await producer.stop()
-    # After the forgeries, on the same partition: a real event the service must still apply.
-    await _append(source, [(f"person-{sentinel}", _person(sentinel, "晚到者"))])
-    await publish_outbox(source, broker.bootstrap, TOPIC)
-    await source.dispose()
-
     settings = Settings(
         service="reviews",
         database_url=database_url,
@@ -108,16 +103,17 @@ async def test_forged_appointments_are_dead_lettered_and_real_events_still_apply
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         db: Database = app.state.runtime.db
-        for _ in range(600):
-            async with db.reading() as session:
-                arrived = await session.scalar(
-                    select(rv.people.c.person_id).where(rv.people.c.person_id == sentinel)
-                )
-            if arrived:
-                break
-            await asyncio.sleep(0.1)
-        else:
-            pytest.fail("the reviews service never applied the real event after the forgeries")
+        await _arrives(db, attacker, "the reviews service never read the roster")
+        # Rotation while the consumer runs: pledges gets a new key (its public half lands in
+        # the keys directory first) and signs the next event with it. The consumer has never
+        # seen that key id; it must find it, not dead-letter a real event.
+        rotated = create_key_pair(
+            Settings(service="pledges").resolved_keys_dir(), f"pledges.rotated-{unique}"
+        )
+        await _append(source, [(f"person-{sentinel}", _person(sentinel, "晚到者"))])
+        await publish_outbox(source, broker.bootstrap, TOPIC, rotated)
+        await source.dispose()
+        await _arrives(db, sentinel, "the event signed with the rotated key was not applied")
         async with db.reading() as session:
             seats = dict(
                 (
@@ -141,6 +137,18 @@ async def test_forged_appointments_are_dead_lettered_and_real_events_still_apply
     assert seats == {legit: BRANCH, attacker: None}
     for reason, offset in offsets.items():
         assert dead.get(offset, "").startswith(reason), (reason, dead.get(offset))
+
+
+async def _arrives(db: Database, person_id: str, failure: str) -> None:
+    for _ in range(600):
+        async with db.reading() as session:
+            found = await session.scalar(
+                select(rv.people.c.person_id).where(rv.people.c.person_id == person_id)
+            )
+        if found:
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail(failure)
 
 
 def _person(person_id: str, name: str) -> PersonRegistered:
