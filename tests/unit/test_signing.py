@@ -186,3 +186,19 @@ def test_a_keyring_travels_to_worker_processes(keys: Path) -> None:
     copy = pickle.loads(pickle.dumps(Verifier(Keyring(keys))))
     copy.check(signed(key))
     assert copy.keyring.key_ids() == ["pledges.k1"]
+
+
+@pytest.mark.parametrize("owner", ["pledges", "reviews", "scoring"])
+def test_on_every_topic_only_its_owner_signs(keys: Path, owner: str) -> None:
+    topic = f"suxing.{owner}"
+    verifier = Verifier(Keyring(keys))
+    for service in ("pledges", "reviews", "scoring"):
+        record = signed(create_key_pair(keys, f"{service}.{owner}-t"), topic=topic)
+        if service == owner:
+            verifier.check(record)
+        else:
+            with pytest.raises(RefusedRecord, match=rf"^forged origin: signed with {service}"):
+                verifier.check(record)
+    unsigned = SimpleRecord(topic, 0, 0, b"b-1", VALUE, (("type", b"X"),))
+    with pytest.raises(RefusedRecord, match=r"^unsigned"):
+        verifier.check(unsigned)
