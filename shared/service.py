@@ -82,7 +82,10 @@ class Runtime:
         self.kafka = settings.kafka()
         # FastStream logs every batch at INFO by default; per-batch lines belong in DEBUG.
         self.broker = KafkaBroker(
-            self.kafka.bootstrap, client_id=self.kafka.client_id, log_level=logging.DEBUG
+            self.kafka.bootstrap,
+            client_id=self.kafka.client_id,
+            security=self.kafka.security.faststream(),
+            log_level=logging.DEBUG,
         )
         # The relay publishes with aiokafka directly (batches); this publisher only documents
         # the topic and its envelope in the service's AsyncAPI specification.
@@ -125,7 +128,9 @@ class Runtime:
         self.started_at = datetime.now(UTC)
 
     async def _topic_ids(self, names: Sequence[str]) -> dict[str, str]:
-        return await asyncio.to_thread(admin.topic_ids, self.kafka.bootstrap, list(names))
+        return await asyncio.to_thread(
+            admin.topic_ids, self.kafka.bootstrap, list(names), **self.kafka.kafka_python_kwargs()
+        )
 
     async def _topic_id(self, topic: str) -> str | None:
         ids = await self._topic_ids([topic])
@@ -136,7 +141,9 @@ class Runtime:
 
     async def ensure_topics(self) -> None:
         specs = all_topics(self.settings.topic_partitions, self.settings.topic_replication)
-        await asyncio.to_thread(admin.ensure_topics, self.kafka.bootstrap, specs)
+        await asyncio.to_thread(
+            admin.ensure_topics, self.kafka.bootstrap, specs, **self.kafka.kafka_python_kwargs()
+        )
 
     async def start(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)

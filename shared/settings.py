@@ -6,11 +6,12 @@ import dataclasses
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.contracts.topics import SERVICES
 from shared.messaging.clients import KafkaClientProfile
+from shared.messaging.security import KafkaSecurity, Mechanism, SecurityProtocol
 from shared.signing import Keyring, SigningKey, Verifier, load_signing_key
 
 DEFAULT_SECRET = "suxing-embedded-dev-secret-change-me"
@@ -47,6 +48,23 @@ class Settings(BaseSettings):
         description="idempotent Kafka producer; default: on in production, off in embedded "
         "(Tansu refuses aiokafka's InitProducerId)",
     )
+    kafka_security_protocol: SecurityProtocol | None = Field(
+        default=None,
+        description="how every Kafka client authenticates and encrypts; embedded default "
+        "PLAINTEXT (Tansu can do nothing else), production must say it (SASL_SSL for Kafka)",
+    )
+    kafka_sasl_mechanism: Mechanism | None = None
+    kafka_username: str | None = Field(default=None, description="this service's Kafka user")
+    kafka_password: SecretStr | None = Field(
+        default=None, description="prefer SUXING_KAFKA_PASSWORD_FILE (a mounted secret)"
+    )
+    kafka_password_file: Path | None = None
+    kafka_ca_file: Path | None = Field(
+        default=None, description="CA bundle that signed the brokers' certificates"
+    )
+    kafka_cert_file: Path | None = Field(default=None, description="client certificate (mTLS)")
+    kafka_key_file: Path | None = None
+    kafka_check_hostname: bool = True
     log_level: str = "INFO"
     max_body_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, description="larger request bodies get 413"
@@ -114,6 +132,12 @@ class Settings(BaseSettings):
                 "the production profile refuses the default SUXING_JWT_SECRET: set "
                 "SUXING_JWT_PUBLIC_KEY (identity provider) or a strong SUXING_JWT_SECRET"
             )
+        if self.service != "portal" and self.kafka_security_protocol is None:
+            raise ValueError(
+                "the production profile needs SUXING_KAFKA_SECURITY_PROTOCOL: SASL_SSL for "
+                "Apache Kafka (docs/deploy.md); PLAINTEXT only where the network is trusted, "
+                "and then said explicitly"
+            )
         if self.service != "portal" and self.keys_dir is None:
             missing_keys = "SUXING_KEYS_DIR (the service's signing key and the trusted public keys)"
             raise ValueError("the production profile needs explicit settings: " + missing_keys)
@@ -168,14 +192,43 @@ class Settings(BaseSettings):
         }.get(name)
         return (explicit or f"http://127.0.0.1:{SERVICE_PORTS[name]}").rstrip("/")
 
+    def kafka_security(self) -> KafkaSecurity:
+        """The SUXING_KAFKA_* block, checked (a ValueError names what is inconsistent)."""
+        password = self.kafka_password.get_secret_value() if self.kafka_password else None
+        if self.kafka_password_file is not None:
+            if password is not None:
+                raise ValueError(
+                    "set SUXING_KAFKA_PASSWORD_FILE or SUXING_KAFKA_PASSWORD, not both"
+                )
+            try:
+                password = self.kafka_password_file.read_text("utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise ValueError(
+                    f"cannot read SUXING_KAFKA_PASSWORD_FILE {self.kafka_password_file}: "
+                    f"{exc.strerror}"
+                ) from exc
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol or "PLAINTEXT",
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_username,
+            password=password,
+            ca_file=self.kafka_ca_file,
+            cert_file=self.kafka_cert_file,
+            key_file=self.kafka_key_file,
+            check_hostname=self.kafka_check_hostname,
+        )
+
     def kafka(self) -> KafkaClientProfile:
         if not self.broker_url:
             raise ValueError("SUXING_BROKER_URL is not set (suxing up sets it in embedded mode)")
         client_id = f"suxing-{self.service}"
+        security = self.kafka_security()
         if self.embedded:
-            profile = KafkaClientProfile.embedded(self.broker_url, client_id)
+            profile = KafkaClientProfile.embedded(self.broker_url, client_id, security)
         else:
-            profile = KafkaClientProfile(bootstrap=self.broker_url, client_id=client_id)
+            profile = KafkaClientProfile(
+                bootstrap=self.broker_url, client_id=client_id, security=security
+            )
         if self.broker_idempotence is not None:
             profile = dataclasses.replace(profile, enable_idempotence=self.broker_idempotence)
         return profile

@@ -42,6 +42,7 @@ from shared.eventstore.seal import seal_log, verify_seals
 from shared.eventstore.tables import EVENT_COLUMNS, consumer_offsets, events
 from shared.messaging import admin
 from shared.messaging.offsets import true_end_offsets
+from shared.messaging.security import KafkaSecurity
 from shared.readmodel.slots import ReadModel
 from shared.settings import Settings
 
@@ -66,6 +67,14 @@ def resolve_broker(broker: str | None) -> str:
     raise typer.BadParameter(
         "no broker: pass --broker, set SUXING_BROKER_URL, or start the stack with `suxing up`"
     )
+
+
+def client_security() -> KafkaSecurity:
+    """The SUXING_KAFKA_* block of this shell: the CLI reaches the broker as the services do."""
+    try:
+        return Settings().kafka_security()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
 
 
 def service_database(service: str, url: str | None) -> Database:
@@ -95,7 +104,9 @@ def topics_ensure(broker: BrokerOpt = None, as_json: JsonOpt = False) -> None:
     """Create missing topics (configured partitions, retention forever)."""
     settings = Settings()
     created = admin.ensure_topics(
-        resolve_broker(broker), all_topics(settings.topic_partitions, settings.topic_replication)
+        resolve_broker(broker),
+        all_topics(settings.topic_partitions, settings.topic_replication),
+        **client_security().kafka_python(),
     )
     if as_json:
         emit({"created": created}, True)
@@ -108,10 +119,11 @@ def topics_describe(broker: BrokerOpt = None, as_json: JsonOpt = False) -> None:
     """Partitions, offsets (true ends) and configs of every Suxing topic."""
     bootstrap = resolve_broker(broker)
     names = [spec.name for spec in all_topics(1)]
-    described = admin.describe_topics(bootstrap, names)
+    security = client_security().kafka_python()
+    described = admin.describe_topics(bootstrap, names, **security)
     rows = []
     for name, desc in described.items():
-        ends = true_end_offsets(bootstrap, name)
+        ends = true_end_offsets(bootstrap, name, **security)
         for part in desc.partitions:
             rows.append(
                 {
@@ -178,6 +190,7 @@ def _sample(bootstrap: str, urls: dict[str, str]) -> tuple[list[ConsumerLag], li
     lags: list[ConsumerLag] = []
     outboxes = []
     ends: dict[str, dict[int, int]] = {}
+    security = client_security().kafka_python()
     for service in SERVICES:
         try:
             rows, outbox = asyncio.run(_positions(service, urls.get(service)))
@@ -187,7 +200,7 @@ def _sample(bootstrap: str, urls: dict[str, str]) -> tuple[list[ConsumerLag], li
         for row in rows:
             topic = row["topic"]
             if topic not in ends:
-                ends[topic] = true_end_offsets(bootstrap, topic)
+                ends[topic] = true_end_offsets(bootstrap, topic, **security)
             end = ends[topic].get(row["partition"], 0)
             lags.append(
                 ConsumerLag(
@@ -348,8 +361,9 @@ async def _against_topic(db: Database, service: str, bootstrap: str) -> TopicRep
     topic = service_topic(service)
     verifier = Settings(service=service).verifier()
     report = TopicReport(topic)
-    ends = await asyncio.to_thread(true_end_offsets, bootstrap, topic)
-    links = await published_links(bootstrap, topic, verifier, ends, report)
+    security = client_security()
+    ends = await asyncio.to_thread(true_end_offsets, bootstrap, topic, **security.kafka_python())
+    links = await published_links(bootstrap, topic, verifier, ends, report, **security.aiokafka())
     async with db.reading() as session:
         await compare_with_published(session, links, report)
     return report
@@ -404,6 +418,7 @@ def tail(
     consumer = KafkaConsumer(
         topic,
         bootstrap_servers=resolve_broker(broker),
+        **client_security().kafka_python(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",

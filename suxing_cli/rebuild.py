@@ -151,6 +151,7 @@ async def run_rebuild(
             fold_processes=fold_processes,
             fold_parallel_records=fold_parallel_records,
             verifier=verifier,
+            security=profile.security,
         )
         try:
             if inline:

@@ -135,7 +135,9 @@ def run_up(
         bootstrap = broker.bootstrap
     assert bootstrap is not None
     admin.ensure_topics(
-        bootstrap, all_topics(settings.topic_partitions, settings.topic_replication)
+        bootstrap,
+        all_topics(settings.topic_partitions, settings.topic_replication),
+        **settings.kafka_security().kafka_python(),
     )
     children: list[Child] = []
     try:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from shared.messaging.security import KafkaSecurity
 
 
 @dataclass(frozen=True)
@@ -16,15 +18,20 @@ class KafkaClientProfile:
     # aiokafka's idempotent producer cannot start against Tansu (InitProducerId v0 fails).
     enable_idempotence: bool = True
     client_id: str = "suxing"
+    # How every client of the process authenticates and encrypts (SUXING_KAFKA_*).
+    security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
     @classmethod
-    def embedded(cls, bootstrap: str, client_id: str = "suxing") -> KafkaClientProfile:
+    def embedded(
+        cls, bootstrap: str, client_id: str = "suxing", security: KafkaSecurity | None = None
+    ) -> KafkaClientProfile:
         return cls(
             bootstrap=bootstrap,
             session_timeout_ms=3_000,
             heartbeat_interval_ms=1_000,
             enable_idempotence=False,
             client_id=client_id,
+            security=security or KafkaSecurity(),
         )
 
     def producer_kwargs(self) -> dict[str, Any]:
@@ -36,7 +43,21 @@ class KafkaClientProfile:
             "linger_ms": 5,
             "max_batch_size": 512 * 1024,
             "request_timeout_ms": 30_000,
+            **self.security.aiokafka(),
         }
+
+    def aiokafka_kwargs(self) -> dict[str, Any]:
+        """Where and how an aiokafka consumer connects (not its group settings)."""
+        return {
+            "bootstrap_servers": self.bootstrap,
+            "client_id": self.client_id,
+            **self.security.aiokafka(),
+        }
+
+    def kafka_python_kwargs(self) -> dict[str, Any]:
+        """Security settings for kafka-python clients (admin, end offsets); the bootstrap is
+        passed apart, as those helpers take it first."""
+        return self.security.kafka_python()
 
     def consumer_kwargs(self) -> dict[str, Any]:
         return {

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts import EventRegistry
 from shared.eventstore.store import StoredEvent
 from shared.messaging.consumer import BatchResult, Record, SimpleRecord, new_events
+from shared.messaging.security import KafkaSecurity
 from shared.signing import Verifier
 
 BULK_ROWS = 5000
@@ -192,6 +193,7 @@ class FoldJob:
     consumer_settings: dict[str, Any]
     max_records: int
     verifier: Verifier | None = None
+    security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
 
 class FoldWorkers:
@@ -253,6 +255,7 @@ async def _fold_job(job: FoldJob, fold: Fold) -> FoldPart:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         **job.consumer_settings,
+        **job.security.aiokafka(),
     )
     await kafka.start()
     try:

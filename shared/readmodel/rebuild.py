@@ -35,6 +35,7 @@ from shared.eventstore.tables import consumer_offsets, consumer_streams
 from shared.messaging import admin
 from shared.messaging.consumer import Apply, CheckpointedConsumer, DeadLetter
 from shared.messaging.offsets import true_end_offsets
+from shared.messaging.security import KafkaSecurity
 from shared.readmodel.fold import (
     Fold,
     FoldConflict,
@@ -142,8 +143,11 @@ class Rebuild:
         fold_processes: int = 2,
         fold_parallel_records: int = 200_000,
         verifier: Verifier | None = None,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.model = model
+        self.security = security or KafkaSecurity()
+        """How the rebuild's Kafka clients authenticate and encrypt (SUXING_KAFKA_*)."""
         self.verifier = verifier
         """Checks every record's signature, as the live consumer does (shared/signing.py)."""
         self.consumer_name = consumer_name
@@ -394,6 +398,7 @@ class Rebuild:
                 consumer_settings=self.consumer_settings,
                 max_records=self.max_records,
                 verifier=self.verifier,
+                security=self.security,
             )
             for group in groups
         ]
@@ -462,7 +467,9 @@ class Rebuild:
     # Consuming.
 
     async def _open(self, db: Database) -> None:
-        ids = await asyncio.to_thread(admin.topic_ids, self.bootstrap, self.topics)
+        ids = await asyncio.to_thread(
+            admin.topic_ids, self.bootstrap, self.topics, **self.security.kafka_python()
+        )
         self._consumer = CheckpointedConsumer(
             name=self.consumer_name,
             db=db,
@@ -478,6 +485,7 @@ class Rebuild:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             **self.consumer_settings,
+            **self.security.aiokafka(),
         )
         await kafka.start()
         self._kafka = kafka
@@ -609,7 +617,12 @@ class Rebuild:
 
     async def _true_ends(self) -> dict[TP, int]:
         found = await asyncio.gather(
-            *(asyncio.to_thread(true_end_offsets, self.bootstrap, t) for t in self.topics)
+            *(
+                asyncio.to_thread(
+                    true_end_offsets, self.bootstrap, t, **self.security.kafka_python()
+                )
+                for t in self.topics
+            )
         )
         return {
             (topic, partition): end

@@ -172,6 +172,9 @@ def stack(
                     # The test broker is Tansu, which refuses aiokafka's idempotent producer
                     # (BROKER.md); on Apache Kafka production keeps it on.
                     "SUXING_BROKER_IDEMPOTENCE": "false",
+                    # The session broker is Tansu, which speaks PLAINTEXT only (TLS is run
+                    # through a terminator in test_tls_transport.py); production must say so.
+                    "SUXING_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
                 },
             )
         running.wait_ready()

@@ -511,3 +511,71 @@ def test_compose_services_sign_with_keys_made_before_they_start() -> None:
         assert service["environment"]["SUXING_KEYS_DIR"] == "/var/lib/suxing-keys"
         assert "signing-keys:/var/lib/suxing-keys:ro" in service["volumes"]
         assert service["depends_on"]["keys"]["condition"] == "service_completed_successfully"
+
+
+# ---- Kafka users and ACLs (Strimzi): a service alone writes its own topic ----
+
+
+def consumed_topics(service: str) -> set[str]:
+    from services.reviews.app import CONSUMES as REVIEWS_READS
+    from services.scoring.app import CONSUMES as SCORING_READS
+
+    return set({"pledges": (), "reviews": REVIEWS_READS, "scoring": SCORING_READS}[service])
+
+
+def acl_grants(user: dict[str, Any]) -> set[tuple[str, str, str, str]]:
+    """(operation, resource type, name, pattern) of every ACL of a KafkaUser."""
+    return {
+        (op, acl["resource"]["type"], acl["resource"]["name"], acl["resource"]["patternType"])
+        for acl in user["spec"]["authorization"]["acls"]
+        for op in acl["operations"]
+    }
+
+
+@pytest.mark.parametrize("overlay", [BASE, *OVERLAYS], ids=lambda p: p.name)
+def test_each_service_reaches_kafka_as_its_own_user_over_tls(overlay: Path) -> None:
+    resources = base_resources() if overlay == BASE else render(overlay)
+    config = configmap(resources)
+    assert config["SUXING_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert config["SUXING_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    users = {u["metadata"]["name"]: u for u in by_kind(resources, "KafkaUser")}
+    assert set(users) == {f"suxing-{s}" for s in SERVICES} | {"suxing-operator"}
+    deployments = {d["metadata"]["name"]: d for d in by_kind(resources, "Deployment")}
+    for service in SERVICES:
+        pod = deployments[service]["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        user = env["SUXING_KAFKA_USERNAME"]
+        assert user == f"suxing-{service}" and user in users
+        assert users[user]["spec"]["authentication"]["type"] == "scram-sha-512"
+        # The password file and the CA file are mounted from the user's and the cluster's
+        # Secrets where the settings say.
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        password_dir = str(Path(env["SUXING_KAFKA_PASSWORD_FILE"]).parent)
+        ca_dir = str(Path(config["SUXING_KAFKA_CA_FILE"]).parent)
+        (password_volume,) = [n for n, path in mounts.items() if path == password_dir]
+        (ca_volume,) = [n for n, path in mounts.items() if path == ca_dir]
+        assert volumes[password_volume]["secret"]["secretName"] == user
+        assert volumes[ca_volume]["secret"]["secretName"] == "suxing-cluster-ca-cert"
+
+        grants = acl_grants(users[user])
+        writes = {name for op, kind, name, _ in grants if op == "Write" and kind == "topic"}
+        reads = consumed_topics(service)
+        assert writes == {f"suxing.{service}"} | {f"{t}.dlq" for t in reads}
+        assert {name for op, kind, name, _ in grants if op == "Read" and kind == "topic"} == reads
+        if reads:
+            assert ("Read", "group", f"suxing.{service}", "prefix") in grants
+        # Nothing wider than the Suxing topics, and no cluster-wide rights.
+        assert all(kind in ("topic", "group") for _, kind, _, _ in grants)
+        assert all(name.startswith("suxing.") for _, _, name, _ in grants)
+    # Nobody but the owner writes a service's topic; the operator writes nothing.
+    for service in SERVICES:
+        writers = {
+            name
+            for name, user in users.items()
+            for op, kind, topic, _ in acl_grants(user)
+            if op == "Write" and topic == f"suxing.{service}"
+        }
+        assert writers == {f"suxing-{service}"}
+    assert not {op for op, *_ in acl_grants(users["suxing-operator"])} - {"Describe", "Read"}

@@ -161,6 +161,7 @@ def test_production_client_settings_differ_from_embedded(monkeypatch: pytest.Mon
     monkeypatch.setenv("SUXING_PROFILE", "production")
     monkeypatch.setenv("SUXING_DATABASE_URL", "postgresql+asyncpg://db/pledges")
     monkeypatch.setenv("SUXING_JWT_SECRET", "x" * 40)
+    monkeypatch.setenv("SUXING_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
     production = Settings().kafka()
     assert embedded.session_timeout_ms == 3000 and not embedded.enable_idempotence
     assert production.session_timeout_ms >= 6000 and production.enable_idempotence

@@ -14,6 +14,7 @@ PRODUCTION: dict[str, Any] = {
     "service": "scoring",
     "database_url": "postgresql+asyncpg://db/scoring",
     "broker_url": "kafka:9092",
+    "kafka_security_protocol": "PLAINTEXT",
     "jwt_public_key": "-----BEGIN PUBLIC KEY-----",
     "keys_dir": "/etc/suxing/keys",
 }

@@ -38,6 +38,7 @@ def _production(public_pem: bytes) -> Settings:
         profile="production",
         database_url="postgresql+asyncpg://db/suxing",
         broker_url="kafka:9092",
+        kafka_security_protocol="PLAINTEXT",
         jwt_public_key=public_pem.decode(),
     )
 

@@ -177,6 +177,7 @@ def test_the_embedded_profile_creates_a_key_and_production_refuses_without_one(
             service="pledges",
             database_url="postgresql+asyncpg://db/pledges",
             broker_url="kafka:9092",
+            kafka_security_protocol="PLAINTEXT",
             jwt_public_key="-----BEGIN PUBLIC KEY-----",
         )
 
