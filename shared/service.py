@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Periodic:
-    """A task a service runs every ``every_seconds`` (first run after one interval).
+    """A task a service runs every ``every_seconds`` (first run after one interval, or at
+    start with ``at_start``).
 
     A failure is logged and the next round tries again: a database outage must not end it.
     """
@@ -54,6 +55,7 @@ class Periodic:
     name: str
     every_seconds: float
     run: Callable[[Runtime], Awaitable[object]]
+    at_start: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,15 +165,23 @@ class Runtime:
         if self.read_model is not None:
             tasks.append(Periodic("read model", READ_MODEL_CHECK_SECONDS, _follow_read_model))
         if self.settings.seal_interval_seconds > 0:
-            tasks.append(Periodic("seal", self.settings.seal_interval_seconds, _seal))
+            # At start too: what the log held when the process came up is sealed and
+            # published at once, not an interval later (a rewrite made while the service was
+            # down is then caught against the seal published before it went down).
+            tasks.append(
+                Periodic("seal", self.settings.seal_interval_seconds, _seal, at_start=True)
+            )
         self._periodic = [
             asyncio.create_task(self._every(task), name=f"{self.spec.name}-{task.name}")
             for task in tasks
         ]
 
     async def _every(self, task: Periodic) -> None:
+        first = True
         while True:
-            await asyncio.sleep(task.every_seconds)
+            if not (first and task.at_start):
+                await asyncio.sleep(task.every_seconds)
+            first = False
             try:
                 await task.run(self)
             except Exception as exc:

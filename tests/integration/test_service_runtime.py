@@ -47,6 +47,33 @@ async def test_a_running_service_seals_its_log_periodically(
     assert (checked, problems) == (1, [])
 
 
+async def test_the_log_is_sealed_at_start_not_an_interval_later(
+    database_url: str, broker: EmbeddedBroker, unique: str, tmp_path
+) -> None:
+    settings = Settings(
+        service="pledges",
+        database_url=database_url,  # a new database: the service migrates it at start
+        broker_url=broker.bootstrap,
+        group_suffix=unique,
+        data_dir=tmp_path,
+        seal_interval_seconds=3600,  # the next periodic seal is an hour away
+    )
+    checked, problems = 0, []
+    app = create_app(settings)
+    db = Database(database_url)
+    try:
+        async with app.router.lifespan_context(app):
+            for _ in range(100):
+                async with db.reading() as session:
+                    checked, problems = await verify_seals(session, service="pledges")
+                if checked:
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        await db.dispose()
+    assert (checked, problems) == (1, [])
+
+
 async def test_a_periodic_task_outlives_its_failures(
     broker: EmbeddedBroker, unique: str, tmp_path
 ) -> None:
