@@ -19,12 +19,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import pwd
 import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -54,6 +52,7 @@ from tests.e2e.test_production_profile import (
     ok,
     token,
 )
+from tests.support.pgcluster import pg_cluster, required
 from tests.support.tls import Pki, make_pki
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -62,15 +61,6 @@ TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
 YEAR = TODAY.year
 QUARTER = f"Q{(TODAY.month - 1) // 3 + 1}"
 STUNNEL = shutil.which("stunnel4") or shutil.which("stunnel")
-PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-
-
-def required(what: str) -> None:
-    """Missing tools skip the test on a developer's machine and fail it in CI (.ci/run
-    installs them), so the transport is never silently untested there."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is missing in CI (.ci/run installs it)")
-    pytest.skip(f"{what} is not installed")
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, seconds: float = 30) -> None:
@@ -199,99 +189,21 @@ class TlsPostgres:
 
 @pytest.fixture(scope="module")
 def tls_postgres(pki: Pki) -> Iterator[TlsPostgres]:
-    if not PG_BIN:
-        required("PostgreSQL's server binaries (initdb, pg_ctl)")
-    bin_dir = PG_BIN[-1].parent
-    as_user: list[str] = []
-    owner = None
-    if os.geteuid() == 0:
-        # initdb refuses root: the cluster belongs to the postgres user.
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            required("a postgres user to own the test cluster")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    # Not under pytest's tmp (0700 root): the postgres user must reach the directory.
-    work = Path(tempfile.mkdtemp(prefix="suxing-pg-tls-"))
-    data = work / "data"
-    port = free_port()
-    if owner is not None:
-        os.chown(work, owner.pw_uid, owner.pw_gid)
-    try:
-        subprocess.run(
-            [*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        for source, name in ((pki.server_cert, "server.crt"), (pki.server_key, "server.key")):
-            target = data / name
-            shutil.copyfile(source, target)
-            target.chmod(0o600)
-            if owner is not None:
-                os.chown(target, owner.pw_uid, owner.pw_gid)
-        with (data / "postgresql.conf").open("a") as conf:
-            conf.write(
-                f"port = {port}\n"
-                "listen_addresses = '127.0.0.1'\n"
-                f"unix_socket_directories = '{work}'\n"
-                "ssl = on\n"
-                "ssl_cert_file = 'server.crt'\n"
-                "ssl_key_file = 'server.key'\n"
-                "ssl_min_protocol_version = 'TLSv1.2'\n"
-                "fsync = off\n"
-            )
-        # TLS or nothing over TCP.
-        (data / "pg_hba.conf").write_text(
-            "local all all trust\n"
-            "hostssl all all 127.0.0.1/32 trust\n"
-            "hostnossl all all 127.0.0.1/32 reject\n"
-        )
-        subprocess.run(
-            [
-                *as_user,
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(work / "log"),
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=90,
-        )
-        server = TlsPostgres(port, pki.ca)
-
-        async def create() -> None:
-            conn = await asyncpg.connect(
-                host="localhost",
-                port=port,
-                user="postgres",
-                database="postgres",
-                ssl="verify-full",
-            )
-            try:
-                for service in SERVICES:
-                    await conn.execute(f'CREATE DATABASE "{service}"')
-            finally:
-                await conn.close()
-
+    # TLS or nothing over TCP.
+    hba = (
+        "local all all trust\n"
+        "hostssl all all 127.0.0.1/32 trust\n"
+        "hostnossl all all 127.0.0.1/32 reject\n"
+    )
+    with pg_cluster(hba=hba, cert=pki.server_cert, key=pki.server_key) as cluster:
+        for service in SERVICES:
+            created = cluster.psql("-d", "postgres", "-c", f'CREATE DATABASE "{service}"')
+            assert created.returncode == 0, created.stderr
         os.environ["PGSSLROOTCERT"] = str(pki.ca)  # asyncpg's verify-full reads it
-        asyncio.run(create())
-        yield server
-    finally:
-        os.environ.pop("PGSSLROOTCERT", None)
-        if data.exists():
-            subprocess.run(
-                [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                capture_output=True,
-                timeout=60,
-            )
-        shutil.rmtree(work, ignore_errors=True)
+        try:
+            yield TlsPostgres(cluster.port, pki.ca)
+        finally:
+            os.environ.pop("PGSSLROOTCERT", None)
 
 
 async def _connect(port: int, ssl: Any) -> str:

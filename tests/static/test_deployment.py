@@ -579,3 +579,95 @@ def test_each_service_reaches_kafka_as_its_own_user_over_tls(overlay: Path) -> N
         }
         assert writers == {f"suxing-{service}"}
     assert not {op for op, *_ in acl_grants(users["suxing-operator"])} - {"Describe", "Read"}
+
+
+# ---- NetworkPolicies: who may talk to whom inside the namespace ----
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Kubernetes label-selector semantics for matchLabels and matchExpressions (In, NotIn,
+    Exists, DoesNotExist); an empty selector selects every pod."""
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator = expression["key"], expression["operator"]
+        values = expression.get("values", [])
+        present = key in labels
+        if operator == "In" and not (present and labels[key] in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def pod_labels(resources: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    return {
+        d["metadata"]["name"]: d["spec"]["template"]["metadata"]["labels"]
+        for d in by_kind(resources, "Deployment")
+    }
+
+
+def allowed(resources: list[dict[str, Any]], source: str, target: str) -> bool:
+    """Whether a pod of Deployment ``source`` may open a connection to one of ``target``
+    in the same namespace: the target's ingress and the source's egress must both allow it
+    (a pod no policy selects for a direction is open in that direction)."""
+    labels = pod_labels(resources)
+    policies = by_kind(resources, "NetworkPolicy")
+
+    def open_way(pod: str, peer: str, way: str, peers_key: str) -> bool:
+        kind = way.capitalize()
+        applying = [
+            p
+            for p in policies
+            if kind in p["spec"].get("policyTypes", ["Ingress"])
+            and selects(p["spec"]["podSelector"], labels[pod])
+        ]
+        if not applying:
+            return True
+        for policy in applying:
+            for rule in policy["spec"].get(way, []):
+                peers = rule.get(peers_key)
+                if peers is None:  # no peers listed: any peer (on the rule's ports)
+                    return True
+                for entry in peers:
+                    if set(entry) == {"podSelector"} and selects(
+                        entry["podSelector"], labels[peer]
+                    ):
+                        return True
+        return False
+
+    return open_way(target, source, "ingress", "from") and open_way(source, target, "egress", "to")
+
+
+@pytest.mark.parametrize("overlay", [BASE, *OVERLAYS], ids=lambda p: p.name)
+def test_network_policies_let_only_the_portal_call_the_services(overlay: Path) -> None:
+    resources = base_resources() if overlay == BASE else render(overlay)
+    labels = pod_labels(resources)
+    policies = by_kind(resources, "NetworkPolicy")
+    # Every workload is under a policy in both directions (default deny).
+    for name, pod in labels.items():
+        for kind in ("Ingress", "Egress"):
+            assert any(
+                kind in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], pod)
+                for p in policies
+            ), f"{name}: no {kind} policy"
+    for source in labels:
+        for target in labels:
+            if source == target:
+                continue
+            expected = source == "portal" and target in SERVICES
+            assert allowed(resources, source, target) is expected, (source, target)
+    # The services' egress: DNS, Kafka's TLS listener, PostgreSQL, nothing else.
+    (services_policy,) = [p for p in policies if p["metadata"]["name"] == "suxing-services"]
+    ports = {
+        (port["port"], port.get("protocol", "TCP"))
+        for rule in services_policy["spec"]["egress"]
+        for port in rule["ports"]
+    }
+    assert ports == {(53, "UDP"), (53, "TCP"), (9093, "TCP"), (5432, "TCP")}
+    broker_port = int(configmap(resources)["SUXING_BROKER_URL"].rsplit(":", 1)[1])
+    assert (broker_port, "TCP") in ports
