@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from services.portal.clients import ServiceError
-from services.portal.guard import BrowserGuard
+from services.portal.guard import BrowserGuard, FormTokenGuard
 from services.portal.routes import (
     board,
     committee,
@@ -127,6 +127,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def favicon() -> HTMLResponse:
         return HTMLResponse("", status_code=204)
 
+    # Innermost first: form tokens checked on a body already bounded by the size limit.
+    app.add_middleware(FormTokenGuard)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     # Outermost: cross-site posts stop here, and every response (a 413 too) gets the headers.
     app.add_middleware(BrowserGuard)

@@ -16,8 +16,11 @@
 
 from __future__ import annotations
 
+import hmac
+import re
+import secrets
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -89,3 +92,164 @@ class BrowserGuard:
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, with_headers)
+
+
+# -- per-session form tokens ---------------------------------------------------------------
+
+CSRF_COOKIE = "suxing_csrf"
+CSRF_FIELD = "csrf_token"
+SESSION_COOKIE = b"suxing_token"
+_POST_FORM = re.compile(rb"(<form\b[^>]*\bmethod=\"post\"[^>]*>)", re.IGNORECASE)
+EXPIRED = (
+    '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>页面已过期</title>'
+    "<body><h1>页面已过期</h1><p>这个表单不是本次登录会话中打开的页面提交的（页面已过期，"
+    "或来自其他地方），已被拒绝，没有做任何更改。请刷新页面后重新填写提交。</p>"
+    '<p><a href="/">返回门户首页</a></p></body></html>'
+)
+
+
+def _cookies(headers: dict[bytes, bytes]) -> dict[str, str]:
+    jar: dict[str, str] = {}
+    for part in headers.get(b"cookie", b"").decode("latin-1").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep:
+            jar.setdefault(name, value)
+    return jar
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class FormTokenGuard:
+    """ASGI middleware: the synchronizer token of every portal form (issue 18).
+
+    Each browser session holds a random token in an httponly, SameSite=Strict cookie
+    (``__Host-`` prefixed over HTTPS, so no other host can plant one); every ``method="post"``
+    form the portal renders carries the same token in a hidden field, inserted here so that
+    no template can forget it; a POST that carries a portal cookie (signed in, or signing in)
+    must send the field, equal to its cookie, or gets 403 and reaches no route. Signing in or
+    out starts a new token (a token known before sign-in is worthless after). Requests with
+    no portal cookie carry no ambient authority (API clients, the sign-in gateway's one post
+    to ``/signin/token``) and pass; the cross-site check (BrowserGuard) still applies.
+    """
+
+    def __init__(self, app: Any, exempt: frozenset[str] = frozenset({"/signin/token"})) -> None:
+        self.app = app
+        self.exempt = exempt
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https"
+        name = f"__Host-{CSRF_COOKIE}" if https else CSRF_COOKIE
+        headers = dict(scope.get("headers") or ())
+        jar = _cookies(headers)
+        token = jar.get(name)
+        if (
+            scope["method"] in UNSAFE
+            and scope["path"] not in self.exempt
+            and (token is not None or SESSION_COOKIE.decode() in jar or scope["path"] == "/signin")
+        ):
+            body = await _read_body(receive)
+            sent = _form_field(headers, body, CSRF_FIELD)
+            if token is None or sent is None or not hmac.compare_digest(sent, token):
+                await _refuse(send, EXPIRED)
+                return
+            receive = _replay(body, receive)
+        fresh = token is None
+        token = token or _new_token()
+
+        start: dict[str, Any] | None = None
+        chunks: list[bytes] = []
+
+        async def rewrite(message: Any) -> None:
+            nonlocal start, token, fresh
+            if message["type"] == "http.response.start":
+                response_headers = list(message.get("headers", []))
+                sets_session = any(
+                    k.lower() == b"set-cookie" and v.startswith(SESSION_COOKIE + b"=")
+                    for k, v in response_headers
+                )
+                if sets_session:  # signed in or out: a new session, a new token
+                    token, fresh = _new_token(), True
+                if fresh:
+                    attributes = "; Path=/; HttpOnly; SameSite=Strict" + (
+                        "; Secure" if https else ""
+                    )
+                    response_headers.append((b"set-cookie", f"{name}={token}{attributes}".encode()))
+                message = {**message, "headers": response_headers}
+                content_type = dict((k.lower(), v) for k, v in response_headers).get(
+                    b"content-type", b""
+                )
+                if content_type.startswith(b"text/html"):
+                    start = message  # held until the body is complete
+                    return
+                await send(message)
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            field = f'<input type="hidden" name="{CSRF_FIELD}" value="{token}">'.encode()
+            page = _POST_FORM.sub(lambda m: m.group(1) + field, b"".join(chunks))
+            held = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            held.append((b"content-length", str(len(page)).encode()))
+            await send({**start, "headers": held})
+            await send({"type": "http.response.body", "body": page})
+
+        await self.app(scope, receive, rewrite)
+
+
+async def _read_body(receive: Any) -> bytes:
+    """The whole request body (BodySizeLimit, outside this middleware, bounds it)."""
+    parts: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(parts)
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    sent = False
+
+    async def replay() -> Any:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _form_field(headers: dict[bytes, bytes], body: bytes, field: str) -> str | None:
+    content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    if content_type != b"application/x-www-form-urlencoded":
+        return None
+    try:
+        values = parse_qs(body.decode("utf-8"), keep_blank_values=True).get(field)
+    except UnicodeDecodeError:
+        return None
+    return values[0] if values else None
+
+
+async def _refuse(send: Any, page: str) -> None:
+    body = page.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 403,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

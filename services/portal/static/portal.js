@@ -17,3 +17,11 @@ document.addEventListener("click", function (event) {
   window.print();
   document.body.removeAttribute("data-printing");
 });
+// A select marked data-autosubmit sends its form when changed (inline handlers are not
+// allowed by the Content-Security-Policy; a <noscript> button covers no script at all).
+document.addEventListener("change", function (event) {
+  var field = event.target;
+  if (field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) {
+    field.form.submit();
+  }
+});

@@ -6,10 +6,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from services.portal.guard import CSP
+from services.portal.guard import CSP, CSRF_COOKIE, CSRF_FIELD
+from services.portal.web import COOKIE
 from shared.auth import TokenIssuer
 from shared.settings import DEFAULT_SECRET
-from tests.unit.portal.conftest import MEMBER, StartPortal
+from tests.unit.portal.conftest import FORM_TOKEN, MEMBER, StartPortal
 
 
 def recorder() -> tuple[list[httpx.Request], object]:
@@ -53,7 +54,7 @@ def test_login_csrf_a_foreign_page_cannot_sign_the_browser_in(portal: StartPorta
     )
     assert response.status_code == 403
     assert "set-cookie" not in response.headers
-    assert not client.cookies
+    assert COOKIE not in client.cookies
 
 
 def test_the_portals_own_pages_still_post(portal: StartPortal) -> None:
@@ -87,3 +88,83 @@ def test_an_oversized_body_is_refused_before_any_route(portal: StartPortal) -> N
     assert response.status_code == 413
     assert response.headers["x-frame-options"] == "DENY"
     assert calls == []
+
+
+# -- per-session form tokens -------------------------------------------------------------
+
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin", "Origin": "http://testserver"}
+
+
+@pytest.mark.parametrize("token", [None, "", "a-token-from-another-session"])
+def test_a_form_without_this_sessions_token_changes_nothing(
+    portal: StartPortal, token: str | None
+) -> None:
+    """Even from the portal's own origin (a same-site page the guard above lets through, a
+    browser that sends no Origin): no token of this session, no change."""
+    calls, handler = recorder()
+    client = portal(handler)  # type: ignore[arg-type]
+    form = {"area": "a-1"} if token is None else {"area": "a-1", CSRF_FIELD: token}
+    response = client.post("/me/area", data=form, headers=SAME_ORIGIN, form_token=False)
+    assert response.status_code == 403
+    assert "页面已过期" in response.text and "没有做任何更改" in response.text
+    assert calls == []
+
+
+def test_every_post_form_carries_the_sessions_token(portal: StartPortal) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[])
+
+    client = portal(handler, who=None)  # type: ignore[arg-type]
+    client.cookies.clear()
+    page = client.get("/signin")
+    assert page.status_code == 200
+    issued = page.cookies.get(CSRF_COOKIE)
+    assert issued and issued != FORM_TOKEN and len(issued) >= 40
+    cookie = page.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+    hidden = f'<input type="hidden" name="{CSRF_FIELD}" value="{issued}">'
+    assert page.text.count("<form") >= 1 and page.text.count(hidden) == page.text.count(
+        'method="post"'
+    )
+    assert int(page.headers["content-length"]) == len(page.content)
+    # The next page keeps the same token (no new cookie), and posting it is accepted.
+    again = client.get("/signin")
+    assert CSRF_COOKIE not in again.cookies and hidden in again.text
+
+
+def test_signing_in_starts_a_new_token(portal: StartPortal) -> None:
+    people = [
+        {
+            "person_id": "p-1",
+            "name": "李秀英",
+            "is_party_member": True,
+            "committee_position": None,
+            "unit_id": "u-1",
+            "branch_id": "b-1",
+            "departed_on": None,
+        }
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=people if request.url.path == "/roster/people" else [])
+
+    client = portal(handler, who=None)  # type: ignore[arg-type]
+    refused = client.post("/signin", data={"person_id": "p-1"}, form_token=False)
+    assert refused.status_code == 403 and COOKIE not in refused.cookies  # login CSRF
+    signed = client.post("/signin", data={"person_id": "p-1"})
+    assert signed.status_code == 303 and signed.cookies.get(COOKIE)
+    rotated = signed.cookies.get(CSRF_COOKIE)
+    assert rotated and rotated != FORM_TOKEN
+    # The token known before signing in no longer opens anything.
+    client.cookies.set(CSRF_COOKIE, rotated)
+    stale = client.post("/me/area", data={"area": "a-1", CSRF_FIELD: FORM_TOKEN}, form_token=False)
+    assert stale.status_code == 403
+
+
+def test_over_https_the_cookie_is_host_only_and_secure(portal: StartPortal) -> None:
+    _, handler = recorder()
+    client = portal(handler, who=None)  # type: ignore[arg-type]
+    client.base_url = httpx.URL("https://testserver")
+    page = client.get("/signin")
+    cookie = page.headers["set-cookie"]
+    assert cookie.startswith(f"__Host-{CSRF_COOKIE}=") and "; Secure" in cookie
