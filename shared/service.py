@@ -46,8 +46,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Periodic:
-    """A task a service runs every ``every_seconds`` (first run after one interval, or at
-    start with ``at_start``).
+    """A task a service runs every ``every_seconds`` (first run after one interval).
 
     A failure is logged and the next round tries again: a database outage must not end it.
     """
@@ -55,7 +54,6 @@ class Periodic:
     name: str
     every_seconds: float
     run: Callable[[Runtime], Awaitable[object]]
-    at_start: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,23 +163,24 @@ class Runtime:
         if self.read_model is not None:
             tasks.append(Periodic("read model", READ_MODEL_CHECK_SECONDS, _follow_read_model))
         if self.settings.seal_interval_seconds > 0:
-            # At start too: what the log held when the process came up is sealed and
-            # published at once, not an interval later (a rewrite made while the service was
-            # down is then caught against the seal published before it went down).
-            tasks.append(
-                Periodic("seal", self.settings.seal_interval_seconds, _seal, at_start=True)
-            )
+            # At start too, before the service reports ready: what the log held when the
+            # process came up is sealed and published at once, not an interval later.
+            await self._seal_at_start()
+            tasks.append(Periodic("seal", self.settings.seal_interval_seconds, _seal))
         self._periodic = [
             asyncio.create_task(self._every(task), name=f"{self.spec.name}-{task.name}")
             for task in tasks
         ]
 
+    async def _seal_at_start(self) -> None:
+        try:
+            await asyncio.wait_for(_seal(self), timeout=SEAL_AT_START_SECONDS)
+        except Exception as exc:  # the periodic round seals later; start goes on
+            log.warning("%s: sealing at start failed: %s", self.spec.name, exc)
+
     async def _every(self, task: Periodic) -> None:
-        first = True
         while True:
-            if not (first and task.at_start):
-                await asyncio.sleep(task.every_seconds)
-            first = False
+            await asyncio.sleep(task.every_seconds)
             try:
                 await task.run(self)
             except Exception as exc:
@@ -303,6 +302,8 @@ def token_verifier(settings: Settings) -> TokenVerifier:
 
 READ_MODEL_CHECK_SECONDS = 1.0
 """How soon an instance follows a read-model switch (a cheap primary-key read)."""
+SEAL_AT_START_SECONDS = 15.0
+"""A database that does not answer does not hold the start: the periodic round seals later."""
 
 
 async def _follow_read_model(runtime: Runtime) -> None:
