@@ -191,12 +191,17 @@ class TokenVerifier:
         self._issuer = issuer
         self._audience = audience
 
+    def _key_for(self, token: str) -> tuple[Any, str]:
+        """The key and the one algorithm this token must be verified with."""
+        return self._key, self._algorithm
+
     def verify(self, token: str, *, now: datetime | None = None) -> Principal:
         try:
+            key, algorithm = self._key_for(token)
             claims = jwt.decode(
                 token,
-                self._key,
-                algorithms=[self._algorithm],
+                key,
+                algorithms=[algorithm],
                 audience=self._audience,
                 issuer=self._issuer,
                 options=_DECODE_OPTIONS,

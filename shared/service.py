@@ -277,6 +277,12 @@ class Runtime:
 def token_verifier(settings: Settings) -> TokenVerifier:
     """HS256 with the shared secret in the embedded profile (``suxing token`` signs with it);
     the identity provider's public key when one is configured (RS256, or ES256 for an EC key)."""
+    if settings.jwt_jwks is not None:
+        from shared.jwks import KeySet, KeySetVerifier
+
+        return KeySetVerifier(
+            KeySet(settings.jwt_jwks), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
     key = settings.jwt_public_key
     if key is None:
         return TokenVerifier(

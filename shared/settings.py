@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = Field(
         default=None, description="identity provider's PEM public key (production)"
     )
+    jwt_jwks: str | None = Field(
+        default=None,
+        description="identity provider's JSON Web Key Set: a file kept current by the "
+        "platform, or an https:// URL; tokens name their key (kid), rotation needs no restart",
+    )
     jwt_issuer: str = "suxing"
     jwt_audience: str = "suxing"
     broker_idempotence: bool | None = Field(
@@ -127,10 +132,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "the production profile needs explicit settings: " + ", ".join(missing)
             )
-        if self.jwt_public_key is None and self.jwt_secret == DEFAULT_SECRET:
+        if self.jwt_public_key is not None and self.jwt_jwks is not None:
+            raise ValueError("set SUXING_JWT_PUBLIC_KEY or SUXING_JWT_JWKS, not both")
+        provider = self.jwt_public_key is not None or self.jwt_jwks is not None
+        if not provider and self.jwt_secret == DEFAULT_SECRET:
             raise ValueError(
                 "the production profile refuses the default SUXING_JWT_SECRET: set "
-                "SUXING_JWT_PUBLIC_KEY (identity provider) or a strong SUXING_JWT_SECRET"
+                "SUXING_JWT_JWKS or SUXING_JWT_PUBLIC_KEY (identity provider) or a strong "
+                "SUXING_JWT_SECRET"
             )
         if self.service != "portal" and self.kafka_security_protocol is None:
             raise ValueError(
@@ -141,7 +150,7 @@ class Settings(BaseSettings):
         if self.service != "portal" and self.keys_dir is None:
             missing_keys = "SUXING_KEYS_DIR (the service's signing key and the trusted public keys)"
             raise ValueError("the production profile needs explicit settings: " + missing_keys)
-        if self.jwt_public_key is None and len(self.jwt_secret) < 32:
+        if not provider and len(self.jwt_secret) < 32:
             raise ValueError("SUXING_JWT_SECRET must be at least 32 characters in production")
         return self
 

@@ -9,7 +9,8 @@
   cluster (initdb, pg_ctl) with ssl on, a certificate from the same CA, and a pg_hba that
   rejects every connection without TLS; the services connect with sslmode verify-full.
 
-The three services run as processes on that transport; a roster import, a ballot and a
+The three services run as processes on that transport, verifying tokens with an identity
+provider's published key set (SUXING_JWT_JWKS, RS256 with a key id); a roster import, a ballot and a
 closed period walk from pledges through reviews to a card in scoring, and the operator CLI
 reads the topics over TLS. Clients that do not speak TLS, or trust another CA, are refused.
 """
@@ -23,6 +24,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,7 +34,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
@@ -43,14 +47,12 @@ from shared.messaging.embedded_broker import find_broker_binary
 from shared.messaging.security import KafkaSecurity
 from tests.e2e.test_production_profile import (
     ROOT,
-    SECRET,
     Stack,
     base_env,
     call,
     eventually,
     free_port,
     ok,
-    token,
 )
 from tests.support.pgcluster import pg_cluster, required
 from tests.support.tls import Pki, make_pki
@@ -83,6 +85,37 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# -- an identity provider that signs with RS256 and publishes its keys (JWKS) -------------
+
+IDP_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+IDP_KID = f"idp-{uuid.uuid4().hex[:8]}"
+IDP_KEYS = Path(tempfile.gettempdir()) / f"suxing-jwks-{IDP_KID}.json"
+
+
+def token(person: str, *roles: Role, branch: str | None, unit: str | None = None) -> str:
+    now = int(time.time())
+    claims = {
+        "sub": person,
+        "name": person,
+        "roles": [r.value for r in roles],
+        "branch": branch,
+        "unit": unit,
+        "iss": "suxing",
+        "aud": "suxing",
+        "iat": now,
+        "exp": now + 3600,
+    }
+    return jwt.encode(claims, IDP_KEY, algorithm="RS256", headers={"kid": IDP_KID})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def published_keys() -> Iterator[None]:
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(IDP_KEY.public_key()))
+    IDP_KEYS.write_text(json.dumps({"keys": [{**public, "kid": IDP_KID, "use": "sig"}]}))
+    yield
+    IDP_KEYS.unlink(missing_ok=True)
 
 
 # -- the broker behind a TLS terminator ---------------------------------------------------
@@ -276,7 +309,8 @@ def tls_stack(
                     **common,
                     "SUXING_PROFILE": "production",
                     "SUXING_DATABASE_URL": tls_postgres.url(service),
-                    "SUXING_JWT_SECRET": SECRET,
+                    # Tokens of an identity provider, verified with its published key set.
+                    "SUXING_JWT_JWKS": str(IDP_KEYS),
                     "SUXING_DATA_DIR": str(logs / "var"),
                     "SUXING_BROKER_IDEMPOTENCE": "false",
                 },
