@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -94,6 +95,12 @@ class Settings(BaseSettings):
         default=None,
         description="the key this service signs with (<service>.<id>); default: the newest",
     )
+    signin_gateways: str | None = Field(
+        default=None,
+        description="portal, production: comma-separated origins (https://sso.example.com) of "
+        "the sign-in gateways allowed to post a token to /signin/token; unset, that entry "
+        "takes no post (the gateway may still forward Authorization: Bearer)",
+    )
     metrics_token: str | None = Field(
         default=None,
         description="bearer token Prometheus sends to /metrics; production without one "
@@ -175,6 +182,15 @@ class Settings(BaseSettings):
             )
         return None
 
+    def gateway_origins(self) -> frozenset[str] | None:
+        """Production's sign-in gateway origins (possibly none); None in the embedded
+        profile, where ``/signin/token`` is an ordinary same-origin form."""
+        if self.embedded:
+            return None
+        return frozenset(
+            origin_of(item) for item in (self.signin_gateways or "").split(",") if item.strip()
+        )
+
     def resolved_keys_dir(self) -> Path:
         return self.keys_dir if self.keys_dir is not None else self.data_dir / "keys"
 
@@ -244,6 +260,12 @@ class Settings(BaseSettings):
 
     def group_id(self, consumer: str) -> str:
         return f"suxing.{consumer}{self.group_suffix}"
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, lower-cased, as browsers send ``Origin``."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
 def known_service(name: str) -> bool:

@@ -131,5 +131,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(FormTokenGuard)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     # Outermost: cross-site posts stop here, and every response (a 413 too) gets the headers.
-    app.add_middleware(BrowserGuard)
+    app.add_middleware(BrowserGuard, gateways=settings.gateway_origins())
     return app

@@ -22,6 +22,8 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from shared.settings import origin_of
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; "
     "style-src-attr 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
@@ -42,6 +44,30 @@ REFUSED = (
 )
 
 
+GATEWAY_PATH = "/signin/token"
+GATEWAY_ONLY = (
+    '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>请通过统一身份认证登录</title>'
+    "<body><h1>请通过统一身份认证登录</h1><p>这个登录入口只接受企业统一身份认证网关的提交，"
+    "本次提交不是来自已配置的网关，已被拒绝，没有登录。请从企业统一身份认证入口进入门户。</p>"
+    '<p><a href="/signin">返回登录页</a></p></body></html>'
+)
+
+
+def gateway_reason(
+    method: str, path: str, headers: dict[bytes, bytes], gateways: frozenset[str] | None
+) -> str | None:
+    """In production (``gateways`` given), the token sign-in takes posts only from the
+    configured sign-in gateways' origins; with none configured it takes none (the gateway can
+    still forward ``Authorization: Bearer`` on every request)."""
+    if gateways is None or path != GATEWAY_PATH or method not in UNSAFE:
+        return None
+    origin = headers.get(b"origin")
+    if origin is None or origin_of(origin.decode("latin-1")) not in gateways:
+        shown = origin.decode("latin-1")[:200] if origin is not None else "none"
+        return f"Origin {shown} is not a configured sign-in gateway"
+    return None
+
+
 def cross_site_reason(method: str, headers: dict[bytes, bytes]) -> str | None:
     """Why a request must be refused as cross-site, or None."""
     if method not in UNSAFE:
@@ -59,10 +85,15 @@ def cross_site_reason(method: str, headers: dict[bytes, bytes]) -> str | None:
 
 
 class BrowserGuard:
-    """ASGI middleware: refuses cross-site state changes, adds the security headers."""
+    """ASGI middleware: refuses cross-site state changes, adds the security headers.
 
-    def __init__(self, app: Any) -> None:
+    ``gateways``: production's sign-in gateway origins (SUXING_SIGNIN_GATEWAYS); their
+    posts to ``/signin/token`` are cross-site by nature and are the only ones it takes.
+    None (embedded): ``/signin/token`` is same-origin like every other form."""
+
+    def __init__(self, app: Any, gateways: frozenset[str] | None = None) -> None:
         self.app = app
+        self.gateways = gateways
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -77,8 +108,14 @@ class BrowserGuard:
             await send(message)
 
         headers = dict(scope.get("headers") or ())
-        if cross_site_reason(scope["method"], headers) is not None:
-            body = REFUSED.encode()
+        refusal: str | None = None
+        if self.gateways is not None and scope["path"] == GATEWAY_PATH:
+            if gateway_reason(scope["method"], scope["path"], headers, self.gateways):
+                refusal = GATEWAY_ONLY
+        elif cross_site_reason(scope["method"], headers) is not None:
+            refusal = REFUSED
+        if refusal is not None:
+            body = refusal.encode()
             await with_headers(
                 {
                     "type": "http.response.start",

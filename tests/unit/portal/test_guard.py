@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from services.portal.app import create_app
 from services.portal.guard import CSP, CSRF_COOKIE, CSRF_FIELD
 from services.portal.web import COOKIE
 from shared.auth import TokenIssuer
-from shared.settings import DEFAULT_SECRET
+from shared.settings import DEFAULT_SECRET, Settings
 from tests.unit.portal.conftest import FORM_TOKEN, MEMBER, StartPortal
 
 
@@ -168,3 +170,66 @@ def test_over_https_the_cookie_is_host_only_and_secure(portal: StartPortal) -> N
     page = client.get("/signin")
     cookie = page.headers["set-cookie"]
     assert cookie.startswith(f"__Host-{CSRF_COOKIE}=") and "; Secure" in cookie
+
+
+# -- production: /signin/token only from the configured sign-in gateway ------------------
+
+GATEWAY_SECRET = "s" * 40
+
+
+def production_portal(gateways: str | None) -> TestClient:
+    settings = Settings(
+        profile="production",
+        service="portal",
+        pledges_url="http://pledges",
+        reviews_url="http://reviews",
+        scoring_url="http://scoring",
+        jwt_secret=GATEWAY_SECRET,
+        signin_gateways=gateways,
+    )
+    return TestClient(
+        create_app(settings), follow_redirects=False, base_url="https://portal.example"
+    )
+
+
+@pytest.mark.parametrize(
+    ("origin", "configured", "signed_in"),
+    [
+        ("https://sso.example.com", "https://sso.example.com, https://sso2.example.com", True),
+        ("https://SSO2.example.com", "https://sso.example.com,https://sso2.example.com", True),
+        ("https://evil.example", "https://sso.example.com", False),
+        ("https://sso.example.com.evil.example", "https://sso.example.com", False),
+        ("http://sso.example.com", "https://sso.example.com", False),  # not over TLS
+        (None, "https://sso.example.com", False),
+        ("https://portal.example", "https://sso.example.com", False),  # not even same-origin
+        ("https://sso.example.com", None, False),  # no gateway configured: no token post
+    ],
+)
+def test_production_takes_a_token_post_only_from_a_configured_gateway(
+    origin: str | None, configured: str | None, signed_in: bool
+) -> None:
+    token = TokenIssuer(GATEWAY_SECRET).issue(MEMBER)
+    headers = {"Sec-Fetch-Site": "cross-site"}
+    if origin is not None:
+        headers["Origin"] = origin
+    with production_portal(configured) as client:
+        response = client.post("/signin/token", data={"token": token}, headers=headers)
+    if signed_in:
+        assert response.status_code == 303 and response.headers["location"] == "/"
+        assert response.cookies.get(COOKIE) == token
+    else:
+        assert response.status_code == 403
+        assert "统一身份认证网关" in response.text
+        assert COOKIE not in response.cookies
+
+
+def test_the_gateway_still_cannot_sign_in_with_a_forged_token() -> None:
+    forged = TokenIssuer("x" * 40).issue(MEMBER)  # not the provider's key
+    with production_portal("https://sso.example.com") as client:
+        response = client.post(
+            "/signin/token",
+            data={"token": forged},
+            headers={"Origin": "https://sso.example.com", "Sec-Fetch-Site": "cross-site"},
+        )
+    assert response.status_code == 303 and response.headers["location"].startswith("/signin")
+    assert COOKIE not in response.cookies
