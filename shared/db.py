@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,10 @@ def is_sqlite(url: str) -> bool:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    # aiosqlite logs every statement with its parameters at DEBUG: ballot lines, comments,
+    # names. SQLAlchemy hides parameters (hide_parameters), so this logger must not say them
+    # either, whatever SUXING_LOG_LEVEL is.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
     sync_engine = engine.sync_engine
 
