@@ -101,6 +101,11 @@ class Settings(BaseSettings):
         "the sign-in gateways allowed to post a token to /signin/token; unset, that entry "
         "takes no post (the gateway may still forward Authorization: Bearer)",
     )
+    operator_token: SecretStr | None = Field(
+        default=None,
+        description="the operator's token (role operator or org_admin) that data-changing CLI "
+        "commands record as who ran them; required by the production profile",
+    )
     metrics_token: str | None = Field(
         default=None,
         description="bearer token Prometheus sends to /metrics; production without one "

@@ -8,8 +8,10 @@ comes from ``--broker``, ``SUXING_BROKER_URL``, or the running embedded stack's 
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import os
+import socket
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -31,9 +33,13 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.auth import Role
 from shared.contracts.topics import SERVICES, all_topics, service_topic
 from shared.db import Database
+from shared.errors import Unauthenticated
+from shared.eventstore.audit import record_operator_command
 from shared.eventstore.integrity import verify_log
 from shared.eventstore.published import TopicReport, compare_with_published, published_links
 from shared.eventstore.relay import outbox_backlog, requeue_all
@@ -44,6 +50,7 @@ from shared.messaging import admin
 from shared.messaging.offsets import true_end_offsets
 from shared.messaging.security import KafkaSecurity
 from shared.readmodel.slots import ReadModel
+from shared.service import token_verifier
 from shared.settings import Settings
 
 console = Console()
@@ -66,6 +73,46 @@ def resolve_broker(broker: str | None) -> str:
         return str(json.loads(stack.read_text())["broker"])
     raise typer.BadParameter(
         "no broker: pass --broker, set SUXING_BROKER_URL, or start the stack with `suxing up`"
+    )
+
+
+def operator_identity() -> tuple[str, bool]:
+    """Who runs this command, and whether they proved it: the person of
+    ``SUXING_OPERATOR_TOKEN`` (verified as every service verifies tokens; operator or
+    org_admin), else, in the embedded profile only, the local account."""
+    settings = Settings()
+    token = settings.operator_token.get_secret_value() if settings.operator_token else None
+    if token:
+        try:
+            principal = token_verifier(settings).verify(token)
+        except Unauthenticated as exc:
+            raise typer.BadParameter(f"SUXING_OPERATOR_TOKEN: {exc.message}") from exc
+        if not principal.roles & {Role.OPERATOR, Role.ORG_ADMIN}:
+            raise typer.BadParameter(
+                f"SUXING_OPERATOR_TOKEN belongs to {principal.name}, who is not an operator"
+            )
+        return f"{principal.name} ({principal.person_id})", True
+    if not settings.embedded:
+        raise typer.BadParameter(
+            "the production profile records who runs this command: set SUXING_OPERATOR_TOKEN "
+            "to your operator token"
+        )
+    return f"{getpass.getuser()} (local account)", False
+
+
+async def record(
+    session: AsyncSession, service: str, command: str, detail: str, who: tuple[str, bool]
+) -> None:
+    """The OperatorCommandRun event of this command, in ``session``'s transaction."""
+    await record_operator_command(
+        session,
+        service=service,
+        operator=who[0],
+        verified=who[1],
+        command=command,
+        detail=detail,
+        host=socket.gethostname(),
+        now=datetime.now(UTC),
     )
 
 
@@ -278,11 +325,15 @@ def republish(
     The service's relay sends it in order; consumers' stream dedupe makes duplicates harmless.
     """
 
+    who = operator_identity()
+
     async def run() -> int:
         db = service_database(service, database_url)
         try:
             async with db.transaction() as session:
-                return await requeue_all(session, from_position=from_position)
+                queued = await requeue_all(session, from_position=from_position)
+                await record(session, service, "republish", f"from position {from_position}", who)
+                return queued
         finally:
             await db.dispose()
 
@@ -372,10 +423,13 @@ async def _against_topic(db: Database, service: str, bootstrap: str) -> TopicRep
 def seal(service: str, database_url: DbOpt = None) -> None:
     """Seal the service's log now (a LogSealed event over every stream head)."""
 
+    who = operator_identity()
+
     async def run() -> str:
         db = service_database(service, database_url)
         try:
             async with db.transaction() as session:
+                await record(session, service, "seal", "", who)
                 sealed = await seal_log(session, service=service, now=datetime.now(UTC))
         finally:
             await db.dispose()
@@ -466,6 +520,7 @@ def export(
             "请加 --include-personal-data 重试。[/red]"
         )
         raise typer.Exit(2)
+    who = operator_identity()
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
@@ -479,6 +534,9 @@ def export(
         db = service_database(service, database_url)
         written = 0
         try:
+            # Recorded before the read-out begins: who took the personal data, and where to.
+            async with db.transaction() as session:
+                await record(session, service, "export", f"to {out.resolve()}", who)
             async with db.reading() as session:
                 total = int(await session.scalar(select(func.count()).select_from(events)) or 0)
             with _progress() as progress:

@@ -41,6 +41,8 @@ from suxing_cli.ops import (
     _progress,
     console,
     emit,
+    operator_identity,
+    record,
     resolve_broker,
     service_database,
 )
@@ -245,12 +247,16 @@ def rebuild(
         drop(service, database_url)
         return
     bootstrap = resolve_broker(broker)
+    who = operator_identity()
+    how = "in place" if in_place else ("blue/green" + (", no switch" if no_switch else ""))
 
     async def run() -> RebuildReport:
         stop = asyncio.Event()
         _signals(stop)
         db = service_database(service, database_url)
         try:
+            async with db.transaction() as session:
+                await record(session, service, "rebuild", how, who)
             return await run_rebuild(
                 service,
                 db=db,
