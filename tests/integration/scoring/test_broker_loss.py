@@ -15,6 +15,7 @@ from shared.contracts.topics import all_topics
 from shared.eventstore.relay import requeue_all
 from shared.messaging import admin
 from shared.messaging.embedded_broker import EmbeddedBroker, find_broker_binary
+from shared.messaging.offsets import true_end_offsets
 from shared.readmodel.slots import ReadModel
 from suxing_cli.rebuild import run_rebuild
 from tests.integration.scoring.conftest import ScoringService
@@ -69,6 +70,18 @@ async def test_projections_survive_a_broker_that_lost_everything(
 
     assert await until(reread, timeout=90), "the consumer did not re-read the new topics"
     assert await snapshot(live_db) == before
+
+    # The scoring service's own log (its seal at start, its policy) comes back through its
+    # relay, which republishes by itself when it finds its topic new: the rebuild reads it
+    # too, so it waits for it as an operator would wait for every `suxing republish`.
+    async with runtime.db.reading() as session:
+        own = int(await runtime.store.count(session))
+
+    async def republished() -> bool | None:
+        ends = await asyncio.to_thread(true_end_offsets, scoring.broker.bootstrap, "suxing.scoring")
+        return True if sum(ends.values()) >= own else None
+
+    assert own >= 1 and await until(republished, timeout=90), "scoring did not republish"
 
     # And `suxing rebuild scoring` from offset 0 of the new log gives the same rows: verified
     # against the live slot, switched, and equal to the tables from before the loss.
