@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from shared.messaging.embedded_broker import EmbeddedBroker, find_broker_binary
+from tests.support.availability import POSTGRES, unavailable
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
@@ -101,7 +102,7 @@ async def database_url(
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         return
     if pg_databases is None:
-        pytest.skip("PostgreSQL not available here (set SUXING_TEST_POSTGRES_URL)")
+        unavailable(POSTGRES)
     yield await pg_databases.create()
 
 

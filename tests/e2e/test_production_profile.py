@@ -26,6 +26,7 @@ from shared.auth import Principal, Role, TokenIssuer
 from shared.contracts.topics import SERVICES
 from shared.messaging.embedded_broker import EmbeddedBroker
 from tests.conftest import PgDatabases
+from tests.support.availability import POSTGRES, unavailable
 
 pytestmark = pytest.mark.e2e
 
@@ -119,7 +120,7 @@ class Stack:
 @pytest.fixture(scope="module")
 def databases(pg_databases: PgDatabases | None) -> dict[str, str]:
     if pg_databases is None:
-        pytest.skip("PostgreSQL not available here (set SUXING_TEST_POSTGRES_URL)")
+        unavailable(POSTGRES)
     return {service: asyncio.run(pg_databases.create()) for service in SERVICES}
 
 

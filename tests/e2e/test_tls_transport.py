@@ -54,7 +54,8 @@ from tests.e2e.test_production_profile import (
     free_port,
     ok,
 )
-from tests.support.pgcluster import pg_cluster, required
+from tests.support.availability import unavailable
+from tests.support.pgcluster import pg_cluster
 from tests.support.tls import Pki, make_pki
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -138,7 +139,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 @pytest.fixture(scope="module")
 def tls_broker(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBroker]:
     if STUNNEL is None:
-        required("stunnel4 (the TLS terminator)")
+        unavailable("stunnel4 (the TLS terminator) is not installed")
     work = tmp_path_factory.mktemp("tls-broker")
     inner, outer = free_port(), free_port()
     # Tansu listens in plaintext on loopback and advertises the terminator: every client,

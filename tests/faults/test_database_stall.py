@@ -23,6 +23,7 @@ from tests.faults.stack import (
     running_stack,
     wait_until,
 )
+from tests.support.availability import POSTGRES, unavailable
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 
@@ -75,7 +76,7 @@ def test_an_unreachable_postgresql_gives_503_and_the_service_recovers(
     tmp_path: Path, pg_databases: PgDatabases | None
 ) -> None:
     if pg_databases is None:
-        pytest.skip("PostgreSQL not available here (set SUXING_TEST_POSTGRES_URL)")
+        unavailable(POSTGRES)
     import asyncio
 
     url = make_url(asyncio.run(pg_databases.create()))

@@ -14,17 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from tests.support.availability import unavailable
 
 PG_BINS = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-
-
-def required(what: str) -> None:
-    """Missing tools skip the test on a developer's machine and fail it in CI (.ci/run
-    installs them), so nothing is silently untested there."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is missing in CI (.ci/run installs it)")
-    pytest.skip(f"{what} is not installed")
 
 
 def free_port() -> int:
@@ -75,7 +67,7 @@ def pg_cluster(
     """Start a cluster on a free port with the given pg_hba.conf; TLS on when a certificate
     and key are given; superuser ``postgres`` (``auth``: its initdb authentication)."""
     if not PG_BINS:
-        required("PostgreSQL's server binaries (initdb, pg_ctl)")
+        unavailable("PostgreSQL's server binaries (initdb, pg_ctl)")
     bin_dir = PG_BINS[-1].parent
     as_owner: tuple[str, ...] = ()
     owner = None
@@ -84,7 +76,7 @@ def pg_cluster(
         try:
             owner = pwd.getpwnam("postgres")
         except KeyError:
-            required("a postgres user to own the test cluster")
+            unavailable("a postgres user to own the test cluster")
         as_owner = ("runuser", "-u", "postgres", "--")
     # Not under pytest's tmp (0700 root): the postgres user must reach the directory.
     work = Path(tempfile.mkdtemp(prefix="suxing-pg-"))
