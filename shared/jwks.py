@@ -39,8 +39,6 @@ class KeySet:
     def __init__(self, source: str, *, refresh_seconds: float = 30.0) -> None:
         self.source = source
         self.refresh_seconds = refresh_seconds
-        self._keys: dict[str, tuple[Any, str]] = {}
-        self._loaded_at = 0.0
         self._lock = threading.Lock()
         self._keys = self._read()  # a set that cannot be read stops the start, named
         self._loaded_at = time.monotonic()

@@ -129,7 +129,7 @@ class Runtime:
 
     async def _topic_ids(self, names: Sequence[str]) -> dict[str, str]:
         return await asyncio.to_thread(
-            admin.topic_ids, self.kafka.bootstrap, list(names), **self.kafka.kafka_python_kwargs()
+            admin.topic_ids, self.kafka.bootstrap, list(names), **self.kafka.security.kafka_python()
         )
 
     async def _topic_id(self, topic: str) -> str | None:
@@ -142,7 +142,7 @@ class Runtime:
     async def ensure_topics(self) -> None:
         specs = all_topics(self.settings.topic_partitions, self.settings.topic_replication)
         await asyncio.to_thread(
-            admin.ensure_topics, self.kafka.bootstrap, specs, **self.kafka.kafka_python_kwargs()
+            admin.ensure_topics, self.kafka.bootstrap, specs, **self.kafka.security.kafka_python()
         )
 
     async def start(self) -> None:
@@ -153,6 +153,14 @@ class Runtime:
             self.read_slot = await self.read_model.ensure_active()
             if self.consumer is not None:
                 self.consumer.db = self.read_db()
+        # How the process reaches Kafka, without secrets: the first line to check when a
+        # service cannot reach the broker.
+        log.info(
+            "%s: Kafka %s (%s)",
+            self.spec.name,
+            self.kafka.bootstrap,
+            self.kafka.security.describe(),
+        )
         await self.ensure_topics()
         await self.relay.start()
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.spec.name}-relay")

@@ -22,6 +22,7 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from services.portal.web import COOKIE
 from shared.settings import origin_of
 
 CSP = (
@@ -54,12 +55,12 @@ GATEWAY_ONLY = (
 
 
 def gateway_reason(
-    method: str, path: str, headers: dict[bytes, bytes], gateways: frozenset[str] | None
+    method: str, headers: dict[bytes, bytes], gateways: frozenset[str]
 ) -> str | None:
-    """In production (``gateways`` given), the token sign-in takes posts only from the
-    configured sign-in gateways' origins; with none configured it takes none (the gateway can
-    still forward ``Authorization: Bearer`` on every request)."""
-    if gateways is None or path != GATEWAY_PATH or method not in UNSAFE:
+    """In production the token sign-in takes posts only from the configured sign-in
+    gateways' origins; with none configured it takes none (the gateway can still forward
+    ``Authorization: Bearer`` on every request)."""
+    if method not in UNSAFE:
         return None
     origin = headers.get(b"origin")
     if origin is None or origin_of(origin.decode("latin-1")) not in gateways:
@@ -108,25 +109,14 @@ class BrowserGuard:
             await send(message)
 
         headers = dict(scope.get("headers") or ())
-        refusal: str | None = None
         if self.gateways is not None and scope["path"] == GATEWAY_PATH:
-            if gateway_reason(scope["method"], scope["path"], headers, self.gateways):
-                refusal = GATEWAY_ONLY
-        elif cross_site_reason(scope["method"], headers) is not None:
-            refusal = REFUSED
-        if refusal is not None:
-            body = refusal.encode()
-            await with_headers(
-                {
-                    "type": "http.response.start",
-                    "status": 403,
-                    "headers": [
-                        (b"content-type", b"text/html; charset=utf-8"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
+            refusal = (
+                GATEWAY_ONLY if gateway_reason(scope["method"], headers, self.gateways) else None
             )
-            await send({"type": "http.response.body", "body": body})
+        else:
+            refusal = REFUSED if cross_site_reason(scope["method"], headers) else None
+        if refusal is not None:
+            await _refuse(with_headers, refusal)
             return
         await self.app(scope, receive, with_headers)
 
@@ -135,7 +125,7 @@ class BrowserGuard:
 
 CSRF_COOKIE = "suxing_csrf"
 CSRF_FIELD = "csrf_token"
-SESSION_COOKIE = b"suxing_token"
+SIGNIN_PATH = "/signin"
 _POST_FORM = re.compile(rb"(<form\b[^>]*\bmethod=\"post\"[^>]*>)", re.IGNORECASE)
 EXPIRED = (
     '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>页面已过期</title>'
@@ -171,9 +161,8 @@ class FormTokenGuard:
     to ``/signin/token``) and pass; the cross-site check (BrowserGuard) still applies.
     """
 
-    def __init__(self, app: Any, exempt: frozenset[str] = frozenset({"/signin/token"})) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
-        self.exempt = exempt
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -186,8 +175,8 @@ class FormTokenGuard:
         token = jar.get(name)
         if (
             scope["method"] in UNSAFE
-            and scope["path"] not in self.exempt
-            and (token is not None or SESSION_COOKIE.decode() in jar or scope["path"] == "/signin")
+            and scope["path"] != GATEWAY_PATH
+            and (token is not None or COOKIE in jar or scope["path"] == SIGNIN_PATH)
         ):
             body = await _read_body(receive)
             sent = _form_field(headers, body, CSRF_FIELD)
@@ -206,7 +195,7 @@ class FormTokenGuard:
             if message["type"] == "http.response.start":
                 response_headers = list(message.get("headers", []))
                 sets_session = any(
-                    k.lower() == b"set-cookie" and v.startswith(SESSION_COOKIE + b"=")
+                    k.lower() == b"set-cookie" and v.startswith(f"{COOKIE}=".encode())
                     for k, v in response_headers
                 )
                 if sets_session:  # signed in or out: a new session, a new token

@@ -46,19 +46,6 @@ class KafkaClientProfile:
             **self.security.aiokafka(),
         }
 
-    def aiokafka_kwargs(self) -> dict[str, Any]:
-        """Where and how an aiokafka consumer connects (not its group settings)."""
-        return {
-            "bootstrap_servers": self.bootstrap,
-            "client_id": self.client_id,
-            **self.security.aiokafka(),
-        }
-
-    def kafka_python_kwargs(self) -> dict[str, Any]:
-        """Security settings for kafka-python clients (admin, end offsets); the bootstrap is
-        passed apart, as those helpers take it first."""
-        return self.security.kafka_python()
-
     def consumer_kwargs(self) -> dict[str, Any]:
         return {
             "session_timeout_ms": self.session_timeout_ms,

@@ -55,7 +55,6 @@ class KafkaSecurity:
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
-    key_password: str | None = field(default=None, repr=False)
     check_hostname: bool = True
 
     def __post_init__(self) -> None:
@@ -84,7 +83,7 @@ class KafkaSecurity:
                 "use SASL_SSL (or SASL_PLAINTEXT) or remove them"
             )
         tls_files = [f for f in (self.ca_file, self.cert_file, self.key_file) if f is not None]
-        if not self.uses_tls and (tls_files or self.key_password):
+        if not self.uses_tls and tls_files:
             return (
                 f"TLS files are given but the security protocol is {self.protocol}: "
                 "use SSL or SASL_SSL, or remove them"
@@ -118,7 +117,6 @@ class KafkaSecurity:
             context.load_cert_chain(
                 str(self.cert_file),
                 str(self.key_file) if self.key_file is not None else None,
-                password=self.key_password,
             )
         return context
 

@@ -119,6 +119,18 @@ def published_keys() -> Iterator[None]:
     IDP_KEYS.unlink(missing_ok=True)
 
 
+def suxing(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The operator CLI as a process, with the test's transport settings."""
+    return subprocess.run(
+        [sys.executable, "-m", "suxing_cli.main", *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
 # -- the broker behind a TLS terminator ---------------------------------------------------
 
 
@@ -292,14 +304,7 @@ def tls_stack(
             ["migrate", service, "--database-url", tls_postgres.url(service)],
             ["keys", "new", "--service", service],
         ):
-            done = subprocess.run(
-                [sys.executable, "-m", "suxing_cli.main", *argv],
-                cwd=logs,
-                env=common,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
+            done = suxing(argv, common, logs)
             assert done.returncode == 0, done.stdout + done.stderr
     running = Stack(logs)
     try:
@@ -383,23 +388,11 @@ def test_a_ballot_reaches_the_card_over_tls_everywhere(
 
     # The operator's CLI reaches the broker as the services do (kafka-python and aiokafka
     # from the same SUXING_KAFKA_* block): the published log matches the database.
-    verified = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "suxing_cli.main",
-            "verify-log",
-            "pledges",
-            "--json",
-            "--against-topic",
-            "--database-url",
-            tls_postgres.url("pledges"),
-        ],
-        cwd=ROOT,
-        env=common,
-        capture_output=True,
-        text=True,
-        timeout=180,
+    pledges_db = tls_postgres.url("pledges")
+    verified = suxing(
+        ["verify-log", "pledges", "--json", "--against-topic", "--database-url", pledges_db],
+        common,
+        ROOT,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     against = json.loads(verified.stdout)["against_topic"]

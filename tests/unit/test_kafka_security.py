@@ -156,7 +156,9 @@ def test_production_must_say_how_it_reaches_kafka(tmp_path: Path) -> None:
 async def test_aiokafka_clients_get_sasl_and_tls(pki: Pki, mechanism: str) -> None:
     profile = KafkaClientProfile(bootstrap=NOWHERE, security=sasl_ssl(pki, mechanism))
     producer = AIOKafkaProducer(**profile.producer_kwargs())
-    consumer = AIOKafkaConsumer(**profile.aiokafka_kwargs(), group_id=None)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=NOWHERE, **profile.security.aiokafka(), group_id=None
+    )
     try:
         for client in (producer.client, consumer._client):
             assert client._security_protocol == "SASL_SSL"
