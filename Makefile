@@ -12,12 +12,20 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Node.js packages, pinned by each folder's package-lock.json: the AsyncAPI parser that checks
+# docs/asyncapi/ (tools/asyncapi-check). Their tests skip on a machine without npm (and fail in CI).
+NODE_DEPS := tools/asyncapi-check/node_modules/.package-lock.json
+%/node_modules/.package-lock.json: %/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $* --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the tests that need $* will skip"; fi
+
+install: $(STAMP) $(NODE_DEPS)
 
 run: $(STAMP)
 	$(BIN)/suxing up
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_DEPS)
 	$(BIN)/pytest -m "not faults and not browser and not slow" -q
 
 # The long suites kept out of `make test`: the authorization matrix over real processes, the
@@ -48,6 +56,7 @@ bench-full: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m shared.contracts.compat --check
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

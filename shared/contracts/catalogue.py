@@ -9,12 +9,14 @@ Other systems code against these files; a test fails when the code and the catal
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from shared.contracts import REGISTRY, Envelope, EventRegistry
+from shared.contracts.compat import published
 from shared.contracts.topics import SERVICES, service_topic
 
 CATALOGUE_DIR = Path(__file__).resolve().parents[2] / "docs" / "events"
@@ -32,12 +34,22 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
+def meaning(model: type) -> str:
+    """The first paragraph of the model's docstring, on one line: its English meaning."""
+    doc = inspect.cleandoc(model.__dict__.get("__doc__") or "")
+    return " ".join(doc.split("\n\n", 1)[0].split())
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def render(registry: EventRegistry = REGISTRY) -> dict[str, str]:
     """File name -> content of the whole catalogue."""
-    files: dict[str, str] = {"envelope.schema.json": _dump(Envelope.model_json_schema())}
-    rows: list[tuple[str, str, int, str]] = []
+    files: dict[str, str] = {"envelope.schema.json": _dump(published(Envelope.model_json_schema()))}
+    rows: list[tuple[str, str, int, str, str]] = []
     for type_name, version, model in registry.types():
-        schema = model.model_json_schema()
+        schema = published(model.model_json_schema())
         schema["$id"] = f"suxing:event:{type_name}:v{version}"
         owner = _owner(model)
         if model.private:
@@ -47,9 +59,8 @@ def render(registry: EventRegistry = REGISTRY) -> dict[str, str]:
         else:
             schema["x-suxing-topic"] = service_topic(owner) if owner else "*"
         files[f"{type_name}.v{version}.schema.json"] = _dump(schema)
-        doc = (model.__doc__ or "").strip().splitlines()
         section = "private" if model.private else owner or "*"
-        rows.append((section, type_name, version, doc[0] if doc else ""))
+        rows.append((section, type_name, version, model.term, meaning(model)))
     lines = [
         "# Event catalogue",
         "",
@@ -68,13 +79,13 @@ def render(registry: EventRegistry = REGISTRY) -> dict[str, str]:
         lines += [
             f"## {heading}",
             "",
-            "| event | version | meaning |",
-            "| --- | ---: | --- |",
+            "| event | version | 术语 | meaning |",
+            "| --- | ---: | --- | --- |",
         ]
-        for owner, type_name, version, summary in sorted(rows):
+        for owner, type_name, version, term, summary in sorted(rows):
             if owner == service:
                 link = f"[{type_name}]({type_name}.v{version}.schema.json)"
-                lines.append(f"| {link} | {version} | {summary} |")
+                lines.append(f"| {link} | {version} | {_cell(term)} | {_cell(summary)} |")
         lines.append("")
     files["README.md"] = "\n".join(lines)
     return files
@@ -84,26 +95,11 @@ ASYNCAPI_DIR = CATALOGUE_DIR.parent / "asyncapi"
 
 
 def render_asyncapi() -> dict[str, str]:
-    """One AsyncAPI 3.0 document per service, from its FastStream broker (what it consumes
-    and the topic its relay publishes)."""
-    import importlib
-    import tempfile
+    """One AsyncAPI 3.0 document per service (shared/contracts/asyncapi.py): a message per
+    published event type and version, the headers really sent, keys and partitioning."""
+    from shared.contracts.asyncapi import render_all
 
-    from faststream.specification import AsyncAPI
-
-    from shared.settings import Settings
-
-    files: dict[str, str] = {}
-    with tempfile.TemporaryDirectory() as scratch:
-        for service in SERVICES:
-            create_app = importlib.import_module(f"services.{service}.app").create_app
-            settings = Settings(service=service, broker_url="kafka:9092", data_dir=Path(scratch))
-            runtime = create_app(settings).state.runtime
-            spec = AsyncAPI(
-                runtime.broker, title=f"Suxing {service}", version="1", schema_version="3.0.0"
-            )
-            files[f"{service}.json"] = _dump(json.loads(spec.to_specification().to_json()))
-    return files
+    return {name: _dump(document) for name, document in render_all().items()}
 
 
 def stale(directory: Path = CATALOGUE_DIR) -> list[str]:

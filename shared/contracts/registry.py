@@ -39,6 +39,9 @@ class EventRegistry:
 
         return decorate
 
+    def has_upcaster(self, type_name: str, from_version: int) -> bool:
+        return (type_name, from_version) in self._upcasters
+
     def current_version(self, type_name: str) -> int:
         try:
             return self._current[type_name]
@@ -53,7 +56,13 @@ class EventRegistry:
             raise UnknownEventType(f"unknown event {type_name!r} v{version}") from None
 
     def decode(self, type_name: str, version: int, data: dict[str, Any]) -> Event:
-        """Validate stored data, upcasting it step by step to the current version first."""
+        """Validate stored or received data, upcasting it step by step to the current
+        version first.
+
+        Readers are tolerant: a field this code does not know (an optional field a newer
+        writer added without a new version, docs/compatibility.md) is ignored, at every
+        depth. Writers stay strict: building an event in code with an unknown field fails
+        (the models forbid extra fields), so a typo never reaches the log."""
         current = self.current_version(type_name)
         if version > current:
             raise UnknownEventType(
@@ -65,7 +74,7 @@ class EventRegistry:
                 raise UnknownEventType(f"no upcaster for {type_name} v{version}")
             data = step(dict(data))
             version += 1
-        return self._models[(type_name, current)].model_validate(data)
+        return self._models[(type_name, current)].model_validate(data, extra="ignore")
 
     def private_types(self) -> list[str]:
         """Type names of the events that never leave their service (``Event.private``)."""
@@ -82,13 +91,18 @@ REGISTRY = EventRegistry()
 
 
 def event_type(
-    type_name: str, version: int = 1, *, registry: EventRegistry = REGISTRY
+    type_name: str, version: int = 1, *, term: str = "", registry: EventRegistry = REGISTRY
 ) -> Callable[[E], E]:
-    """Class decorator: give an event its stable contract name and version, and register it."""
+    """Class decorator: give an event its stable contract name and version, and register it.
+
+    ``term`` is the Simplified Chinese term users know the fact by (e.g. 通过定诺 for
+    ``PledgeApproved``); the published catalogue shows it next to the English meaning. Every
+    published contract passes one (``tests/unit/test_catalogue_meanings.py``)."""
 
     def decorate(cls: E) -> E:
         cls.type_name = type_name
         cls.schema_version = version
+        cls.term = term
         registry.register(cls, type_name, version)
         return cls
 

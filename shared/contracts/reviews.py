@@ -94,12 +94,14 @@ _ROLE_KINDS = {
 
 
 class ClosingReason(LabelledEnum):
+    """Why a review period closed: its organizer ended it, or its deadline passed."""
+
     CLOSED_BY_ORGANIZER = "closed_by_organizer", "组织者结束评议"
     DEADLINE_PASSED = "deadline_passed", "已过截止时间"
 
 
 class ValueObject(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class ReviewScope(ValueObject):
@@ -107,8 +109,11 @@ class ReviewScope(ValueObject):
     whether two scopes overlap can be decided from the scopes alone."""
 
     level: ScopeLevel
+    """The scope's level (评议范围): the company, one unit, or one branch."""
     unit_id: Ref | None
+    """The unit's id (二级党委编号) for a unit or branch scope; null for the company."""
     branch_id: Ref | None
+    """The branch's id (党支部编号) for a branch scope; null otherwise."""
 
     @model_validator(mode="after")
     def _ids_fit_level(self) -> Self:
@@ -129,26 +134,40 @@ class BallotScore(ValueObject):
     review, the committee's assessment)."""
 
     member_id: Ref
+    """The rated party member's person id (党员编号)."""
     score: Score
+    """The score given, 0 to 100 with at most two decimal places (a decimal string such as
+    "87.50")."""
     comment: Comment | None
+    """The reviewer's comment (评议意见), 1 to 500 characters; required in the branch review,
+    optional otherwise."""
 
 
-@event_type("ReviewPeriodOpened", 1)
+@event_type("ReviewPeriodOpened", 1, term="开启评议期")
 class ReviewPeriodOpened(Event):
+    """A review period was opened (开启评议期): one review (peer, mass or branch) for one
+    quarter or half-year of a year, over a scope. Subscribers expect ballots for it, and its
+    results only once it closes."""
+
     period_id: Ref
+    """The review period's id (评议期编号)."""
     kind: ReviewKind
+    """Which review (评议类型): peer review, mass review or branch review."""
     period: Period
+    """The quarter (peer review) or half-year (mass and branch reviews) reviewed."""
     year: Year
+    """The review year (年度)."""
     scope: ReviewScope
+    """Whose members the period covers (评议范围): the company, a unit or a branch."""
     deadline: UtcDatetime | None
-    opens_on: date | None = Field(
-        default=None,
-        description="first day ballots are accepted (Beijing date); absent in events recorded "
-        "before windows existed, which read as the period's default window",
-    )
-    closes_on: date | None = Field(
-        default=None, description="last day ballots are accepted (Beijing date), inclusive"
-    )
+    """When the period closes by itself and is counted (截止时间), an instant in UTC; null
+    when its organizer closes it."""
+    opens_on: date | None = None
+    """The first day ballots are accepted (投票开始日), Beijing date; null (or missing) in events
+    recorded before windows existed, which read as the period's default window."""
+    closes_on: date | None = None
+    """The last day ballots are accepted (投票结束日), Beijing date, inclusive; null when
+    ``opens_on`` is."""
 
     @model_validator(mode="after")
     def _period_fits_kind(self) -> Self:
@@ -166,15 +185,19 @@ def _check_window(opens_on: date, closes_on: date) -> None:
         raise ValueError("投票时间的结束日不能早于开始日")
 
 
-@event_type("ReviewPeriodWindowAdjusted", 1)
+@event_type("ReviewPeriodWindowAdjusted", 1, term="调整投票时间")
 class ReviewPeriodWindowAdjusted(Event):
     """The organizer moved the days on which ballots are accepted, for the reason given; the
     new window replaces the earlier one whole."""
 
     period_id: Ref
+    """The review period's id (评议期编号)."""
     opens_on: date
+    """The new first day ballots are accepted (投票开始日), Beijing date."""
     closes_on: date
+    """The new last day ballots are accepted (投票结束日), Beijing date, inclusive."""
     reason: Comment
+    """Why the window was moved (调整原因), 1 to 500 characters."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -182,12 +205,18 @@ class ReviewPeriodWindowAdjusted(Event):
         return self
 
 
-@event_type("ReviewPeriodClosed", 1)
+@event_type("ReviewPeriodClosed", 1, term="结束评议期")
 class ReviewPeriodClosed(Event):
-    """No ballot may be cast or amended in the period from now on; it never reopens."""
+    """A review period closed, ended by its organizer or because its deadline passed: no
+    ballot may be cast or amended in the period from now on; it never reopens.
+
+    The period's ``MemberReviewed`` tallies follow; until then nothing of its results is
+    known outside the reviews service."""
 
     period_id: Ref
+    """The review period's id (评议期编号)."""
     reason: ClosingReason
+    """Why it closed: ended by its organizer, or its deadline passed."""
 
 
 class _Ballot(Event):
@@ -195,12 +224,21 @@ class _Ballot(Event):
     have equal bytes."""
 
     period_id: Ref
+    """The review period's id (评议期编号)."""
     period: Period
+    """The quarter or half-year reviewed."""
     year: Year
+    """The review year (年度)."""
     branch_id: Ref
+    """The id of the reviewer's branch."""
     role: BallotRole
+    """The capacity the ballot is cast in (评议身份): peer, all staff, paired employee or
+    branch committee."""
     reviewer_pseudonym: Pseudonym
+    """The reviewer's keyed pseudonym for this period: 64 lowercase hex digits (HMAC-SHA256),
+    never a person id."""
     scores: tuple[BallotScore, ...] = Field(min_length=1)
+    """The scores given, one per rated member, sorted by member id; at least one."""
 
     @model_validator(mode="after")
     def _one_score_per_member(self) -> Self:
@@ -210,14 +248,14 @@ class _Ballot(Event):
         return self
 
 
-@event_type("BallotCast", 1)
+@event_type("BallotCast", 1, term="投票")
 class BallotCast(_Ballot):
     """A reviewer's first ballot in a period, in one role. Private: never published."""
 
     private = True
 
 
-@event_type("BallotAmended", 1)
+@event_type("BallotAmended", 1, term="修改选票")
 class BallotAmended(_Ballot):
     """The reviewer cast again before the period closed: this ballot replaces the earlier
     one as a whole (a member left out now has no score from this reviewer). Private."""
@@ -231,6 +269,9 @@ whatever the policy says (DOMAIN.md section 3: "never below 3 for an anonymous g
 
 
 class TallyStatus(LabelledEnum):
+    """Whether a member's tally in a period counts: counted, too few ballots, or (mass
+    review) only one of its two parts has ballots and the policy does not count it alone."""
+
     COUNTED = "counted", "已计入"
     INSUFFICIENT_BALLOTS = "insufficient_ballots", "票数不足，不计入"
     SINGLE_PART = "single_part", "缺少结对或全体员工评议，不计入"
@@ -248,14 +289,19 @@ class PartTally(ValueObject):
     least the minimum number of ballots. ``total`` is the exact sum of its scores."""
 
     role: BallotRole
+    """The capacity of the part's ballots (评议身份)."""
     ballots: int = Field(ge=1)
+    """How many ballots rated the member in this part (票数)."""
     total: Annotated[Decimal, AfterValidator(_cents)]
+    """The exact sum of the part's scores, non-negative, at most two decimal places (a
+    decimal string such as "261.50")."""
 
 
-@event_type("MemberReviewed", 1)
+@event_type("MemberReviewed", 1, term="党员评议结果")
 class MemberReviewed(Event):
     """A member's tally in a review period, recorded when the period closes (never before,
-    and never again: a closed period is final).
+    and never again: a closed period is final). Scoring takes a counted result into the
+    member's card.
 
     ``result`` is the period result under the policy ``policy_id`` (2 places, half up; for
     the mass review the two parts combined with the policy's paired share), present only
@@ -266,19 +312,37 @@ class MemberReviewed(Event):
     member belonged to when the period closed: the branch that reviewed them."""
 
     period_id: Ref
+    """The review period's id (评议期编号)."""
     kind: ReviewKind
+    """Which review (评议类型): peer review, mass review or branch review."""
     period: Period
+    """The quarter or half-year reviewed."""
     year: Year
+    """The review year (年度)."""
     member_id: Ref
+    """The reviewed party member's person id (党员编号)."""
     branch_id: Ref
+    """The id of the branch that reviewed the member (theirs when the period closed)."""
     policy_id: Ref
+    """The id of the scoring policy (评分办法编号) the tally was made under."""
     min_ballots: int = Field(ge=1)
+    """The fewest ballots the policy requires for this review (最少有效票数)."""
     ballots: int = Field(ge=0)
+    """How many ballots rated the member in the period (有效票数)."""
     status: TallyStatus
+    """Whether the tally counts: counted, too few ballots, or one mass-review part missing."""
     result: Score | None
+    """The period result (评议结果), 0 to 100 with two decimal places (a decimal string such
+    as "87.50"); present only when ``status`` is counted."""
     parts: tuple[PartTally, ...]
+    """The tally of each part with ballots; empty unless every such part has at least
+    ``min_ballots`` ballots."""
     satisfied: int | None = Field(ge=0)
+    """Mass review only: how many scores reached ``satisfaction_threshold`` (满意票数);
+    null for a smaller group than ``min_ballots`` and in other reviews."""
     satisfaction_threshold: Score | None
+    """The score from which a mass-review score counts as satisfied (满意分数线, 0 to 100);
+    present exactly when ``satisfied`` is."""
 
     @model_validator(mode="after")
     def _disclosure(self) -> Self:

@@ -23,6 +23,9 @@ _CENT = Decimal("0.01")
 
 
 class ReviewKind(StrEnum):
+    """The three reviews of "一卡四评" that make the composite: peer review (党员互评), mass
+    review (群众评议) and branch review (党支部评议)."""
+
     PEER = "peer"
     MASS = "mass"
     BRANCH = "branch"
@@ -54,6 +57,9 @@ class Band(StrEnum):
 
 
 class ObjectionOutcome(StrEnum):
+    """The decision on an objection: the published result is confirmed (维持原结果) or
+    adjusted (调整结果)."""
+
     CONFIRMED = "confirmed"
     ADJUSTED = "adjusted"
 
@@ -106,15 +112,19 @@ def _percent(share: Decimal) -> str:
 
 
 class ValueObject(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class ReviewWeights(ValueObject):
     """Weight of each review's annual result in the composite; they sum to exactly 1."""
 
     peer: Weight
+    """The peer review's weight (党员互评权重), a share in (0, 1] with at most four decimal
+    places, e.g. "0.30" for 30%."""
     mass: Weight
+    """The mass review's weight (群众评议权重), a share in (0, 1], e.g. "0.40"."""
     branch: Weight
+    """The branch review's weight (党支部评议权重), a share in (0, 1], e.g. "0.30"."""
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> Self:
@@ -135,9 +145,15 @@ class BandThresholds(ValueObject):
     """Upper bounds (exclusive) of the bands; a composite at or above the last is good."""
 
     unqualified_below: Score
+    """A composite below this is an unqualified member (不合格党员); 0 to 100, two decimal
+    places."""
     yellow_card_below: Score
+    """A composite below this gets an internal notice, the "yellow card" (党内通报，亮黄牌)."""
     criticism_below: Score
+    """A composite below this gets intra-party criticism (党内批评)."""
     no_awards_below: Score
+    """A composite below this is not eligible for next year's awards
+    (不能参加下一年度创先争优评选); at or above it is good standing."""
 
     @model_validator(mode="after")
     def _strictly_increasing(self) -> Self:
@@ -158,8 +174,11 @@ class BallotMinimums(ValueObject):
     """Fewest ballots a review period needs for its result to count and be shown."""
 
     peer: int
+    """The fewest ballots a member's peer-review period result needs (1 to 1000)."""
     mass: int
+    """The fewest ballots a member's mass-review period result needs (1 to 1000)."""
     branch: int
+    """The fewest ballots a member's branch-review period result needs (1 to 1000)."""
 
     @model_validator(mode="after")
     def _at_least_one(self) -> Self:
@@ -187,13 +206,23 @@ class ScoringPolicy(ValueObject):
     """
 
     weights: ReviewWeights
+    """Each review's weight in the composite (四评权重); they sum to exactly 1."""
     bands: BandThresholds
+    """The composite's band thresholds (档次分数线)."""
     min_ballots: BallotMinimums
+    """The fewest ballots per review for a period result to count and be shown (最少有效票数)."""
     mass_paired_share: Decimal
+    """The paired employees' share of a mass-review period result when both parts have ballots
+    (结对员工评议所占比例), strictly between 0 and 1, e.g. "0.50"."""
     mass_single_part_counts: bool
+    """Whether a mass-review period with ballots in only one part has that part as its
+    result; when false such a period does not count."""
     satisfaction_threshold: Score
+    """The score from which a mass-review score counts as satisfied (满意分数线), 0 to 100."""
     probationary_members_vote: bool
+    """Whether probationary members (预备党员) cast peer-review ballots."""
     notice_days: int
+    """How many days the published results stay open to objections (公示天数), 1 to 30."""
 
     @model_validator(mode="after")
     def _ranges(self) -> Self:
@@ -227,22 +256,33 @@ SEED_POLICY = ScoringPolicy(
 every service that applies policy (reviews: who votes and when a result shows; scoring)."""
 
 
-@event_type("ScoringPolicyAdopted", 1)
+@event_type("ScoringPolicyAdopted", 1, term="通过评分办法")
 class ScoringPolicyAdopted(Event):
-    """The organization department adopted a scoring policy for a year."""
+    """The organization department adopted a scoring policy (评分办法) for a year: weights,
+    bands, ballot minimums and the other policy values. It replaces the year's earlier policy,
+    and the year's cards are scored under it from now on."""
 
     year: Year
+    """The year the policy is for (年度)."""
     policy_id: Ref
+    """The policy's id (评分办法编号), e.g. 2026-v2."""
     policy: ScoringPolicy
+    """The policy's values."""
 
 
 class MemberResult(ValueObject):
     """A member's published result. No composite means reviews are missing, never zero."""
 
     member_id: Ref
+    """The party member's person id (党员编号)."""
     composite: Score | None
+    """The composite (综合得分), 0 to 100 with two decimal places (a decimal string such as
+    "87.50"); null when a review's results are missing."""
     band: Band | None
+    """The composite's band (档次); present exactly when ``composite`` is."""
     missing: tuple[ReviewKind, ...]
+    """The reviews without a result for the year (缺少的评议); empty when there is a
+    composite."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -256,6 +296,8 @@ class MemberResult(ValueObject):
 
 
 class FinalMemberResult(MemberResult):
+    """A member's final result for the year, and whether an objection changed it."""
+
     adjusted: bool
     """Whether the committee changed the published result after an objection."""
 
@@ -266,19 +308,26 @@ def _unique_members(results: tuple[MemberResult, ...]) -> None:
         raise ValueError("同一党员的结果只能出现一次")
 
 
-@event_type("BranchResultsPublished", 1)
+@event_type("BranchResultsPublished", 1, term="公示评议结果")
 class BranchResultsPublished(Event):
     """The branch committee made the year's results public; objections are open until
     ``notice_ends_at`` (exclusive). ``bands`` are the thresholds the bands came from, so an
     adjustment during the notice period is banded the same way."""
 
     branch_id: Ref
+    """The id of the branch whose results are published (党支部编号)."""
     year: Year
+    """The review year (年度)."""
     policy_id: Ref
+    """The id of the scoring policy (评分办法编号) the results were computed under."""
     bands: BandThresholds
+    """The band thresholds the bands came from."""
     notice_starts_at: UtcDatetime
+    """When the notice period (公示期) starts, an instant in UTC."""
     notice_ends_at: UtcDatetime
+    """When the notice period ends (exclusive), an instant in UTC; objections close then."""
     results: tuple[MemberResult, ...]
+    """Each member's published result, at most one per member."""
 
     @model_validator(mode="after")
     def _valid(self) -> Self:
@@ -288,25 +337,42 @@ class BranchResultsPublished(Event):
         return self
 
 
-@event_type("ResultObjectionRaised", 1)
+@event_type("ResultObjectionRaised", 1, term="提出异议")
 class ResultObjectionRaised(Event):
+    """A member objected to their own published result during the notice period (提出异议);
+    the results cannot be finalized until the objection is decided."""
+
     branch_id: Ref
+    """The id of the branch whose published results are objected to."""
     year: Year
+    """The review year (年度)."""
     objection_id: Ref
+    """The objection's id (异议编号)."""
     member_id: Ref
+    """The person id of the member whose result it is, who raised the objection (党员编号)."""
     reason: Reason
+    """The member's reason (异议理由), 1 to 500 characters."""
 
 
-@event_type("ResultObjectionDecided", 1)
+@event_type("ResultObjectionDecided", 1, term="异议决定")
 class ResultObjectionDecided(Event):
-    """The committee's decision on an objection; ``result`` is the member's result after it."""
+    """The committee's decision on an objection; ``result`` is the member's result after it.
+
+    Decided by another committee member or the unit committee, never by the member concerned.
+    An adjusted result replaces the published one (subscribers show it)."""
 
     branch_id: Ref
+    """The id of the branch whose results were objected to."""
     year: Year
+    """The review year (年度)."""
     objection_id: Ref
+    """The id of the objection decided (异议编号)."""
     outcome: ObjectionOutcome
+    """The decision: confirmed (维持原结果) or adjusted (调整结果)."""
     reason: Reason | None
+    """The reason for the decision (调整原因), 1 to 500 characters; required when adjusted."""
     result: MemberResult
+    """The member's result after the decision."""
 
     @model_validator(mode="after")
     def _adjustment_explained(self) -> Self:
@@ -317,14 +383,21 @@ class ResultObjectionDecided(Event):
         return self
 
 
-@event_type("YearResultsFinalized", 1)
+@event_type("YearResultsFinalized", 1, term="评议结果定稿")
 class YearResultsFinalized(Event):
-    """The branch's results for the year are final; awards and HR act on these."""
+    """The branch's results for the year are final; awards and HR act on these.
+
+    Recorded once the notice period is over and every objection is decided (by the committee,
+    or by the scheduler); nothing of the year's results changes after it."""
 
     branch_id: Ref
+    """The id of the branch whose results are final (党支部编号)."""
     year: Year
+    """The review year (年度)."""
     policy_id: Ref
+    """The id of the scoring policy (评分办法编号) the results were computed under."""
     results: tuple[FinalMemberResult, ...]
+    """Each member's final result, at most one per member, sorted by member id."""
 
     @model_validator(mode="after")
     def _valid(self) -> Self:

@@ -49,22 +49,24 @@ class DecodeError(ValueError):
     """A record that is not an envelope we can read (goes to the dead-letter topic)."""
 
 
-class WireActor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class WireActor(msgspec.Struct, frozen=True):
     ref: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     role: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 
 
-class WireOrg(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class WireOrg(msgspec.Struct, frozen=True):
     unit: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     branch: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
-class WireEnvelope(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class WireEnvelope(msgspec.Struct, frozen=True, kw_only=True):
     """The envelope as consumers decode it from the wire: the fields and limits of
     :class:`shared.contracts.Envelope` (the contract), checked by msgspec in one pass over
     the bytes instead of pydantic's (measured in docs/benchmarks.md: ~1.4 µs against ~5–8 µs
     per record; what it accepts, the contract accepts with the same values,
-    tests/unit/test_wire_envelope.py). Strict: a number sent as a string is refused."""
+    tests/unit/test_wire_envelope.py). Strict in types: a number sent as a string is refused.
+    Tolerant of fields it does not know, as every reader is (docs/compatibility.md): a newer
+    writer may add an optional envelope field, and this reader ignores it."""
 
     event_id: UUID
     type: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]

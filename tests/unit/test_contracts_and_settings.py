@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.contracts import Envelope, Event, EventRegistry, UnknownEventType, event_type
 from shared.contracts.encoding import canonical_json
@@ -69,11 +69,37 @@ def test_registering_a_different_model_under_a_taken_name_fails() -> None:
             x: int
 
 
-def test_event_payloads_are_frozen_and_reject_unknown_fields() -> None:
+def test_writers_are_strict_an_event_built_with_an_unknown_field_fails() -> None:
     registry = make_registry()
     model = registry.model("Renamed")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="extra"):
+        model(first="a", last="b", locale="x", extra=1)
+    with pytest.raises(ValidationError, match="extra"):
         model.model_validate({"first": "a", "last": "b", "locale": "x", "extra": 1})
+
+
+def test_readers_are_tolerant_an_added_optional_field_is_ignored_at_every_depth() -> None:
+    """An old reader decodes a new event with an added optional field (docs/compatibility.md):
+    the registry ignores fields it does not know, in the payload and in nested objects, and
+    still refuses what breaks the contract it knows (a missing or mistyped field)."""
+    registry = EventRegistry()
+
+    class Part(BaseModel):
+        model_config = ConfigDict(frozen=True, extra="forbid")
+        quarter: int
+
+    @event_type("Planned", 1, registry=registry)
+    class Planned(Event):
+        name: str
+        parts: list[Part]
+
+    newer = {"name": "a", "parts": [{"quarter": 1, "note": "new"}], "priority": "high"}
+    event = registry.decode("Planned", 1, newer)
+    assert event == Planned(name="a", parts=[Part(quarter=1)])
+    with pytest.raises(ValidationError):
+        registry.decode("Planned", 1, {"parts": [], "priority": "high"})
+    with pytest.raises(ValidationError):
+        registry.decode("Planned", 1, {"name": "a", "parts": [{"quarter": "first"}]})
 
 
 def test_canonical_json_is_sorted_compact_and_keeps_chinese() -> None:
