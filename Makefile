@@ -12,9 +12,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# Node.js packages, pinned by each folder's package-lock.json: the AsyncAPI parser that checks
-# docs/asyncapi/ (tools/asyncapi-check). Their tests skip on a machine without npm (and fail in CI).
-NODE_DEPS := tools/asyncapi-check/node_modules/.package-lock.json
+# Node.js packages, pinned by each folder's package-lock.json: the Node.js subscriber example
+# (examples/node_subscriber) and the AsyncAPI parser that checks docs/asyncapi/
+# (tools/asyncapi-check). Their tests skip on a machine without npm (and fail in CI).
+NODE_DEPS := examples/node_subscriber/node_modules/.package-lock.json \
+	tools/asyncapi-check/node_modules/.package-lock.json
 %/node_modules/.package-lock.json: %/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		npm ci --prefix $* --no-audit --no-fund --loglevel=error; \
