@@ -35,7 +35,7 @@ from shared.db import Database
 from shared.eventstore.store import StoredEvent
 from shared.eventstore.tables import consumer_offsets, consumer_streams, dead_letters
 from shared.messaging.codec import DecodeError, decode_envelope
-from shared.signing import Verifier
+from shared.signing import ChainProof, Verifier
 
 log = logging.getLogger(__name__)
 
@@ -504,19 +504,33 @@ def new_events(
     last_seq: dict[str, int],
     result: BatchResult,
     verifier: Verifier | None = None,
+    proof: ChainProof | None = None,
 ) -> list[StoredEvent]:
     """Decode ``records`` (offsets not yet applied, in log order) and keep the events that come
     next in their streams, as a batch does (``last_seq`` advances; undecodable records land
     in ``result.dead``, duplicates and held-back events are counted). A rebuild's fold uses
-    it too (shared/readmodel/fold.py), in this process or in its worker processes."""
+    it too (shared/readmodel/fold.py), in this process or in its worker processes.
+
+    With a ``proof`` (a fold's, built on ``verifier``), a record whose value hashes to its
+    chain link and that comes next in its stream is applied without its own signature check:
+    :meth:`ChainProof.finish` proves each stream's chain with its last signature. Every other
+    record is verified on its own, as without a proof."""
     events: list[StoredEvent] = []
     for record in records:
+        link = proof.link(record) if proof is not None else None
         try:
-            item = _Decoded(record, decode_record(registry, record, verifier))
+            item = _Decoded(record, decode_record(registry, record, None if link else verifier))
+            if link is not None and verifier is not None:
+                envelope = item.event.envelope
+                if envelope.sequence != last_seq.get(envelope.stream, 0) + 1:
+                    verifier.check(record)  # not applied: a forged copy is dead-lettered
+                    link = None
         except (DecodeError, UnknownEventType, ValueError) as exc:
             result.dead.append(DeadLetter(record, str(exc)))
             continue
         if _is_next(name, item, last_seq, result):
+            if link is not None and proof is not None:
+                proof.applied(record, item.event.envelope.stream, link)
             events.append(item.event)
     result.applied += len(events)
     return events

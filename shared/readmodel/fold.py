@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 import multiprocessing
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -35,7 +36,9 @@ from shared.contracts import EventRegistry
 from shared.eventstore.store import StoredEvent
 from shared.messaging.consumer import BatchResult, Record, SimpleRecord, new_events
 from shared.messaging.security import KafkaSecurity
-from shared.signing import Verifier
+from shared.signing import ChainProof, UnprovenLog, Verifier
+
+log = logging.getLogger(__name__)
 
 BULK_ROWS = 5000
 """Rows per executemany: large enough for the drivers' batched INSERTs, small enough that
@@ -100,6 +103,10 @@ class FoldPart:
     began: float = 0.0
     """Wall-clock time (``time.time()``) the fold began reading."""
     phases: dict[str, float] = field(default_factory=dict)
+    anchors: int = 0
+    """Signatures checked to prove the applied records (one per stream, :class:`ChainProof`)."""
+    reproved: bool = False
+    """The chain proof failed and the partitions were folded again, every record verified."""
 
     def spent(self, phase: str, since: float) -> float:
         now = time.perf_counter()
@@ -118,15 +125,21 @@ async def fold_records(
     stop: asyncio.Event | None = None,
     progress: Callable[[int], None] | None = None,
     verifier: Verifier | None = None,
+    chain: bool = True,
 ) -> FoldPart | None:
     """Read the consumer's assigned partitions from where they stand to at least ``targets``
     (the reported ends), decode, deduplicate by stream sequence and fold. Whole fetched
     batches are kept, also past a reported end: on Tansu that end is the last batch's base
     offset + 1 (BROKER.md), so the records beyond it come in the same fetch and the fold
     reaches the true end. ``progress`` is called with the records folded so far. None when
-    asked to stop; :class:`FoldFailed` when an event cannot be applied."""
+    asked to stop; :class:`FoldFailed` when an event cannot be applied.
+
+    With a ``verifier``, origins are proved per stream (``chain``, :class:`ChainProof`: one
+    signature per stream) or per record (``chain=False``); a chain proof that fails raises
+    :class:`UnprovenLog`, and the caller folds again per record (:func:`fold_proved`)."""
     part = FoldPart()
     result = BatchResult()
+    proof = ChainProof(verifier) if verifier is not None and chain else None
     extra = 0
     kafka.resume(*kafka.assignment())
     part.began = time.time()
@@ -154,7 +167,7 @@ async def fold_records(
                 records.extend(kept)
         if not records:
             continue
-        events = new_events(name, registry, records, part.streams, result, verifier)
+        events = new_events(name, registry, records, part.streams, result, verifier, proof)
         mark = part.spent("fold: decode", mark)
         try:
             fold.add(events)
@@ -164,10 +177,40 @@ async def fold_records(
         part.records += len(records)
         if progress is not None:
             progress(part.records)
+    if proof is not None:
+        mark = time.perf_counter()
+        proof.finish()
+        part.spent("fold: prove", mark)
+        part.anchors = proof.anchors
     part.applied = result.applied
     part.dead = [(_plain(d.record), d.reason) for d in result.dead]
     part.phases["fold"] = time.perf_counter() - started
     return part
+
+
+async def fold_proved(
+    kafka: AIOKafkaConsumer,
+    factory: FoldFactory,
+    *,
+    verifier: Verifier | None,
+    **kwargs: Any,
+) -> tuple[Fold, FoldPart | None]:
+    """:func:`fold_records` into a new fold with the chain proof; when the proof fails (a
+    forged or out-of-chain record may have been applied), the same partitions are folded
+    again from where they stood, into a new fold, with every record's signature checked."""
+    starts = {tp: await kafka.position(tp) for tp in kafka.assignment()}
+    fold = factory()
+    try:
+        return fold, await fold_records(kafka, fold=fold, verifier=verifier, **kwargs)
+    except UnprovenLog as exc:
+        log.warning("fold: %s; folding again with every record's signature checked", exc)
+    for tp, offset in starts.items():
+        kafka.seek(tp, offset)
+    fold = factory()
+    part = await fold_records(kafka, fold=fold, verifier=verifier, chain=False, **kwargs)
+    if part is not None:
+        part.reproved = True
+    return fold, part
 
 
 def _plain(record: Record) -> SimpleRecord:
@@ -232,8 +275,7 @@ def fold_in_process(job: FoldJob) -> FoldPart:
     the partitions and keeps the fold for :func:`derive_in_process`."""
     global _kept
     gc.disable()
-    fold = job.factory()
-    part = asyncio.run(_fold_job(job, fold))
+    fold, part = asyncio.run(_fold_job(job))
     _kept = fold
     return part
 
@@ -248,7 +290,7 @@ def derive_in_process(context: Any) -> tuple[Any, float]:
     return derived, time.perf_counter() - mark
 
 
-async def _fold_job(job: FoldJob, fold: Fold) -> FoldPart:
+async def _fold_job(job: FoldJob) -> tuple[Fold, FoldPart]:
     kafka = AIOKafkaConsumer(
         bootstrap_servers=job.bootstrap,
         group_id=None,
@@ -264,11 +306,11 @@ async def _fold_job(job: FoldJob, fold: Fold) -> FoldPart:
         await kafka.seek_to_beginning(*partitions)
         reported = await kafka.end_offsets(partitions)
         targets = {(tp.topic, tp.partition): int(end) for tp, end in reported.items() if end}
-        part = await fold_records(
+        fold, part = await fold_proved(
             kafka,
+            job.factory,
             name=job.name,
             registry=job.registry,
-            fold=fold,
             targets=targets,
             max_records=job.max_records,
             verifier=job.verifier,
@@ -277,7 +319,7 @@ async def _fold_job(job: FoldJob, fold: Fold) -> FoldPart:
         mark = time.perf_counter()
         part.state = fold.export()
         part.spent("fold: export", mark)
-        return part
+        return fold, part
     finally:
         await kafka.stop()
 

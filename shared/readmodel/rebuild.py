@@ -46,7 +46,7 @@ from shared.readmodel.fold import (
     FoldWorkers,
     derive_in_process,
     fold_in_process,
-    fold_records,
+    fold_proved,
 )
 from shared.readmodel.slots import ReadModel, Settle, SlotError, other
 from shared.readmodel.verify import TableComparison, compare_table
@@ -81,6 +81,12 @@ class RebuildReport:
     phases: dict[str, float] = field(default_factory=dict)
     """Seconds per phase: fold (read, decode, apply in memory), write (the fold's bulk
     transaction), catch-up (batch by batch to the ends), settle, verify."""
+    signatures: int = 0
+    """Signatures the fold checked to prove what it applied: one per stream
+    (shared/signing.py, ChainProof); the records it did not apply are checked one by one."""
+    reproved: bool = False
+    """A chain did not prove itself and the fold was done again with every record's
+    signature checked (a forged or out-of-chain record was on the topics)."""
 
     @property
     def rate(self) -> float:
@@ -104,6 +110,8 @@ class RebuildReport:
             "dropped": self.dropped,
             "interrupted": self.interrupted,
             "folded": self.folded,
+            "signatures": self.signatures,
+            "reproved": self.reproved,
             "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
         }
 
@@ -173,6 +181,7 @@ class Rebuild:
         self._done = 0
         self._applied = 0
         self._phases: dict[str, float] = {}
+        self._signatures, self._reproved = 0, False
         self._at_end = False
         """The fold reached the end of every partition (nothing to catch up)."""
         self._workers: FoldWorkers | None = None
@@ -209,6 +218,7 @@ class Rebuild:
         try:
             if not await self._positions():  # empty: new, or left by an interrupted fold
                 report.folded = await self._fold()
+                report.signatures, report.reproved = self._signatures, self._reproved
             mark = time.perf_counter()
             caught_up = self._at_end or await self._catch_up()
             self._phases["catch-up"] = time.perf_counter() - mark
@@ -251,6 +261,7 @@ class Rebuild:
         try:
             if not await self._positions():
                 report.folded = await self._fold()
+                report.signatures, report.reproved = self._signatures, self._reproved
             mark = time.perf_counter()
             caught_up = self._at_end or await self._catch_up()
             self._phases["catch-up"] = time.perf_counter() - mark
@@ -318,6 +329,7 @@ class Rebuild:
         if folded is None:
             return False
         fold, part = folded
+        self._signatures, self._reproved = part.anchors, part.reproved
         for name, seconds in part.phases.items():
             self._phases[name] = self._phases.get(name, 0.0) + seconds
         self._done += part.records
@@ -368,12 +380,11 @@ class Rebuild:
         self, factory: FoldFactory, targets: dict[TP, int]
     ) -> tuple[Fold, FoldPart] | None:
         assert self._kafka is not None
-        fold = factory()
-        part = await fold_records(
+        fold, part = await fold_proved(
             self._kafka,
+            factory,
             name=self.consumer_name,
             registry=self.registry,
-            fold=fold,
             targets=targets,
             max_records=self.max_records,
             verifier=self.verifier,
@@ -441,6 +452,8 @@ class Rebuild:
             merged.dead.extend(part.dead)
             merged.records += part.records
             merged.applied += part.applied
+            merged.anchors += part.anchors
+            merged.reproved = merged.reproved or part.reproved
             for name, seconds in part.phases.items():  # the slowest worker's
                 merged.phases[name] = max(merged.phases.get(name, 0.0), seconds)
         merged.spent("fold: merge", mark)
